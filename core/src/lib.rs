@@ -1,0 +1,10 @@
+//! Hookline's pure domain logic, shared by the server and the browser (WASM): the Unleash event
+//! model, the catalog of subscribable event types with their sample events, the Markdown summary of
+//! an event, and the Mustache body-template engine. Nothing here does I/O.
+#![forbid(unsafe_code)]
+
+pub mod catalog;
+pub mod context;
+pub mod event;
+pub mod markdown;
+pub mod template;
