@@ -45,3 +45,162 @@ impl Event {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 }
+
+/// An event as received: its client id (if it sent one) and its time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedEvent {
+    /// The client's id: the idempotency key. None means "assign one".
+    pub id: Option<i64>,
+    pub event: Event,
+    pub created_at_ms: i64,
+}
+
+/// A field of a received event that is missing or malformed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventError {
+    /// The JSON path of the field, e.g. `events[3].type`.
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for EventError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// Reads one event in Unleash's format, leniently where Unleash is (missing `id`, `createdAt`,
+/// `tags`, nullable fields) and strictly where a webhook would otherwise get nonsense (unknown
+/// `type`, wrong value types). `at` prefixes field names (`events[3].`); `now_ms` stands in for a
+/// missing `createdAt`. Unknown keys are dropped.
+pub fn parse_event(value: Value, at: &str, now_ms: i64) -> Result<ParsedEvent, EventError> {
+    let err = |name: &str, message: String| EventError { field: format!("{at}{name}"), message };
+    let Value::Object(mut object) = value else {
+        return Err(EventError {
+            field: at.trim_end_matches('.').to_string(),
+            message: "an event must be a JSON object".into(),
+        });
+    };
+    let mut take = |key: &str| object.remove(key).unwrap_or(Value::Null);
+
+    let event_type = match take("type") {
+        Value::String(t) if crate::catalog::is_known(&t) => t,
+        Value::String(t) => return Err(err("type", format!("`{t}` is not a known event type"))),
+        Value::Null => return Err(err("type", "the event type is missing".into())),
+        _ => return Err(err("type", "the event type must be a string".into())),
+    };
+    let id = match take("id") {
+        Value::Null => None,
+        Value::Number(n) => match n.as_i64() {
+            Some(id) if id > 0 => Some(id),
+            _ => return Err(err("id", "the id must be a positive integer".into())),
+        },
+        _ => return Err(err("id", "the id must be a positive integer".into())),
+    };
+    let created_at_ms = match take("createdAt") {
+        Value::Null => now_ms,
+        Value::String(text) => crate::timestamp::parse_iso(&text).ok_or_else(|| {
+            err("createdAt", format!("`{text}` is not an ISO 8601 timestamp like 2024-10-03T11:09:53.225Z"))
+        })?,
+        _ => return Err(err("createdAt", "createdAt must be an ISO 8601 string".into())),
+    };
+    let created_by = match take("createdBy") {
+        Value::Null => String::new(),
+        Value::String(s) => s,
+        _ => return Err(err("createdBy", "createdBy must be a string".into())),
+    };
+    let created_by_user_id = match take("createdByUserId") {
+        Value::Null => None,
+        Value::Number(n) if n.as_i64().is_some() => n.as_i64(),
+        _ => return Err(err("createdByUserId", "createdByUserId must be an integer or null".into())),
+    };
+    let mut text = |key: &str| match take(key) {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s)),
+        _ => Err(err(key, format!("{key} must be a string or null"))),
+    };
+    let feature_name = text("featureName")?;
+    let project = text("project")?;
+    let environment = text("environment")?;
+    let mut object_or_null = |key: &str| match take(key) {
+        Value::Null => Ok(None),
+        v @ Value::Object(_) => Ok(Some(v)),
+        _ => Err(err(key, format!("{key} must be an object or null"))),
+    };
+    let data = object_or_null("data")?;
+    let pre_data = object_or_null("preData")?;
+    let tags = match take("tags") {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, tag)| {
+                serde_json::from_value::<Tag>(tag)
+                    .map_err(|_| err(&format!("tags[{i}]"), "a tag is {\"type\": \"...\", \"value\": \"...\"}".into()))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => return Err(err("tags", "tags must be an array".into())),
+    };
+
+    let event = Event {
+        id: id.unwrap_or_default(),
+        event_type,
+        created_by,
+        created_at: crate::timestamp::iso(created_at_ms),
+        created_by_user_id,
+        data,
+        pre_data,
+        tags,
+        feature_name,
+        project,
+        environment,
+    };
+    Ok(ParsedEvent { id, event, created_at_ms })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_unleash_events_and_fills_gaps() {
+        let parsed =
+            parse_event(json!({"type": "feature-created", "featureName": "f", "project": "p"}), "", 1_727_953_793_225)
+                .expect("valid");
+        assert_eq!(parsed.id, None);
+        assert_eq!(parsed.event.created_at, "2024-10-03T11:09:53.225Z");
+        assert_eq!(parsed.event.feature_name.as_deref(), Some("f"));
+        assert!(parsed.event.tags.is_empty());
+
+        let full = parse_event(
+            json!({"id": 7, "type": "feature-tagged", "createdAt": "2024-10-03T13:09:53.225+02:00", "createdBy": "u",
+                   "createdByUserId": 3, "data": {"type": "simple", "value": "a"}, "tags": [{"type": "simple", "value": "a"}],
+                   "somethingElse": true}),
+            "",
+            0,
+        )
+        .expect("valid");
+        assert_eq!(full.id, Some(7));
+        assert_eq!(full.event.created_at, "2024-10-03T11:09:53.225Z", "normalised to UTC");
+        assert_eq!(full.event.tags, vec![Tag { tag_type: "simple".into(), value: "a".into() }]);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (json!({"type": "feature-exploded"}), "events[2].type"),
+            (json!({}), "events[2].type"),
+            (json!({"type": "feature-created", "id": -1}), "events[2].id"),
+            (json!({"type": "feature-created", "createdAt": "yesterday"}), "events[2].createdAt"),
+            (json!({"type": "feature-created", "tags": [{"type": 1}]}), "events[2].tags[0]"),
+            (json!({"type": "feature-created", "data": [1]}), "events[2].data"),
+            (json!({"type": "feature-created", "project": 5}), "events[2].project"),
+        ];
+        for (event, field) in cases {
+            let err = parse_event(event.clone(), "events[2].", 0).expect_err("invalid");
+            assert_eq!(err.field, field, "{event}");
+        }
+        assert_eq!(parse_event(json!([1]), "events[0].", 0).unwrap_err().field, "events[0]");
+    }
+}

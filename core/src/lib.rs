@@ -3,8 +3,10 @@
 //! an event, and the Mustache body-template engine. Nothing here does I/O.
 #![forbid(unsafe_code)]
 
+pub mod body;
 pub mod catalog;
 pub mod context;
 pub mod event;
 pub mod markdown;
 pub mod template;
+pub mod timestamp;

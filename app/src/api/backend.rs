@@ -1,0 +1,85 @@
+//! The contract between the UI's server functions and the server crate (server-side only).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use leptos::prelude::*;
+
+use crate::model::*;
+use crate::AppError;
+
+/// The admin the request is authenticated as, resolved once per request by the server's auth
+/// middleware and stored in the request extensions.
+#[derive(Debug, Clone)]
+pub struct CurrentAdmin(pub Option<Admin>);
+
+/// Everything the UI can ask of the server, one trait per area. Implemented by the server crate's
+/// state; provided to server functions as `Arc<dyn Backend>`.
+pub trait Backend: AccountService + WebhookService + Send + Sync + 'static {}
+
+impl<T: AccountService + WebhookService + Send + Sync + 'static> Backend for T {}
+
+/// Admins, sign-in and API tokens.
+#[async_trait]
+pub trait AccountService: Send + Sync {
+    /// True until the first admin exists.
+    async fn setup_needed(&self) -> Result<bool, AppError>;
+    /// Creates the first admin; refused once any admin exists.
+    async fn create_first_admin(&self, email: &str, password: &str) -> Result<Admin, AppError>;
+    /// Checks credentials (throttled per account and per client address).
+    async fn sign_in(&self, email: &str, password: &str, client: &str) -> Result<Admin, AppError>;
+    async fn list_admins(&self) -> Result<Vec<Admin>, AppError>;
+    async fn add_admin(&self, actor: &Admin, email: &str, password: &str) -> Result<Admin, AppError>;
+    async fn remove_admin(&self, actor: &Admin, id: i64) -> Result<(), AppError>;
+    async fn change_password(&self, actor: &Admin, current: &str, new: &str) -> Result<(), AppError>;
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>, AppError>;
+    async fn create_token(&self, actor: &str, name: &str) -> Result<NewApiToken, AppError>;
+    async fn revoke_token(&self, id: i64) -> Result<(), AppError>;
+}
+
+/// Webhook integrations. `actor` names who acts (an admin's email or `token:<name>`).
+#[async_trait]
+pub trait WebhookService: Send + Sync {
+    async fn list_webhooks(&self) -> Result<Vec<WebhookOut>, AppError>;
+    async fn get_webhook(&self, id: i64) -> Result<WebhookOut, AppError>;
+    async fn create_webhook(&self, actor: &str, input: WebhookIn) -> Result<WebhookOut, AppError>;
+    /// Replaces the configuration; masked values keep the stored ones.
+    async fn update_webhook(&self, actor: &str, id: i64, input: WebhookIn) -> Result<WebhookOut, AppError>;
+    async fn delete_webhook(&self, actor: &str, id: i64) -> Result<(), AppError>;
+    async fn set_webhook_enabled(&self, actor: &str, id: i64, enabled: bool) -> Result<WebhookOut, AppError>;
+    /// Copies a webhook (disabled, with a new signing secret).
+    async fn duplicate_webhook(&self, actor: &str, id: i64) -> Result<WebhookOut, AppError>;
+    async fn reveal_webhook_secret(&self, actor: &str, id: i64) -> Result<WebhookSecret, AppError>;
+    async fn rotate_webhook_secret(&self, actor: &str, id: i64) -> Result<WebhookSecret, AppError>;
+}
+
+/// The server's `Backend`, from the request context.
+pub fn backend() -> Result<Arc<dyn Backend>, AppError> {
+    use_context::<Arc<dyn Backend>>().ok_or_else(|| AppError::internal("no Backend in the Leptos context"))
+}
+
+/// The signed-in admin, or `Unauthorized`. Server functions call this first.
+pub fn require_admin() -> Result<Admin, AppError> {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<CurrentAdmin>().cloned())
+        .and_then(|current| current.0)
+        .ok_or(AppError::Unauthorized)
+}
+
+/// Sets the HTTP status of the server-function response to match the error (401, 422, ...), so
+/// clients other than our own UI see a meaningful status, then passes the error on. Plain HTML form
+/// posts (no WASM yet) are left alone: server_fn answers those with a redirect back to the form,
+/// carrying the error in the URL, and a 4xx status would break that redirect.
+pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    let plain_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+    });
+    if let (Err(error), false) = (&result, plain_form_post) {
+        if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+            if let Ok(status) = http::StatusCode::from_u16(error.status_code()) {
+                options.set_status(status);
+            }
+        }
+    }
+    result
+}

@@ -1,0 +1,15 @@
+//! Server functions: the UI's calls into the server. Each is thin: find the signed-in admin, call
+//! the server's implementation (the `Backend` trait, provided as context by the server crate, which
+//! owns storage and the dispatcher), map errors. The JSON admin API calls the same `Backend` methods.
+
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod backend;
+pub mod webhooks;
+
+/// URL prefix of every server function. Only the sign-in and first-admin endpoints under it work
+/// without a session (see the server's auth middleware).
+pub const RPC_PREFIX: &str = "/rpc";
+
+#[cfg(feature = "ssr")]
+pub use backend::{backend, require_admin, AccountService, Backend, CurrentAdmin, WebhookService};

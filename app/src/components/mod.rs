@@ -1,0 +1,8 @@
+//! Reusable pieces of the UI.
+
+pub mod form;
+pub mod layout;
+pub mod preview;
+pub mod status;
+pub mod time;
+pub mod webhook_form;

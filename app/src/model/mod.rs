@@ -1,0 +1,8 @@
+//! Types shared by the server and the browser, one module per entity. Serde only, no I/O.
+
+pub mod admin;
+pub mod preview;
+pub mod webhook;
+
+pub use admin::*;
+pub use webhook::*;

@@ -1,0 +1,19 @@
+//! Routed pages, one module each.
+
+pub mod dashboard;
+pub mod deliveries;
+pub mod events;
+pub mod login;
+pub mod settings;
+pub mod setup;
+pub mod webhook_detail;
+pub mod webhook_list;
+
+pub use dashboard::DashboardPage;
+pub use deliveries::DeliveriesPage;
+pub use events::EventsPage;
+pub use login::LoginPage;
+pub use settings::SettingsPage;
+pub use setup::SetupPage;
+pub use webhook_detail::{NewWebhookPage, WebhookPage};
+pub use webhook_list::WebhooksPage;

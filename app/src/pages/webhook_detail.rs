@@ -1,0 +1,194 @@
+//! A webhook's page (settings, signing secret, actions) and the new-webhook page.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::webhooks::*;
+use crate::components::form::{action_error, ErrorBanner};
+use crate::components::time::short_time;
+use crate::components::webhook_form::WebhookEditor;
+use crate::model::WebhookOut;
+
+/// `/webhooks/new`.
+#[component]
+pub fn NewWebhookPage() -> impl IntoView {
+    let query = use_query_map();
+    let draft = Resource::new(
+        move || query.read().get("draft").is_some(),
+        |wanted| async move {
+            if wanted {
+                take_draft().await.ok().flatten()
+            } else {
+                None
+            }
+        },
+    );
+    view! {
+        <leptos_meta::Title text="New webhook" />
+        <div class="page-header">
+            <div>
+                <a href="/webhooks" class="muted small">"← Webhooks"</a>
+                <h1>"New webhook"</h1>
+            </div>
+        </div>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let draft = draft.await;
+                let initial = draft.as_ref().map(|d| d.to_out());
+                view! { <WebhookEditor initial initial_sample=draft.and_then(|d| d.preview_event_type) /> }
+            })}
+        </Suspense>
+    }
+}
+
+/// `/webhooks/{id}`.
+#[component]
+pub fn WebhookPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or_default();
+    let toggle = ServerAction::<SetWebhookEnabled>::new();
+    let webhook =
+        Resource::new(move || (id(), query.read().get("saved"), toggle.version().get()), |(id, _, _)| get_webhook(id));
+    let draft = Resource::new(
+        move || query.read().get("draft").is_some(),
+        |wanted| async move {
+            if wanted {
+                take_draft().await.ok().flatten()
+            } else {
+                None
+            }
+        },
+    );
+    let saved = move || query.read().get("saved").is_some();
+
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let draft = draft.await;
+                match webhook.await {
+                    Err(error) => view! {
+                        <leptos_meta::Title text="Webhook" />
+                        <div class="alert alert-error">{error.to_string()}</div>
+                        <a href="/webhooks">"Back to the webhooks"</a>
+                    }.into_any(),
+                    Ok(stored) => {
+                        let initial = draft.as_ref().map(|d| WebhookOut { id: stored.id, ..d.to_out() }).unwrap_or_else(|| stored.clone());
+                        view! {
+                            <leptos_meta::Title text=stored.title() />
+                            <WebhookHeader webhook=stored.clone() toggle />
+                            {move || saved().then(|| view! { <div class="alert alert-success" role="status">"Saved."</div> })}
+                            <SecretCard webhook=stored.clone() />
+                            <WebhookEditor initial=Some(initial) initial_sample=draft.and_then(|d| d.preview_event_type) />
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn WebhookHeader(webhook: WebhookOut, toggle: ServerAction<SetWebhookEnabled>) -> impl IntoView {
+    let duplicate = ServerAction::<DuplicateWebhook>::new();
+    let delete = ServerAction::<DeleteWebhook>::new();
+    let dup_error = action_error(duplicate);
+    let del_error = action_error(delete);
+    let toggle_error = action_error(toggle);
+    let enabled = webhook.enabled;
+    view! {
+        <div class="page-header">
+            <div>
+                <a href="/webhooks" class="muted small">"← Webhooks"</a>
+                <h1>
+                    {webhook.title()}
+                    " "
+                    {if enabled {
+                        view! { <span class="badge badge-success">"Enabled"</span> }.into_any()
+                    } else {
+                        view! { <span class="badge badge-muted">"Disabled"</span> }.into_any()
+                    }}
+                </h1>
+                <p class="muted small mono">{webhook.url.clone()}</p>
+            </div>
+            <div class="header-actions">
+                <ActionForm action=toggle>
+                    <input type="hidden" name="id" value=webhook.id />
+                    <input type="hidden" name="enabled" value=(!enabled).to_string() />
+                    <button type="submit" class="btn btn-secondary">{if enabled { "Disable" } else { "Enable" }}</button>
+                </ActionForm>
+                <ActionForm action=duplicate>
+                    <input type="hidden" name="id" value=webhook.id />
+                    <button type="submit" class="btn btn-secondary">"Duplicate"</button>
+                </ActionForm>
+                <ActionForm action=delete>
+                    <input type="hidden" name="id" value=webhook.id />
+                    <button
+                        type="submit"
+                        class="btn btn-danger"
+                        onclick="return confirm('Delete this webhook and its delivery log? This cannot be undone.')"
+                    >"Delete"</button>
+                </ActionForm>
+            </div>
+        </div>
+        {webhook.disabled_reason.clone().map(|reason| view! {
+            <div class="alert alert-warning" role="alert">
+                <strong>"Auto-disabled"</strong>
+                {webhook.disabled_at.as_deref().map(|at| format!(" on {}", short_time(at)))}
+                ": " {reason}
+            </div>
+        })}
+        <ErrorBanner error=toggle_error />
+        <ErrorBanner error=dup_error />
+        <ErrorBanner error=del_error />
+    }
+}
+
+/// The signing secret: masked, with an explicit reveal and a rotation.
+#[component]
+fn SecretCard(webhook: WebhookOut) -> impl IntoView {
+    let reveal = ServerAction::<RevealWebhookSecret>::new();
+    let rotate = ServerAction::<RotateWebhookSecret>::new();
+    let shown = move || rotate.value().get().and_then(|r| r.ok()).or_else(|| reveal.value().get().and_then(|r| r.ok()));
+    let rotate_error = action_error(rotate);
+    let masked = webhook.secret.clone();
+    view! {
+        <section class="card">
+            <div class="section-header">
+                <h2>"Signing secret"</h2>
+                <div class="header-actions">
+                    <ActionForm action=reveal>
+                        <input type="hidden" name="id" value=webhook.id />
+                        <button type="submit" class="btn btn-secondary btn-small">"Reveal"</button>
+                    </ActionForm>
+                    <ActionForm action=rotate>
+                        <input type="hidden" name="id" value=webhook.id />
+                        <button
+                            type="submit"
+                            class="btn btn-secondary btn-small"
+                            onclick="return confirm('Rotate the signing secret? The old one keeps signing during the grace period (24 h by default).')"
+                        >"Rotate"</button>
+                    </ActionForm>
+                </div>
+            </div>
+            <p class="muted small">
+                "Every delivery carries Standard Webhooks headers: "<code>"webhook-id"</code>", "<code>"webhook-timestamp"</code>" and "
+                <code>"webhook-signature"</code>" (HMAC-SHA256 of id.timestamp.body with this secret). Receivers verify it with any Standard Webhooks library."
+            </p>
+            <ErrorBanner error=rotate_error />
+            {move || match shown() {
+                Some(secret) => view! {
+                    <code class="secret" data-testid="signing-secret">{secret.secret.clone()}</code>
+                    {secret.previous_secret.clone().map(|previous| view! {
+                        <p class="muted small">
+                            "The previous secret also signs until "
+                            {secret.previous_secret_expires_at.as_deref().map(short_time).unwrap_or_default()}
+                            ": " <code>{previous}</code>
+                        </p>
+                    })}
+                }.into_any(),
+                None => view! { <code class="secret">{masked.clone()}</code> }.into_any(),
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,100 @@
+//! The webhooks list: what exists, whether it is on, and whether it works.
+
+use leptos::prelude::*;
+
+use crate::api::webhooks::{list_webhooks, SetWebhookEnabled};
+use crate::components::form::{action_error, ErrorBanner};
+use crate::components::status::DeliveryState;
+use crate::components::time::short_time;
+
+#[component]
+pub fn WebhooksPage() -> impl IntoView {
+    let toggle = ServerAction::<SetWebhookEnabled>::new();
+    let webhooks = Resource::new(move || toggle.version().get(), |_| list_webhooks());
+    let toggle_error = action_error(toggle);
+
+    view! {
+        <leptos_meta::Title text="Webhooks" />
+        <div class="page-header">
+            <h1>"Webhooks"</h1>
+            <a class="btn btn-primary" href="/webhooks/new">"New webhook"</a>
+        </div>
+        <ErrorBanner error=toggle_error />
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                webhooks.await.map(|list| {
+                    if list.is_empty() {
+                        return view! {
+                            <div class="empty-state">
+                                <h2>"No webhooks yet"</h2>
+                                <p>"A webhook posts the events you choose to Slack, CI, chat bots, or any HTTP endpoint, signed and retried until it arrives."</p>
+                                <a class="btn btn-primary" href="/webhooks/new">"Create your first webhook"</a>
+                            </div>
+                        }.into_any();
+                    }
+                    view! {
+                        <div class="card table-wrap">
+                            <table class="table" data-testid="webhooks">
+                                <thead>
+                                    <tr>
+                                        <th>"Webhook"</th>
+                                        <th>"Target"</th>
+                                        <th>"Events"</th>
+                                        <th>"Last delivery"</th>
+                                        <th>"Enabled"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {list.into_iter().map(|webhook| {
+                                        let href = format!("/webhooks/{}", webhook.id);
+                                        let count = webhook.events.len();
+                                        let title = webhook.title();
+                                        let enabled = webhook.enabled;
+                                        view! {
+                                            <tr>
+                                                <td>
+                                                    <a href=href class="strong">{title}</a>
+                                                    {webhook.disabled_reason.clone().map(|reason| view! {
+                                                        <div><span class="badge badge-danger" title=reason>"Auto-disabled"</span></div>
+                                                    })}
+                                                </td>
+                                                <td class="mono muted" title=webhook.url.clone()>{webhook.url_host.clone()}</td>
+                                                <td>{format!("{count} event type{}", if count == 1 { "" } else { "s" })}</td>
+                                                <td>
+                                                    {match webhook.last_delivery.clone() {
+                                                        Some(last) => view! {
+                                                            <DeliveryState state=last.state.clone() />
+                                                            " "
+                                                            <span class="muted small">{short_time(&last.at)}</span>
+                                                        }.into_any(),
+                                                        None => view! { <span class="muted">"none yet"</span> }.into_any(),
+                                                    }}
+                                                </td>
+                                                <td>
+                                                    <ActionForm action=toggle>
+                                                        <input type="hidden" name="id" value=webhook.id />
+                                                        <input type="hidden" name="enabled" value=(!enabled).to_string() />
+                                                        <button
+                                                            type="submit"
+                                                            class="switch"
+                                                            class:on=enabled
+                                                            role="switch"
+                                                            aria-checked=enabled.to_string()
+                                                            aria-label=format!("{} {}", if enabled { "Disable" } else { "Enable" }, webhook.title())
+                                                        >
+                                                            <span class="switch-knob"></span>
+                                                        </button>
+                                                    </ActionForm>
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any()
+                })
+            })}
+        </Transition>
+    }
+}

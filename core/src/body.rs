@@ -1,0 +1,95 @@
+//! The request body of a delivery: the event rendered through the webhook's template, or the
+//! event JSON itself. Shared by the dispatcher (server) and the live preview (browser), so what an
+//! admin previews is exactly what is sent.
+
+use serde::Serialize;
+
+use crate::context::{render_context, ContextOptions};
+use crate::event::Event;
+use crate::template::{Escape, RenderError, Template};
+
+/// Renders the body for `event`: through `template` with the escaping `content_type` implies,
+/// or, without a template, the event as JSON in Unleash's key order. Context values the template
+/// does not use (`eventJson`, `eventMarkdown`) are not computed.
+pub fn render_body(
+    template: Option<&Template>,
+    event: &Event,
+    content_type: &str,
+    base_url: Option<&str>,
+) -> Result<String, RenderError> {
+    match template {
+        None => Ok(event.to_json()),
+        Some(template) => {
+            let options = ContextOptions {
+                base_url,
+                include_event_json: template.uses("eventJson"),
+                include_event_markdown: template.uses("eventMarkdown"),
+            };
+            let context = render_context(event, &options);
+            template.render(&context, Escape::for_content_type(content_type))
+        }
+    }
+}
+
+/// Where a body stops being valid JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct JsonProblem {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for JsonProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}, column {}: {}", self.line, self.column, self.message)
+    }
+}
+
+/// Checks that `body` is one valid JSON document.
+pub fn check_json(body: &str) -> Result<(), JsonProblem> {
+    match serde_json::from_str::<serde::de::IgnoredAny>(body) {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            // serde_json appends " at line L column C"; the position is reported separately.
+            let text = error.to_string();
+            let message = match text.rfind(" at line ") {
+                Some(cut) => text[..cut].to_string(),
+                None => text,
+            };
+            Err(JsonProblem { line: error.line(), column: error.column(), message })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::sample_event;
+
+    #[test]
+    fn without_template_the_body_is_the_event() {
+        let event = sample_event("feature-created").expect("sample");
+        let body = render_body(None, &event, "application/json", None).expect("render");
+        assert_eq!(body, event.to_json());
+        assert!(body.starts_with("{\"id\":"));
+    }
+
+    #[test]
+    fn template_uses_content_type_escaping() {
+        let mut event = sample_event("feature-created").expect("sample");
+        event.created_by = "some\"user.com".into();
+        let template = Template::compile(r#"{"createdBy":"{{event.createdBy}}"}"#).expect("compile");
+        let body = render_body(Some(&template), &event, "application/json", None).expect("render");
+        assert_eq!(check_json(&body), Ok(()));
+        let parsed: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(parsed["createdBy"], "some\"user.com");
+    }
+
+    #[test]
+    fn json_problems_have_positions() {
+        let problem = check_json("{\n  \"a\": 1,\n  \"b\": }").unwrap_err();
+        assert_eq!((problem.line, problem.column), (3, 8));
+        assert!(problem.message.starts_with("expected value"), "{problem}");
+        assert_eq!(check_json("[1, 2]"), Ok(()));
+    }
+}

@@ -1,0 +1,49 @@
+// Shared test fixtures: every page fails its test on a console error, an uncaught exception or a
+// failed request, unless the test declares the HTTP error it expects.
+import { test as base, expect, Page } from '@playwright/test';
+
+export const ADMIN = { email: 'admin@example.com', password: 'correct horse battery staple' };
+
+type Guard = { allowStatus: (status: number) => void };
+
+export const test = base.extend<{ guard: Guard }>({
+  guard: [async ({ page }, use) => {
+    const problems: string[] = [];
+    const allowed = new Set<number>();
+    page.on('console', (msg) => {
+      if (msg.type() !== 'error') return;
+      const status = /status of (\d{3})/.exec(msg.text());
+      if (status && allowed.has(Number(status[1]))) return;
+      problems.push(`console error: ${msg.text()}`);
+    });
+    page.on('pageerror', (err) => problems.push(`uncaught exception: ${err.message}`));
+    page.on('requestfailed', (req) => {
+      // Navigations replaced by another navigation are aborted by design; anything else is a failure.
+      if (req.failure()?.errorText === 'net::ERR_ABORTED' && req.isNavigationRequest()) return;
+      problems.push(`request failed: ${req.method()} ${req.url()} ${req.failure()?.errorText}`);
+    });
+    page.on('response', (res) => {
+      if (res.status() >= 400 && !allowed.has(res.status())) {
+        problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
+      }
+    });
+    await use({ allowStatus: (status) => allowed.add(status) });
+    expect(problems, 'no console errors or failed requests').toEqual([]);
+  }, { auto: true }],
+});
+
+export { expect };
+
+/** Waits until the WASM bundle has hydrated the page: the app sets data-hydrated on <html> from an
+ *  effect, and effects only run in the browser once hydration is done. */
+export async function waitForHydration(page: Page) {
+  await page.waitForFunction(() => document.documentElement.dataset.hydrated === 'true', null, { timeout: 30_000 });
+}
+
+export async function signIn(page: Page, email = ADMIN.email, password = ADMIN.password) {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
+}

@@ -1,0 +1,7 @@
+//! Who is calling: admin sessions, API tokens, password hashing, sign-in throttling, and the
+//! middleware that guards every page and API (plus the cross-site request check).
+
+pub mod middleware;
+pub mod password;
+pub mod throttle;
+pub mod token;

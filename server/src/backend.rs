@@ -1,0 +1,167 @@
+//! The server side of the UI's calls (`app::api::Backend`), also used by the JSON admin API:
+//! validation, rules and storage calls for admins and tokens.
+
+use std::time::Instant;
+
+use async_trait::async_trait;
+
+use app::api::AccountService;
+use app::model::*;
+use app::AppError;
+
+use crate::auth::{password, throttle, token};
+use crate::db::admins::AdminRow;
+use crate::db::tokens::TokenRow;
+use crate::state::AppState;
+use crate::time::iso;
+
+pub mod webhooks;
+
+pub fn admin_out(row: AdminRow) -> Admin {
+    Admin { id: row.id, email: row.email, created_at: iso(row.created_at) }
+}
+
+pub fn token_out(row: TokenRow) -> ApiToken {
+    ApiToken {
+        id: row.id,
+        name: row.name,
+        prefix: row.prefix,
+        created_by: row.created_by,
+        created_at: iso(row.created_at),
+        last_used_at: row.last_used_at.map(iso),
+    }
+}
+
+impl AppState {
+    /// Creates the first admin from HOOKLINE_ADMIN_EMAIL / HOOKLINE_ADMIN_PASSWORD when none exists.
+    pub async fn ensure_initial_admin(&self) -> anyhow::Result<()> {
+        let (Some(email), Some(pass)) = (&self.config.admin_email, &self.config.admin_password) else {
+            return Ok(());
+        };
+        match self.create_first_admin(email, pass).await {
+            Ok(admin) => tracing::info!(email = %admin.email, "created the first admin from HOOKLINE_ADMIN_EMAIL"),
+            Err(AppError::Conflict(_)) => tracing::debug!("an admin exists; HOOKLINE_ADMIN_EMAIL ignored"),
+            Err(error) => anyhow::bail!("HOOKLINE_ADMIN_EMAIL/HOOKLINE_ADMIN_PASSWORD: {error}"),
+        }
+        Ok(())
+    }
+
+    /// Creates an API token (also used by `hookline token create`).
+    pub async fn issue_token(&self, created_by: &str, name: &str) -> Result<NewApiToken, AppError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AppError::invalid("name", "give the token a name of 1 to 100 characters"));
+        }
+        let secret = token::generate_token();
+        let row = self
+            .db
+            .insert_token(name, &token::hash_token(&secret), &token::display_prefix(&secret), created_by)
+            .await?;
+        tracing::info!(token_id = row.id, name = %row.name, %created_by, "API token created");
+        Ok(NewApiToken { token: secret, info: token_out(row) })
+    }
+}
+
+#[async_trait]
+impl AccountService for AppState {
+    async fn setup_needed(&self) -> Result<bool, AppError> {
+        Ok(self.db.count_admins().await? == 0)
+    }
+
+    async fn create_first_admin(&self, email: &str, password: &str) -> Result<Admin, AppError> {
+        let email = validate_email(email)?;
+        validate_new_password("password", password)?;
+        let hash = password::hash_password(password).await?;
+        match self.db.insert_admin(&email, &hash, true).await? {
+            Some(row) => Ok(admin_out(row)),
+            None => Err(AppError::Conflict("an admin already exists; sign in instead".into())),
+        }
+    }
+
+    async fn sign_in(&self, email: &str, password: &str, client: &str) -> Result<Admin, AppError> {
+        let keys = throttle::keys(email, client);
+        if let Some(wait) = self.login_throttle.wait_for(&keys, Instant::now()) {
+            return Err(AppError::TooManyRequests(format!(
+                "Too many failed sign-in attempts. Try again in {} s.",
+                wait.as_secs().max(1)
+            )));
+        }
+        let row = self.db.admin_by_email(email.trim()).await?;
+        // Verify against a decoy for unknown emails, so timing does not reveal which accounts exist.
+        let stored = row.as_ref().map(|r| r.password_hash.as_str()).unwrap_or_else(|| password::decoy_hash());
+        let matches = password::verify_password(password, stored).await;
+        match row {
+            Some(row) if matches => {
+                self.login_throttle.record_success(&keys);
+                tracing::info!(admin = %row.email, %client, "signed in");
+                Ok(admin_out(row))
+            }
+            _ => {
+                self.login_throttle.record_failure(&keys, Instant::now());
+                tracing::warn!(%client, "failed sign-in attempt");
+                Err(AppError::InvalidCredentials)
+            }
+        }
+    }
+
+    async fn list_admins(&self) -> Result<Vec<Admin>, AppError> {
+        Ok(self.db.list_admins().await?.into_iter().map(admin_out).collect())
+    }
+
+    async fn add_admin(&self, actor: &Admin, email: &str, password: &str) -> Result<Admin, AppError> {
+        let email = validate_email(email)?;
+        validate_new_password("password", password)?;
+        if self.db.admin_by_email(&email).await?.is_some() {
+            return Err(AppError::invalid("email", "an admin with this email already exists"));
+        }
+        let hash = password::hash_password(password).await?;
+        let row = self
+            .db
+            .insert_admin(&email, &hash, false)
+            .await?
+            .ok_or_else(|| AppError::internal("insert returned no row"))?;
+        tracing::info!(by = %actor.email, added = %row.email, "admin added");
+        Ok(admin_out(row))
+    }
+
+    async fn remove_admin(&self, actor: &Admin, id: i64) -> Result<(), AppError> {
+        if actor.id == id {
+            return Err(AppError::Conflict("you cannot remove yourself; another admin can".into()));
+        }
+        let target = self.db.admin_by_id(id).await?.ok_or_else(|| AppError::NotFound("admin".into()))?;
+        if !self.db.delete_admin_unless_last(id).await? {
+            return Err(AppError::Conflict("the last admin cannot be removed".into()));
+        }
+        tracing::info!(by = %actor.email, removed = %target.email, "admin removed");
+        Ok(())
+    }
+
+    async fn change_password(&self, actor: &Admin, current: &str, new: &str) -> Result<(), AppError> {
+        let row = self.db.admin_by_id(actor.id).await?.ok_or(AppError::Unauthorized)?;
+        if !password::verify_password(current, &row.password_hash).await {
+            return Err(AppError::invalid("currentPassword", "the current password is incorrect"));
+        }
+        validate_new_password("newPassword", new)?;
+        let hash = password::hash_password(new).await?;
+        self.db.update_admin_password(actor.id, &hash).await?;
+        tracing::info!(admin = %actor.email, "password changed");
+        Ok(())
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>, AppError> {
+        Ok(self.db.list_tokens().await?.into_iter().map(token_out).collect())
+    }
+
+    async fn create_token(&self, actor: &str, name: &str) -> Result<NewApiToken, AppError> {
+        self.issue_token(actor, name).await
+    }
+
+    async fn revoke_token(&self, id: i64) -> Result<(), AppError> {
+        if self.db.revoke_token(id).await? {
+            tracing::info!(token_id = id, "API token revoked");
+            Ok(())
+        } else {
+            Err(AppError::NotFound("API token".into()))
+        }
+    }
+}

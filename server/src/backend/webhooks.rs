@@ -1,0 +1,212 @@
+//! Webhook integrations: validation against the stored configuration, the JSON-template check,
+//! the SSRF check of the URL, secrets and their rotation.
+
+use async_trait::async_trait;
+
+use app::api::WebhookService;
+use app::model::*;
+use app::AppError;
+use hookline_core::body::{check_json, render_body};
+use hookline_core::catalog;
+
+use crate::db::now_ms;
+use crate::db::webhooks::Webhook;
+use crate::state::AppState;
+use crate::time::iso;
+
+/// Masks a stored webhook for the API and UI.
+pub fn webhook_out(webhook: Webhook, last_delivery: Option<LastDelivery>) -> WebhookOut {
+    WebhookOut {
+        id: webhook.id,
+        description: webhook.description,
+        url: mask_url(&webhook.url),
+        url_host: url_host(&webhook.url),
+        enabled: webhook.enabled,
+        content_type: webhook.content_type,
+        authorization: webhook.authorization.map(|_| MASK.to_string()),
+        headers: webhook.headers.into_keys().map(|name| (name, MASK.to_string())).collect(),
+        body_template: webhook.body_template,
+        events: webhook.events,
+        projects: webhook.projects,
+        environments: webhook.environments,
+        retry_policy: webhook.retry_policy,
+        secret: format!("whsec_{MASK}"),
+        previous_secret_expires_at: webhook.previous_secret_expires_at.filter(|until| *until > now_ms()).map(iso),
+        disabled_reason: webhook.disabled_reason,
+        disabled_at: webhook.disabled_at.map(iso),
+        last_delivery,
+        created_at: iso(webhook.created_at),
+        updated_at: iso(webhook.updated_at),
+        updated_by: webhook.updated_by,
+    }
+}
+
+/// A new signing secret: `whsec_` + base64 of 32 random bytes (Standard Webhooks).
+pub fn generate_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// When the body will be JSON, renders the template against the sample of every subscribed event
+/// type and refuses the first that is not valid JSON (unless the admin chose to save anyway).
+pub fn check_template_renders_json(spec: &WebhookSpec, save_anyway: bool) -> Result<(), AppError> {
+    let Some(source) = &spec.body_template else { return Ok(()) };
+    if save_anyway || escape_for(&spec.content_type) != hookline_core::template::Escape::Json {
+        return Ok(());
+    }
+    let template = validate_template(source)?;
+    for event_type in &spec.events {
+        let Some(sample) = catalog::sample_event(event_type) else { continue };
+        let body = render_body(Some(&template), &sample, &spec.content_type, None).map_err(|e| {
+            AppError::invalid("bodyTemplate", format!("rendering the `{event_type}` sample failed: {e}"))
+        })?;
+        if let Err(problem) = check_json(&body) {
+            return Err(AppError::invalid(
+                "bodyTemplate",
+                format!(
+                    "the body for a `{event_type}` event is not valid JSON at line {}, column {} of the rendered body: {}. Fix the template, or tick “save anyway”.",
+                    problem.line, problem.column, problem.message
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl AppState {
+    async fn stored_webhook(&self, id: i64) -> Result<Webhook, AppError> {
+        self.db.webhook(id).await?.ok_or_else(|| AppError::NotFound(format!("webhook {id}")))
+    }
+
+    /// Validates input for a new or changed webhook (`current` on update).
+    async fn validate_webhook(&self, input: &WebhookIn, current: Option<&Webhook>) -> Result<WebhookSpec, AppError> {
+        let stored = current
+            .map(|w| StoredSecrets {
+                url: Some(w.url.clone()),
+                authorization: w.authorization.clone(),
+                headers: w.headers.clone(),
+            })
+            .unwrap_or_default();
+        let spec = input.validate(&stored)?;
+        check_template_renders_json(&spec, input.save_anyway.unwrap_or(false))?;
+        self.check_target_allowed(&spec.url).await?;
+        Ok(spec)
+    }
+
+    /// Refuses URLs whose host resolves to an address the SSRF guard blocks (clear error at save time).
+    async fn check_target_allowed(&self, url: &str) -> Result<(), AppError> {
+        crate::dispatcher::ssrf::check_url(&self.target_policy, url)
+            .await
+            .map_err(|e| AppError::invalid("url", e.to_string()))
+    }
+
+    fn secret_out(webhook: &Webhook) -> WebhookSecret {
+        let grace = webhook.previous_secret_expires_at.filter(|until| *until > now_ms());
+        WebhookSecret {
+            secret: webhook.secret.clone(),
+            previous_secret: grace.and(webhook.previous_secret.clone()),
+            previous_secret_expires_at: grace.map(iso),
+        }
+    }
+}
+
+#[async_trait]
+impl WebhookService for AppState {
+    async fn list_webhooks(&self) -> Result<Vec<WebhookOut>, AppError> {
+        let webhooks = self.db.list_webhooks().await?;
+        let mut last = self.db.last_delivery_per_webhook().await?;
+        Ok(webhooks
+            .into_iter()
+            .map(|w| {
+                let latest = last.remove(&w.id).map(|(state, at)| LastDelivery { state, at: iso(at) });
+                webhook_out(w, latest)
+            })
+            .collect())
+    }
+
+    async fn get_webhook(&self, id: i64) -> Result<WebhookOut, AppError> {
+        let webhook = self.stored_webhook(id).await?;
+        let latest = self.db.last_delivery_of(id).await?.map(|(state, at)| LastDelivery { state, at: iso(at) });
+        Ok(webhook_out(webhook, latest))
+    }
+
+    async fn create_webhook(&self, actor: &str, input: WebhookIn) -> Result<WebhookOut, AppError> {
+        let spec = self.validate_webhook(&input, None).await?;
+        let webhook = self.db.insert_webhook(&spec, &generate_secret(), actor).await?;
+        tracing::info!(webhook_id = webhook.id, %actor, host = %url_host(&webhook.url), "webhook created");
+        Ok(webhook_out(webhook, None))
+    }
+
+    async fn update_webhook(&self, actor: &str, id: i64, input: WebhookIn) -> Result<WebhookOut, AppError> {
+        let current = self.stored_webhook(id).await?;
+        let spec = self.validate_webhook(&input, Some(&current)).await?;
+        let webhook = self
+            .db
+            .update_webhook(id, &spec, actor)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("webhook {id}")))?;
+        tracing::info!(webhook_id = id, %actor, version = webhook.version, "webhook updated");
+        self.get_webhook(webhook.id).await
+    }
+
+    async fn delete_webhook(&self, actor: &str, id: i64) -> Result<(), AppError> {
+        if !self.db.delete_webhook(id).await? {
+            return Err(AppError::NotFound(format!("webhook {id}")));
+        }
+        tracing::info!(webhook_id = id, %actor, "webhook deleted");
+        Ok(())
+    }
+
+    async fn set_webhook_enabled(&self, actor: &str, id: i64, enabled: bool) -> Result<WebhookOut, AppError> {
+        self.db
+            .set_webhook_enabled(id, enabled, actor)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("webhook {id}")))?;
+        tracing::info!(webhook_id = id, %actor, enabled, "webhook switched");
+        self.get_webhook(id).await
+    }
+
+    async fn duplicate_webhook(&self, actor: &str, id: i64) -> Result<WebhookOut, AppError> {
+        let source = self.stored_webhook(id).await?;
+        let spec = WebhookSpec {
+            description: format!(
+                "Copy of {}",
+                if source.description.is_empty() { url_host(&source.url) } else { source.description.clone() }
+            ),
+            url: source.url,
+            // A copy starts disabled, so it does not double every delivery before it is reviewed.
+            enabled: false,
+            content_type: source.content_type,
+            authorization: source.authorization,
+            headers: source.headers,
+            body_template: source.body_template,
+            events: source.events,
+            projects: source.projects,
+            environments: source.environments,
+            retry_policy: source.retry_policy,
+        };
+        let copy = self.db.insert_webhook(&spec, &generate_secret(), actor).await?;
+        tracing::info!(webhook_id = copy.id, source_id = id, %actor, "webhook duplicated");
+        Ok(webhook_out(copy, None))
+    }
+
+    async fn reveal_webhook_secret(&self, actor: &str, id: i64) -> Result<WebhookSecret, AppError> {
+        let webhook = self.stored_webhook(id).await?;
+        tracing::info!(webhook_id = id, %actor, "signing secret revealed");
+        Ok(Self::secret_out(&webhook))
+    }
+
+    async fn rotate_webhook_secret(&self, actor: &str, id: i64) -> Result<WebhookSecret, AppError> {
+        let grace_ms = self.config.secret_rotation_grace.as_millis() as i64;
+        let webhook = self
+            .db
+            .rotate_webhook_secret(id, &generate_secret(), now_ms() + grace_ms, actor)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("webhook {id}")))?;
+        tracing::info!(webhook_id = id, %actor, "signing secret rotated");
+        Ok(Self::secret_out(&webhook))
+    }
+}

@@ -1,0 +1,59 @@
+//! The `hookline` command line: `serve` (default), `migrate`, and `token create|list|revoke`.
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::{Cli, Command, TokenCommand};
+
+/// Runs the chosen command.
+pub async fn execute(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let listener =
+                TcpListener::bind(config.addr).await.with_context(|| format!("cannot listen on {}", config.addr))?;
+            crate::run(config, listener).await
+        }
+        Command::Migrate => {
+            let db = crate::db::Db::open(&config.database_url, &config.sqlite_synchronous).await?;
+            db.close().await;
+            println!("database is up to date: {}", config.database_url);
+            Ok(())
+        }
+        Command::Token(command) => {
+            let state = crate::build_state(config).await?;
+            let result = token_command(&state, command).await;
+            state.db.close().await;
+            result
+        }
+    }
+}
+
+async fn token_command(state: &crate::AppState, command: TokenCommand) -> anyhow::Result<()> {
+    use app::api::AccountService;
+    match command {
+        TokenCommand::Create { name } => {
+            let created = state.issue_token("cli", &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!("Created API token {} (id {}). It is shown only this once:", created.info.name, created.info.id);
+            println!("{}", created.token);
+        }
+        TokenCommand::List => {
+            for token in state.list_tokens().await.map_err(|e| anyhow::anyhow!("{e}"))? {
+                println!(
+                    "{}\t{}\t{}…\tcreated {} by {}\tlast used {}",
+                    token.id,
+                    token.name,
+                    token.prefix,
+                    token.created_at,
+                    token.created_by,
+                    token.last_used_at.as_deref().unwrap_or("never")
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            state.revoke_token(id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("revoked token {id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! Every setting Hookline reads, with its default, in one place: command-line flags that can also
+//! come from `HOOKLINE_*` environment variables (`hookline serve --help` prints this table).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Hookline: self-hosted webhook integrations for Unleash-style events.
+#[derive(Debug, Parser)]
+#[command(name = "hookline", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Settings for `serve` (the default command).
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server and the dispatcher (the default when no command is given).
+    Serve,
+    /// Manage API tokens for scripts and automation.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print it once. Store it safely: it cannot be shown again.
+    Create {
+        /// A name that says who or what uses the token, e.g. "unleash-prod".
+        #[arg(long)]
+        name: String,
+    },
+    /// List API tokens (names and prefixes, never the secret).
+    List,
+    /// Revoke an API token by its id.
+    Revoke {
+        /// The token's id, as `hookline token list` shows it.
+        id: i64,
+    },
+}
+
+/// Server settings. Each flag can also be set through the environment variable named in `--help`.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "HOOKLINE_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    pub addr: SocketAddr,
+
+    /// SQLite database URL; the file (and its folder) is created when missing.
+    #[arg(long, env = "HOOKLINE_DATABASE_URL", default_value = "sqlite://data/hookline.db", global = true)]
+    pub database_url: String,
+
+    /// Key that signs session cookies (at least 64 characters). When absent, one is generated and kept
+    /// in `secret.key` next to the database, so sessions survive restarts.
+    #[arg(long, env = "HOOKLINE_SECRET_KEY", hide_env_values = true, global = true)]
+    pub secret_key: Option<String>,
+
+    /// Email of an admin to create at start-up when no admin exists yet (with HOOKLINE_ADMIN_PASSWORD).
+    #[arg(long, env = "HOOKLINE_ADMIN_EMAIL", global = true)]
+    pub admin_email: Option<String>,
+
+    /// Password for HOOKLINE_ADMIN_EMAIL (at least 12 characters).
+    #[arg(long, env = "HOOKLINE_ADMIN_PASSWORD", hide_env_values = true, global = true)]
+    pub admin_password: Option<String>,
+
+    /// The URL users reach Hookline at. Session cookies get the `Secure` flag when it is https, and
+    /// cross-origin checks accept it as an origin (useful behind a TLS proxy).
+    #[arg(long, env = "HOOKLINE_PUBLIC_URL", global = true)]
+    pub public_url: Option<url::Url>,
+
+    /// Sessions expire after this long without activity (e.g. `12h`, `30m`, `90s`).
+    #[arg(long, env = "HOOKLINE_SESSION_IDLE", default_value = "12h", value_parser = parse_duration, global = true)]
+    pub session_idle: Duration,
+
+    /// Folder holding the built site (JS, WASM, CSS). The default suits running from the repository
+    /// after `make build`; set it (or LEPTOS_SITE_ROOT) when the binary is deployed elsewhere.
+    #[arg(long, env = "HOOKLINE_SITE_ROOT", default_value = "target/site", global = true)]
+    pub site_root: PathBuf,
+
+    /// SQLite `synchronous` mode: `normal` (durable across process crashes; the default with WAL) or
+    /// `full` (also durable across power loss, slower commits).
+    #[arg(long, env = "HOOKLINE_SQLITE_SYNCHRONOUS", default_value = "normal", value_parser = ["normal", "full"], global = true)]
+    pub sqlite_synchronous: String,
+
+    /// Targets webhooks may reach although the SSRF guard blocks them: comma-separated CIDRs, IP
+    /// addresses or host names, e.g. `127.0.0.1/32,10.20.0.0/16,receiver.internal`. By default
+    /// private, loopback, link-local and other reserved addresses are refused.
+    #[arg(long, env = "HOOKLINE_ALLOWED_TARGETS", default_value = "", global = true)]
+    pub allowed_targets: String,
+
+    /// A PEM file with one or more CA certificates to trust for HTTPS webhooks, on top of the
+    /// system's roots (like Unleash's NODE_EXTRA_CA_CERTS).
+    #[arg(long, env = "HOOKLINE_EXTRA_CA_CERTS", global = true)]
+    pub extra_ca_certs: Option<PathBuf>,
+
+    /// Delays before each attempt of the standard retry policy (the first is the first attempt).
+    #[arg(long, env = "HOOKLINE_RETRY_SCHEDULE", default_value = crate::dispatcher::retry::STANDARD_SCHEDULE, global = true)]
+    pub retry_schedule: String,
+
+    /// The shortest wait before retrying after a 429 or a timeout (the receiver is overloaded).
+    #[arg(long, env = "HOOKLINE_RETRY_THROTTLE_MIN", default_value = "60s", value_parser = parse_duration, global = true)]
+    pub retry_throttle_min: Duration,
+
+    /// How long one delivery request may take, response included.
+    #[arg(long, env = "HOOKLINE_REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub request_timeout: Duration,
+
+    /// How long connecting (TCP and TLS) may take.
+    #[arg(long, env = "HOOKLINE_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration, global = true)]
+    pub connect_timeout: Duration,
+
+    /// Delivery requests in flight at once, across all webhooks.
+    #[arg(long, env = "HOOKLINE_CONCURRENCY", default_value_t = 128, global = true)]
+    pub concurrency: usize,
+
+    /// Delivery requests in flight at once to one webhook.
+    #[arg(long, env = "HOOKLINE_WEBHOOK_CONCURRENCY", default_value_t = 32, global = true)]
+    pub webhook_concurrency: usize,
+
+    /// How long a claimed delivery stays reserved; after a crash it is due again once this passes.
+    /// Must exceed the request timeout.
+    #[arg(long, env = "HOOKLINE_LEASE", default_value = "60s", value_parser = parse_duration, global = true)]
+    pub lease: Duration,
+
+    /// On shutdown, how long in-flight deliveries may take to finish before they are released.
+    #[arg(long, env = "HOOKLINE_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration, global = true)]
+    pub shutdown_grace: Duration,
+
+    /// A webhook whose deliveries all fail for this long, with no success in between, is disabled.
+    #[arg(long, env = "HOOKLINE_AUTO_DISABLE_AFTER", default_value = "3d", value_parser = parse_duration, global = true)]
+    pub auto_disable_after: Duration,
+
+    /// After a signing-secret rotation, how long the previous secret keeps signing too.
+    #[arg(long, env = "HOOKLINE_SECRET_ROTATION_GRACE", default_value = "24h", value_parser = parse_duration, global = true)]
+    pub secret_rotation_grace: Duration,
+
+    /// Base URL of your Unleash UI (e.g. https://unleash.example.com): eventMarkdown then links
+    /// flags and projects.
+    #[arg(long, env = "HOOKLINE_UNLEASH_URL", global = true)]
+    pub unleash_url: Option<url::Url>,
+}
+
+impl Config {
+    /// The settings with every default, as if no flag or variable were given. For tests.
+    pub fn defaults() -> Config {
+        // Parsing an empty command line only fails if a default is malformed, which tests catch.
+        Cli::try_parse_from(["hookline"]).map(|cli| cli.config).unwrap_or_else(|e| panic!("defaults: {e}"))
+    }
+
+    /// Whether the public URL is https, so cookies must be `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
+    }
+}
+
+/// Parses durations such as `500ms`, `90s`, `30m`, `12h`, `3d` (a bare number means seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: expected a number with a unit such as 90s, 30m, 12h"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        "d" => value * 86400.0,
+        other => return Err(format!("`{other}` is not a duration unit: use ms, s, m, h or d")),
+    };
+    if !seconds.is_finite() || seconds < 0.0 {
+        return Err(format!("`{text}` is not a valid duration"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3600)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("3d"), Ok(Duration::from_secs(3 * 86400)));
+        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5 weeks").is_err());
+    }
+
+    /// Serialises the tests that read the process environment (clap reads HOOKLINE_* on every parse).
+    static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    #[test]
+    fn defaults_are_documented_values() {
+        let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+        let cli = Cli::try_parse_from(["hookline"]).expect("parse");
+        assert!(cli.command.is_none(), "serve is the default command");
+        let config = cli.config;
+        assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.database_url, "sqlite://data/hookline.db");
+        assert_eq!(config.session_idle, Duration::from_secs(12 * 3600));
+        assert_eq!(config.site_root, PathBuf::from("target/site"));
+        assert!(!config.secure_cookies());
+        assert_eq!(config.retry_schedule, "0s,5s,5m,30m,2h,5h,10h,10h");
+        assert_eq!(config.request_timeout, Duration::from_secs(10));
+        assert_eq!(config.auto_disable_after, Duration::from_secs(3 * 86400));
+        assert_eq!(config.allowed_targets, "");
+        assert!(config.extra_ca_certs.is_none());
+    }
+
+    #[test]
+    fn flags_and_environment_override_defaults() {
+        let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
+        std::env::set_var("HOOKLINE_ADDR", "0.0.0.0:8080");
+        std::env::set_var("HOOKLINE_PUBLIC_URL", "https://hooks.example.com");
+        let from_env = Cli::try_parse_from(["hookline"]).expect("parse").config;
+        std::env::remove_var("HOOKLINE_ADDR");
+        std::env::remove_var("HOOKLINE_PUBLIC_URL");
+        assert_eq!(from_env.addr.to_string(), "0.0.0.0:8080");
+        assert!(from_env.secure_cookies());
+
+        let from_flags = Cli::try_parse_from([
+            "hookline",
+            "serve",
+            "--addr",
+            "127.0.0.1:4000",
+            "--database-url",
+            "sqlite:///tmp/x.db",
+            "--session-idle",
+            "30m",
+        ])
+        .expect("parse");
+        assert!(matches!(from_flags.command, Some(Command::Serve)));
+        assert_eq!(from_flags.config.addr.to_string(), "127.0.0.1:4000");
+        assert_eq!(from_flags.config.database_url, "sqlite:///tmp/x.db");
+        assert_eq!(from_flags.config.session_idle, Duration::from_secs(1800));
+
+        let bad = Cli::try_parse_from(["hookline", "--addr", "not-an-address"]);
+        assert!(bad.is_err());
+    }
+}

@@ -1,0 +1,94 @@
+//! Storage: every SQL statement Hookline runs lives under this module, behind the `Db` handle.
+//!
+//! SQLite is the embedded default. Writes go through a single-connection pool, so they queue in
+//! the process instead of fighting over SQLite's file lock (no SQLITE_BUSY storms under load), while
+//! reads use a separate pool and run concurrently (WAL mode). A PostgreSQL backend would implement
+//! the same methods; callers never see SQL.
+
+pub mod admins;
+pub mod deliveries;
+pub mod events;
+pub mod sessions;
+pub mod tokens;
+pub mod webhooks;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+
+/// The database handle: cheap to clone, shared by the web server and the dispatcher.
+#[derive(Clone, Debug)]
+pub struct Db {
+    /// Read-only work: listings, lookups, dashboards.
+    read: SqlitePool,
+    /// All writes, one at a time.
+    write: SqlitePool,
+}
+
+/// The current time as unix milliseconds, the unit of every timestamp column.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `url`, applies pending migrations, and returns the handle.
+    pub async fn open(url: &str, synchronous: &str) -> anyhow::Result<Db> {
+        let options = SqliteConnectOptions::from_str(url)
+            .with_context(|| format!("HOOKLINE_DATABASE_URL `{url}` is not a SQLite URL"))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match synchronous {
+                "full" => SqliteSynchronous::Full,
+                _ => SqliteSynchronous::Normal,
+            })
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-16000");
+        if let Some(folder) = options.get_filename().parent() {
+            if !folder.as_os_str().is_empty() && !folder.exists() {
+                std::fs::create_dir_all(folder)
+                    .with_context(|| format!("cannot create the database folder {}", folder.display()))?;
+            }
+        }
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .with_context(|| format!("cannot open the database {url}"))?;
+        sqlx::migrate!("../migrations").run(&write).await.context("cannot apply database migrations")?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.read_only(true))
+            .await
+            .with_context(|| format!("cannot open the database {url} for reading"))?;
+        Ok(Db { read, write })
+    }
+
+    /// The folder holding the database file (where `secret.key` is kept), if the URL names a file.
+    pub fn data_dir(url: &str) -> Option<std::path::PathBuf> {
+        let options = SqliteConnectOptions::from_str(url).ok()?;
+        let file = options.get_filename();
+        if file == Path::new(":memory:") {
+            return None;
+        }
+        Some(file.parent().map(Path::to_path_buf).unwrap_or_default())
+    }
+
+    /// Whether the database answers a trivial query (for `/healthz`).
+    pub async fn is_healthy(&self) -> bool {
+        sqlx::query_scalar::<_, i64>("select 1").fetch_one(&self.read).await.is_ok()
+    }
+
+    /// Closes both pools, waiting for running statements (graceful shutdown).
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}

@@ -1,0 +1,75 @@
+//! API tokens: stored as SHA-256 hashes, looked up by hash on every API call.
+
+use super::{now_ms, Db};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+impl Db {
+    pub async fn insert_token(
+        &self,
+        name: &str,
+        token_hash: &str,
+        prefix: &str,
+        created_by: &str,
+    ) -> Result<TokenRow, sqlx::Error> {
+        sqlx::query_as(
+            "insert into api_tokens (name, token_hash, prefix, created_by, created_at) values (?, ?, ?, ?, ?)
+             returning id, name, prefix, created_by, created_at, last_used_at",
+        )
+        .bind(name)
+        .bind(token_hash)
+        .bind(prefix)
+        .bind(created_by)
+        .bind(now_ms())
+        .fetch_one(&self.write)
+        .await
+    }
+
+    pub async fn list_tokens(&self) -> Result<Vec<TokenRow>, sqlx::Error> {
+        sqlx::query_as(
+            "select id, name, prefix, created_by, created_at, last_used_at from api_tokens
+             where revoked_at is null order by created_at desc",
+        )
+        .fetch_all(&self.read)
+        .await
+    }
+
+    pub async fn revoke_token(&self, id: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("update api_tokens set revoked_at = ? where id = ? and revoked_at is null")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The live token with this hash, if any.
+    pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRow>, sqlx::Error> {
+        sqlx::query_as(
+            "select id, name, prefix, created_by, created_at, last_used_at from api_tokens
+             where token_hash = ? and revoked_at is null",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.read)
+        .await
+    }
+
+    /// Records a use of the token. Callers throttle this (once a minute per token) so API traffic
+    /// does not turn every read into a write.
+    pub async fn touch_token(&self, id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("update api_tokens set last_used_at = ? where id = ?")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,261 @@
+//! Webhook integrations.
+
+use std::collections::BTreeMap;
+
+use app::model::{RetryPolicy, WebhookSpec};
+
+use super::{now_ms, Db};
+
+/// A stored webhook, secrets in clear (server-side only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub id: i64,
+    pub description: String,
+    pub url: String,
+    pub enabled: bool,
+    pub content_type: String,
+    pub authorization: Option<String>,
+    pub headers: BTreeMap<String, String>,
+    pub body_template: Option<String>,
+    pub events: Vec<String>,
+    pub projects: Vec<String>,
+    pub environments: Vec<String>,
+    pub retry_policy: RetryPolicy,
+    pub secret: String,
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<i64>,
+    pub version: i64,
+    pub disabled_reason: Option<String>,
+    pub disabled_at: Option<i64>,
+    pub failing_since: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+impl Webhook {
+    /// The secrets that sign a delivery at `now_ms`: the current one, plus the previous one during
+    /// a rotation's grace period.
+    pub fn signing_secrets(&self, now_ms: i64) -> Vec<&str> {
+        let mut secrets = vec![self.secret.as_str()];
+        if let (Some(previous), Some(until)) = (&self.previous_secret, self.previous_secret_expires_at) {
+            if now_ms < until {
+                secrets.push(previous);
+            }
+        }
+        secrets
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct WebhookRow {
+    id: i64,
+    description: String,
+    url: String,
+    enabled: bool,
+    content_type: String,
+    authorization: Option<String>,
+    headers: String,
+    body_template: Option<String>,
+    events: String,
+    projects: String,
+    environments: String,
+    retry_policy: String,
+    secret: String,
+    previous_secret: Option<String>,
+    previous_secret_expires_at: Option<i64>,
+    version: i64,
+    disabled_reason: Option<String>,
+    disabled_at: Option<i64>,
+    failing_since: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+    updated_by: String,
+}
+
+/// The column list, as a macro so queries stay compile-time string literals (`concat!`).
+macro_rules! columns {
+    () => {
+        "id, description, url, enabled, content_type, authorization, headers, body_template, events,
+        projects, environments, retry_policy, secret, previous_secret, previous_secret_expires_at, version,
+        disabled_reason, disabled_at, failing_since, created_at, updated_at, updated_by"
+    };
+}
+
+fn decode(row: WebhookRow) -> Result<Webhook, sqlx::Error> {
+    let json = |column: &'static str, text: &str| {
+        sqlx::Error::Decode(format!("webhooks.{column} of webhook {} is not valid JSON: {text}", row.id).into())
+    };
+    Ok(Webhook {
+        id: row.id,
+        description: row.description,
+        url: row.url,
+        enabled: row.enabled,
+        content_type: row.content_type,
+        authorization: row.authorization,
+        headers: serde_json::from_str(&row.headers).map_err(|_| json("headers", &row.headers))?,
+        body_template: row.body_template,
+        events: serde_json::from_str(&row.events).map_err(|_| json("events", &row.events))?,
+        projects: serde_json::from_str(&row.projects).map_err(|_| json("projects", &row.projects))?,
+        environments: serde_json::from_str(&row.environments).map_err(|_| json("environments", &row.environments))?,
+        retry_policy: RetryPolicy::parse(&row.retry_policy).unwrap_or_default(),
+        secret: row.secret,
+        previous_secret: row.previous_secret,
+        previous_secret_expires_at: row.previous_secret_expires_at,
+        version: row.version,
+        disabled_reason: row.disabled_reason,
+        disabled_at: row.disabled_at,
+        failing_since: row.failing_since,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        updated_by: row.updated_by,
+    })
+}
+
+/// The enabled webhooks, read inside the caller's transaction (the intake matches against them).
+pub(super) async fn enabled_webhooks(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Webhook>, sqlx::Error> {
+    let rows: Vec<WebhookRow> =
+        sqlx::query_as(concat!("select ", columns!(), " from webhooks where enabled = 1 order by id"))
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.into_iter().map(decode).collect()
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+impl Db {
+    pub async fn list_webhooks(&self) -> Result<Vec<Webhook>, sqlx::Error> {
+        let rows: Vec<WebhookRow> =
+            sqlx::query_as(concat!("select ", columns!(), " from webhooks order by lower(description), id"))
+                .fetch_all(&self.read)
+                .await?;
+        rows.into_iter().map(decode).collect()
+    }
+
+    pub async fn webhook(&self, id: i64) -> Result<Option<Webhook>, sqlx::Error> {
+        let row: Option<WebhookRow> = sqlx::query_as(concat!("select ", columns!(), " from webhooks where id = ?"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(decode).transpose()
+    }
+
+    pub async fn insert_webhook(&self, spec: &WebhookSpec, secret: &str, actor: &str) -> Result<Webhook, sqlx::Error> {
+        let now = now_ms();
+        let row: WebhookRow = sqlx::query_as(concat!("insert into webhooks (description, url, enabled, content_type, authorization, headers, body_template, events,
+                projects, environments, retry_policy, secret, created_at, updated_at, updated_by)
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning ", columns!(), ""))
+        .bind(&spec.description)
+        .bind(&spec.url)
+        .bind(spec.enabled)
+        .bind(&spec.content_type)
+        .bind(&spec.authorization)
+        .bind(to_json(&spec.headers))
+        .bind(&spec.body_template)
+        .bind(to_json(&spec.events))
+        .bind(to_json(&spec.projects))
+        .bind(to_json(&spec.environments))
+        .bind(spec.retry_policy.as_str())
+        .bind(secret)
+        .bind(now)
+        .bind(now)
+        .bind(actor)
+        .fetch_one(&self.write)
+        .await?;
+        decode(row)
+    }
+
+    /// Replaces the configuration; bumps the version. Enabling clears an auto-disable record.
+    pub async fn update_webhook(
+        &self,
+        id: i64,
+        spec: &WebhookSpec,
+        actor: &str,
+    ) -> Result<Option<Webhook>, sqlx::Error> {
+        let row: Option<WebhookRow> = sqlx::query_as(concat!("update webhooks set description = ?, url = ?, enabled = ?, content_type = ?, authorization = ?, headers = ?,
+                body_template = ?, events = ?, projects = ?, environments = ?, retry_policy = ?,
+                disabled_reason = case when ? then null else disabled_reason end,
+                disabled_at = case when ? then null else disabled_at end,
+                failing_since = case when ? and not enabled then null else failing_since end,
+                version = version + 1, updated_at = ?, updated_by = ?
+             where id = ? returning ", columns!(), ""))
+        .bind(&spec.description)
+        .bind(&spec.url)
+        .bind(spec.enabled)
+        .bind(&spec.content_type)
+        .bind(&spec.authorization)
+        .bind(to_json(&spec.headers))
+        .bind(&spec.body_template)
+        .bind(to_json(&spec.events))
+        .bind(to_json(&spec.projects))
+        .bind(to_json(&spec.environments))
+        .bind(spec.retry_policy.as_str())
+        .bind(spec.enabled)
+        .bind(spec.enabled)
+        .bind(spec.enabled)
+        .bind(now_ms())
+        .bind(actor)
+        .bind(id)
+        .fetch_optional(&self.write)
+        .await?;
+        row.map(decode).transpose()
+    }
+
+    /// Turns a webhook on or off. Turning it on clears an auto-disable record and its failure clock.
+    pub async fn set_webhook_enabled(
+        &self,
+        id: i64,
+        enabled: bool,
+        actor: &str,
+    ) -> Result<Option<Webhook>, sqlx::Error> {
+        let row: Option<WebhookRow> = sqlx::query_as(concat!(
+            "update webhooks set enabled = ?1,
+                disabled_reason = case when ?1 then null else disabled_reason end,
+                disabled_at = case when ?1 then null else disabled_at end,
+                failing_since = case when ?1 then null else failing_since end,
+                version = version + 1, updated_at = ?2, updated_by = ?3
+             where id = ?4 returning ",
+            columns!(),
+            ""
+        ))
+        .bind(enabled)
+        .bind(now_ms())
+        .bind(actor)
+        .bind(id)
+        .fetch_optional(&self.write)
+        .await?;
+        row.map(decode).transpose()
+    }
+
+    pub async fn delete_webhook(&self, id: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("delete from webhooks where id = ?").bind(id).execute(&self.write).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Installs a new signing secret; the old one keeps signing until `previous_expires_at`.
+    pub async fn rotate_webhook_secret(
+        &self,
+        id: i64,
+        new_secret: &str,
+        previous_expires_at: i64,
+        actor: &str,
+    ) -> Result<Option<Webhook>, sqlx::Error> {
+        let row: Option<WebhookRow> = sqlx::query_as(concat!(
+            "update webhooks set previous_secret = secret, previous_secret_expires_at = ?, secret = ?,
+                version = version + 1, updated_at = ?, updated_by = ?
+             where id = ? returning ",
+            columns!(),
+            ""
+        ))
+        .bind(previous_expires_at)
+        .bind(new_secret)
+        .bind(now_ms())
+        .bind(actor)
+        .bind(id)
+        .fetch_optional(&self.write)
+        .await?;
+        row.map(decode).transpose()
+    }
+}

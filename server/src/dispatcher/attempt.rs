@@ -1,0 +1,354 @@
+//! One delivery attempt: render the body, sign it, POST it, and describe what happened in words
+//! (the attempt record the log shows, the delivery's next state, Unleash's state and details).
+
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use hookline_core::body::render_body;
+use hookline_core::event::Event;
+use hookline_core::template::Template;
+
+use app::model::MASK;
+
+use super::retry::{parse_retry_after, status_is_retryable, Schedule};
+use super::sign::signature_header;
+use super::ssrf::{check_literal, GuardError, TargetPolicy};
+use crate::db::deliveries::{AttemptRecord, DueDelivery};
+use crate::db::now_ms;
+use crate::db::webhooks::Webhook;
+use crate::time::human_duration;
+
+/// How much of a response body is kept.
+pub const RESPONSE_EXCERPT_BYTES: usize = 64 * 1024;
+
+/// A webhook as the dispatcher uses it: configuration plus the compiled template.
+#[derive(Debug)]
+pub struct PreparedWebhook {
+    pub webhook: Webhook,
+    pub template: Option<Result<Template, String>>,
+}
+
+impl PreparedWebhook {
+    pub fn new(webhook: Webhook) -> Self {
+        let template =
+            webhook.body_template.as_deref().map(|source| Template::compile(source).map_err(|e| e.to_string()));
+        PreparedWebhook { webhook, template }
+    }
+}
+
+/// Everything an attempt needs besides the delivery.
+pub struct AttemptContext<'a> {
+    pub client: &'a reqwest::Client,
+    pub policy: &'a TargetPolicy,
+    pub schedule: &'a Schedule,
+    pub request_timeout: Duration,
+    pub flag_base_url: Option<&'a str>,
+}
+
+/// What the transport said, before deciding about retries.
+enum Outcome {
+    Response { status: u16, headers: Vec<(String, String)>, body: Vec<u8>, retry_after: Option<Duration> },
+    Failure { class: &'static str, message: String, retryable: bool, throttled: bool },
+}
+
+/// Performs one attempt of `due` to `prepared` and returns the record to store.
+pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &PreparedWebhook) -> AttemptRecord {
+    let webhook = &prepared.webhook;
+    let number = due.attempts + 1;
+    let started_at = now_ms();
+    let start = Instant::now();
+
+    let mut request_headers: Vec<(String, String)> = Vec::new();
+    let (body, outcome) = match build_body(ctx, due, prepared) {
+        Err(message) => {
+            (String::new(), Outcome::Failure { class: "render", message, retryable: false, throttled: false })
+        }
+        Ok(body) => {
+            let outcome = send(ctx, due, webhook, &body, &mut request_headers).await;
+            (body, outcome)
+        }
+    };
+    let duration_ms = start.elapsed().as_millis() as i64;
+
+    let max_attempts = if due.single_attempt { 1 } else { ctx.schedule.max_attempts(webhook.retry_policy) as i64 };
+    let attempts_left = number < max_attempts;
+    let jitter = rand::random::<f64>() * 2.0 - 1.0;
+    let schedule_retry = |retry_after: Option<Duration>, throttled: bool| {
+        let delay = ctx.schedule.delay_before(number as u32 + 1, jitter, retry_after, throttled);
+        now_ms() + delay.as_millis() as i64
+    };
+
+    let mut record = AttemptRecord {
+        delivery_id: due.id,
+        webhook_id: webhook.id,
+        number,
+        trigger: due.next_trigger.clone(),
+        url: webhook.url.clone(),
+        request_headers: serde_json::to_string(&request_headers).unwrap_or_default(),
+        request_body: body,
+        status: 0,
+        response_headers: None,
+        response_body: None,
+        response_body_encoding: "utf-8",
+        duration_ms,
+        error_class: None,
+        error_message: None,
+        started_at,
+        state: "failed",
+        unleash_state: "failed",
+        state_details: String::new(),
+        next_attempt_at: None,
+        succeeded: false,
+    };
+
+    match outcome {
+        Outcome::Response { status, headers, body, retry_after } => {
+            record.status = i64::from(status);
+            record.response_headers = Some(serde_json::to_string(&headers).unwrap_or_default());
+            let (text, encoding) = excerpt(&body);
+            record.response_body = Some(text);
+            record.response_body_encoding = encoding;
+            if (200..300).contains(&status) {
+                record.state = "succeeded";
+                record.unleash_state = "success";
+                record.succeeded = true;
+                record.state_details = format!("Webhook request was successful with status code: {status}.");
+            } else {
+                record.state_details = format!("Webhook request failed with status code: {status}.");
+                if (300..400).contains(&status) {
+                    let location = headers
+                        .iter()
+                        .find(|(n, _)| n == "location")
+                        .map(|(_, v)| v.as_str())
+                        .unwrap_or("(no Location)");
+                    record.error_class = Some("redirect");
+                    record.error_message =
+                        Some(format!("Redirect {status} to {location} not followed: update the webhook URL instead"));
+                } else {
+                    record.error_class = Some("http");
+                    record.error_message = Some(format!("The receiver answered HTTP {status} {}", reason(status)));
+                }
+                if status_is_retryable(status) && attempts_left {
+                    record.state = "retrying";
+                    record.next_attempt_at = Some(schedule_retry(retry_after, status == 429));
+                }
+            }
+        }
+        Outcome::Failure { class, message, retryable, throttled } => {
+            record.state_details = format!("Webhook request failed: {message}.");
+            record.error_class = Some(class);
+            record.error_message = Some(message);
+            if retryable && attempts_left {
+                record.state = "retrying";
+                record.next_attempt_at = Some(schedule_retry(None, throttled));
+            }
+        }
+    }
+    record
+}
+
+fn build_body(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &PreparedWebhook) -> Result<String, String> {
+    let mut event: Event = serde_json::from_str(&due.payload)
+        .map_err(|e| format!("The stored event {} cannot be read: {e}", due.event_id))?;
+    event.id = due.event_id;
+    let template = match &prepared.template {
+        None => None,
+        Some(Ok(template)) => Some(template),
+        Some(Err(error)) => return Err(format!("The body template does not compile: {error}")),
+    };
+    render_body(template, &event, &prepared.webhook.content_type, ctx.flag_base_url)
+        .map_err(|e| format!("The body template failed to render: {e}"))
+}
+
+/// Sends the request; fills `recorded` with the headers as sent (secrets redacted).
+async fn send(
+    ctx: &AttemptContext<'_>,
+    due: &DueDelivery,
+    webhook: &Webhook,
+    body: &str,
+    recorded: &mut Vec<(String, String)>,
+) -> Outcome {
+    let url = match reqwest::Url::parse(&webhook.url) {
+        Ok(url) => url,
+        Err(e) => {
+            return Outcome::Failure {
+                class: "render",
+                message: format!("The URL is invalid: {e}"),
+                retryable: false,
+                throttled: false,
+            }
+        }
+    };
+    let target = target_of(&url);
+    if let Err(blocked) = check_literal(ctx.policy, &url) {
+        return Outcome::Failure { class: "blocked", message: blocked.to_string(), retryable: false, throttled: false };
+    }
+
+    let timestamp = now_ms() / 1000;
+    let signature = match signature_header(&webhook.signing_secrets(now_ms()), &due.uid, timestamp, body.as_bytes()) {
+        Ok(signature) => signature,
+        Err(e) => {
+            return Outcome::Failure {
+                class: "render",
+                message: format!("Cannot sign: {e}"),
+                retryable: false,
+                throttled: false,
+            }
+        }
+    };
+
+    let mut headers: Vec<(String, String, bool)> = vec![
+        ("content-type".into(), webhook.content_type.clone(), false),
+        ("user-agent".into(), concat!("Hookline/", env!("CARGO_PKG_VERSION")).into(), false),
+    ];
+    if let Some(authorization) = &webhook.authorization {
+        headers.push(("authorization".into(), authorization.clone(), true));
+    }
+    for (name, value) in &webhook.headers {
+        headers.push((name.to_ascii_lowercase(), value.clone(), true));
+    }
+    headers.push(("webhook-id".into(), due.uid.clone(), false));
+    headers.push(("webhook-timestamp".into(), timestamp.to_string(), false));
+    headers.push(("webhook-signature".into(), signature, false));
+
+    let mut header_map = reqwest::header::HeaderMap::new();
+    for (name, value, secret) in &headers {
+        recorded.push((name.clone(), if *secret { MASK.to_string() } else { value.clone() }));
+        match (reqwest::header::HeaderName::from_bytes(name.as_bytes()), reqwest::header::HeaderValue::from_str(value))
+        {
+            (Ok(name), Ok(mut value)) => {
+                value.set_sensitive(*secret);
+                header_map.insert(name, value);
+            }
+            _ => {
+                return Outcome::Failure {
+                    class: "render",
+                    message: format!("Header `{name}` is not a valid HTTP header"),
+                    retryable: false,
+                    throttled: false,
+                }
+            }
+        }
+    }
+
+    let request = ctx.client.post(url).headers(header_map).body(body.to_owned()).timeout(ctx.request_timeout);
+    let mut response = match request.send().await {
+        Ok(response) => response,
+        Err(error) => return classify(&error, &target, ctx.request_timeout),
+    };
+    let status = response.status().as_u16();
+    let response_headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, now_ms() / 1000));
+    let mut excerpt = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = RESPONSE_EXCERPT_BYTES.saturating_sub(excerpt.len());
+                excerpt.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if excerpt.len() >= RESPONSE_EXCERPT_BYTES {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            // The status arrived; a body that breaks off does not change the verdict.
+            Err(error) => {
+                tracing::debug!(%error, "response body broke off");
+                break;
+            }
+        }
+    }
+    Outcome::Response { status, headers: response_headers, body: excerpt, retry_after }
+}
+
+/// `host:port` of a URL, for messages.
+fn target_of(url: &reqwest::Url) -> String {
+    format!("{}:{}", url.host_str().unwrap_or("?"), url.port_or_known_default().unwrap_or(0))
+}
+
+/// Turns a transport error into an error class and a sentence.
+fn classify(error: &reqwest::Error, target: &str, timeout: Duration) -> Outcome {
+    use std::error::Error;
+    let mut chain = Vec::new();
+    let mut source: Option<&(dyn Error + 'static)> = Some(error);
+    let mut guard: Option<GuardError> = None;
+    let mut io_kind = None;
+    while let Some(current) = source {
+        if let Some(g) = current.downcast_ref::<GuardError>() {
+            guard = Some(g.clone());
+        }
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            io_kind = Some(io.kind());
+        }
+        chain.push(current.to_string());
+        source = current.source();
+    }
+    let detail = chain.last().cloned().unwrap_or_default();
+    if let Some(guard) = guard {
+        return match guard {
+            GuardError::Dns { .. } => {
+                Outcome::Failure { class: "dns", message: guard.to_string(), retryable: true, throttled: false }
+            }
+            _ => Outcome::Failure { class: "blocked", message: guard.to_string(), retryable: false, throttled: false },
+        };
+    }
+    if error.is_timeout() {
+        return Outcome::Failure {
+            class: "timeout",
+            message: format!("Timed out after {} waiting for {target}", human_duration(timeout.as_millis() as i64)),
+            retryable: true,
+            throttled: true,
+        };
+    }
+    let lower = chain.join(" ").to_lowercase();
+    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") || lower.contains("ssl") {
+        return Outcome::Failure {
+            class: "tls",
+            message: format!("TLS handshake with {target} failed: {detail}"),
+            retryable: true,
+            throttled: false,
+        };
+    }
+    let message = match io_kind {
+        Some(std::io::ErrorKind::ConnectionRefused) => format!("Connection refused by {target}"),
+        Some(std::io::ErrorKind::ConnectionReset) => format!("Connection reset by {target}"),
+        Some(std::io::ErrorKind::TimedOut) => format!("Connecting to {target} timed out"),
+        _ if error.is_connect() => format!("Could not connect to {target}: {detail}"),
+        _ => format!("The request to {target} failed: {detail}"),
+    };
+    Outcome::Failure { class: "connect", message, retryable: true, throttled: false }
+}
+
+/// The response excerpt as text, or base64 when it is not UTF-8.
+fn excerpt(body: &[u8]) -> (String, &'static str) {
+    match std::str::from_utf8(body) {
+        Ok(text) => (text.to_string(), "utf-8"),
+        // Cut inside a multi-byte character at the excerpt's end: keep the valid part.
+        Err(e) if e.error_len().is_none() => (String::from_utf8_lossy(&body[..e.valid_up_to()]).into_owned(), "utf-8"),
+        Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), "base64"),
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_keep_text_and_encode_binary() {
+        assert_eq!(excerpt(b"ok"), ("ok".to_string(), "utf-8"));
+        let cut = "héllo".as_bytes();
+        assert_eq!(excerpt(&cut[..2]), ("h".to_string(), "utf-8"), "a character cut at the end is dropped");
+        assert_eq!(excerpt(&[0xff, 0x00, 0x80]), ("/wCA".to_string(), "base64"));
+    }
+}

@@ -1,0 +1,332 @@
+//! The dispatcher: delivers every due delivery at least once, in the server process.
+//!
+//! - **Queue**: the `deliveries` table. A loop claims due rows with a lease (a crash leaves the lease
+//!   to expire, then the work is due again), within a global and a per-webhook concurrency limit.
+//! - **Attempts** run as tasks through one shared HTTP client (see `attempt`).
+//! - **Writer**: finished attempts go to one writer task that records them in batches (one
+//!   transaction for many attempts), which is what lets SQLite keep up with thousands per second.
+//! - **Shutdown**: stop claiming, let in-flight attempts finish until a deadline, release the rest.
+
+pub mod attempt;
+pub mod client;
+pub mod retry;
+pub mod sign;
+pub mod ssrf;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Notify};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::deliveries::{AttemptRecord, DueDelivery};
+use crate::db::{now_ms, Db};
+use crate::metrics::Metrics;
+use attempt::{AttemptContext, PreparedWebhook};
+use retry::Schedule;
+use ssrf::TargetPolicy;
+
+/// The dispatcher's settings (see `Config` for their flags and defaults).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub concurrency: usize,
+    pub per_webhook_concurrency: usize,
+    pub request_timeout: Duration,
+    pub lease: Duration,
+    pub poll_interval: Duration,
+    pub shutdown_grace: Duration,
+    pub schedule: Schedule,
+    pub auto_disable_after: Duration,
+    pub flag_base_url: Option<String>,
+}
+
+/// Cheap to clone; all clones drive the same dispatcher.
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    client: reqwest::Client,
+    policy: Arc<TargetPolicy>,
+    settings: Settings,
+    metrics: Arc<Metrics>,
+    wake: Notify,
+    running: AtomicBool,
+    webhooks: Mutex<HashMap<i64, Arc<PreparedWebhook>>>,
+    flight: Mutex<Flight>,
+}
+
+/// What is being delivered right now.
+#[derive(Default)]
+struct Flight {
+    ids: HashSet<i64>,
+    per_webhook: HashMap<i64, usize>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        db: Db,
+        client: reqwest::Client,
+        policy: Arc<TargetPolicy>,
+        settings: Settings,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Dispatcher {
+            inner: Arc::new(Inner {
+                db,
+                client,
+                policy,
+                settings,
+                metrics,
+                wake: Notify::new(),
+                running: AtomicBool::new(false),
+                webhooks: Mutex::new(HashMap::new()),
+                flight: Mutex::new(Flight::default()),
+            }),
+        }
+    }
+
+    /// Asks the dispatcher to look for due work now (new events, a redelivery).
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Whether the dispatch loop is running (for `/healthz`).
+    pub fn is_running(&self) -> bool {
+        self.inner.running.load(Ordering::Relaxed)
+    }
+
+    /// How many attempts are in flight.
+    pub fn in_flight(&self) -> usize {
+        self.inner.flight.lock().map(|f| f.ids.len()).unwrap_or_default()
+    }
+
+    /// Runs until `cancel` fires, then shuts down gracefully.
+    pub fn spawn(&self, cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let inner = self.inner.clone();
+        tokio::spawn(async move { inner.run(cancel).await })
+    }
+}
+
+impl Inner {
+    async fn run(self: Arc<Self>, cancel: CancellationToken) {
+        self.running.store(true, Ordering::Relaxed);
+        let (records, inbox) = mpsc::channel::<AttemptRecord>(4096);
+        let writer = tokio::spawn(self.clone().write_loop(inbox));
+        let mut tasks = JoinSet::new();
+        tracing::info!(
+            concurrency = self.settings.concurrency,
+            per_webhook = self.settings.per_webhook_concurrency,
+            "dispatcher started"
+        );
+        while !cancel.is_cancelled() {
+            while tasks.try_join_next().is_some() {}
+            let pause = match self.fill(&records, &mut tasks).await {
+                Ok(pause) => pause,
+                Err(error) => {
+                    tracing::error!(%error, "dispatcher could not read the queue; retrying");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(pause) => {}
+                () = cancel.cancelled() => {}
+            }
+        }
+
+        // Graceful shutdown: no new claims; in-flight attempts get until the deadline.
+        let deadline = tokio::time::Instant::now() + self.settings.shutdown_grace;
+        while !tasks.is_empty() {
+            tokio::select! {
+                _ = tasks.join_next() => {}
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        let unfinished: Vec<i64> = self.flight.lock().map(|f| f.ids.iter().copied().collect()).unwrap_or_default();
+        tasks.abort_all();
+        drop(records);
+        if let Err(error) = writer.await {
+            tracing::error!(%error, "dispatcher writer failed");
+        }
+        // Attempts cut off by the deadline are given back, due again at the next start.
+        let still_leased: Vec<i64> = {
+            let flight = self.flight.lock().map(|f| f.ids.clone()).unwrap_or_default();
+            unfinished.into_iter().filter(|id| flight.contains(id)).collect()
+        };
+        if !still_leased.is_empty() {
+            match self.db.release_deliveries(&still_leased).await {
+                Ok(released) => tracing::info!(released, "released unfinished deliveries"),
+                Err(error) => tracing::warn!(%error, "could not release leases; they expire on their own"),
+            }
+        }
+        self.running.store(false, Ordering::Relaxed);
+        tracing::info!("dispatcher stopped");
+    }
+
+    /// Claims what can run now and starts it. Returns how long to sleep unless woken.
+    async fn fill(
+        self: &Arc<Self>,
+        records: &mpsc::Sender<AttemptRecord>,
+        tasks: &mut JoinSet<()>,
+    ) -> Result<Duration, sqlx::Error> {
+        let now = now_ms();
+        let free =
+            self.settings.concurrency.saturating_sub(self.flight.lock().map(|f| f.ids.len()).unwrap_or_default());
+        if free > 0 {
+            let candidates = self.db.due_deliveries(now, (free * 4).min(2000) as i64).await?;
+            let chosen = self.choose(candidates, free);
+            if !chosen.is_empty() {
+                let ids: Vec<i64> = chosen.iter().map(|d| d.id).collect();
+                let lease_until = now + self.settings.lease.as_millis() as i64;
+                let claimed: HashSet<i64> =
+                    self.db.claim_deliveries(&ids, now, lease_until).await?.into_iter().collect();
+                for due in chosen {
+                    if claimed.contains(&due.id) {
+                        self.launch(due, records.clone(), tasks).await;
+                    } else {
+                        self.land(due.id, due.webhook_id);
+                    }
+                }
+            }
+        }
+        let next = self.db.next_due_at().await?;
+        Ok(match next {
+            Some(at) if at > now => Duration::from_millis((at - now) as u64).min(self.settings.poll_interval),
+            // Due work we could not start (limits, leases held elsewhere): capacity frees up with a wake.
+            _ => self.settings.poll_interval,
+        })
+    }
+
+    /// Picks deliveries within the free global capacity and each webhook's limit, marking them in flight.
+    fn choose(&self, candidates: Vec<DueDelivery>, free: usize) -> Vec<DueDelivery> {
+        let Ok(mut flight) = self.flight.lock() else { return Vec::new() };
+        let mut chosen = Vec::new();
+        for due in candidates {
+            if chosen.len() >= free {
+                break;
+            }
+            let busy = flight.per_webhook.get(&due.webhook_id).copied().unwrap_or_default();
+            if flight.ids.contains(&due.id) || busy >= self.settings.per_webhook_concurrency {
+                continue;
+            }
+            flight.ids.insert(due.id);
+            *flight.per_webhook.entry(due.webhook_id).or_default() += 1;
+            chosen.push(due);
+        }
+        chosen
+    }
+
+    /// Marks a delivery as no longer in flight.
+    fn land(&self, delivery_id: i64, webhook_id: i64) {
+        if let Ok(mut flight) = self.flight.lock() {
+            flight.ids.remove(&delivery_id);
+            if let Some(count) = flight.per_webhook.get_mut(&webhook_id) {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    flight.per_webhook.remove(&webhook_id);
+                }
+            }
+        }
+    }
+
+    async fn launch(self: &Arc<Self>, due: DueDelivery, records: mpsc::Sender<AttemptRecord>, tasks: &mut JoinSet<()>) {
+        let prepared = match self.prepared_webhook(due.webhook_id, due.webhook_version).await {
+            Ok(Some(prepared)) => prepared,
+            Ok(None) => {
+                // Deleted in the meantime: its deliveries go with it (cascade).
+                self.land(due.id, due.webhook_id);
+                return;
+            }
+            Err(error) => {
+                tracing::error!(%error, webhook_id = due.webhook_id, "cannot load webhook");
+                self.land(due.id, due.webhook_id);
+                return;
+            }
+        };
+        let inner = self.clone();
+        tasks.spawn(async move {
+            let ctx = AttemptContext {
+                client: &inner.client,
+                policy: &inner.policy,
+                schedule: &inner.settings.schedule,
+                request_timeout: inner.settings.request_timeout,
+                flag_base_url: inner.settings.flag_base_url.as_deref(),
+            };
+            let record = attempt::attempt(&ctx, &due, &prepared).await;
+            tracing::debug!(
+                delivery = due.id,
+                webhook_id = due.webhook_id,
+                attempt = record.number,
+                status = record.status,
+                state = record.state,
+                "attempt finished"
+            );
+            inner.metrics.record_attempt(&record);
+            if records.send(record).await.is_err() {
+                tracing::warn!(delivery = due.id, "writer gone; the lease will make this delivery due again");
+            }
+        });
+    }
+
+    /// The webhook at this version, compiled template included (cached until the version changes).
+    async fn prepared_webhook(&self, id: i64, version: i64) -> Result<Option<Arc<PreparedWebhook>>, sqlx::Error> {
+        if let Some(cached) = self.webhooks.lock().ok().and_then(|m| m.get(&id).cloned()) {
+            if cached.webhook.version == version {
+                return Ok(Some(cached));
+            }
+        }
+        let Some(webhook) = self.db.webhook(id).await? else { return Ok(None) };
+        let prepared = Arc::new(PreparedWebhook::new(webhook));
+        if let Ok(mut cache) = self.webhooks.lock() {
+            cache.insert(id, prepared.clone());
+        }
+        Ok(Some(prepared))
+    }
+
+    /// Records finished attempts in batches; frees their capacity once they are stored.
+    async fn write_loop(self: Arc<Self>, mut inbox: mpsc::Receiver<AttemptRecord>) {
+        let disable_after = self.settings.auto_disable_after.as_millis() as i64;
+        let mut batch = Vec::with_capacity(512);
+        while let Some(first) = inbox.recv().await {
+            batch.push(first);
+            while batch.len() < 512 {
+                match inbox.try_recv() {
+                    Ok(record) => batch.push(record),
+                    Err(_) => break,
+                }
+            }
+            let mut backoff = Duration::from_millis(50);
+            for tries in 1.. {
+                match self.db.record_attempts(&batch, disable_after).await {
+                    Ok(outcome) => {
+                        for webhook_id in outcome.disabled_webhooks {
+                            tracing::warn!(webhook_id, "webhook disabled automatically after failing too long");
+                        }
+                        break;
+                    }
+                    // Giving up loses no event: the deliveries stay leased, the leases expire, and
+                    // the attempts are made again (at least once, possibly twice).
+                    Err(error) if tries >= 20 => {
+                        tracing::error!(%error, records = batch.len(), "giving up recording attempts; they will be redone");
+                        break;
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, records = batch.len(), "cannot record attempts; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+            for record in batch.drain(..) {
+                self.land(record.delivery_id, record.webhook_id);
+            }
+            self.wake.notify_one();
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! The Hookline server: web UI (Leptos SSR), JSON admin API, event intake, the dispatcher and storage.
+//!
+//! `run` starts everything on a listener the caller binds, so integration tests start the whole
+//! server in-process on `127.0.0.1:0`; `router` builds the HTTP app without a socket.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod dispatcher;
+pub mod metrics;
+pub mod routes;
+pub mod state;
+pub mod time;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use leptos::config::{Env, LeptosOptions};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::{Key, SameSite};
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use app::api::Backend;
+use app::{shell, App};
+
+pub use config::Config;
+pub use state::AppState;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "hookline_session";
+
+/// Builds the shared state: opens (and migrates) the database, loads or creates the cookie key,
+/// and prepares the dispatcher (not started: see `AppState::spawn_background_tasks`).
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let policy = Arc::new(
+        dispatcher::ssrf::TargetPolicy::parse(&config.allowed_targets)
+            .map_err(|e| anyhow::anyhow!("HOOKLINE_ALLOWED_TARGETS: {e}"))?,
+    );
+    let schedule = dispatcher::retry::Schedule::parse(&config.retry_schedule, config.retry_throttle_min)
+        .map_err(|e| anyhow::anyhow!("HOOKLINE_RETRY_SCHEDULE: {e}"))?;
+    anyhow::ensure!(
+        config.lease > config.request_timeout,
+        "HOOKLINE_LEASE must be longer than HOOKLINE_REQUEST_TIMEOUT"
+    );
+    anyhow::ensure!(config.concurrency > 0 && config.webhook_concurrency > 0, "concurrency limits must be at least 1");
+    let extra_roots = match &config.extra_ca_certs {
+        Some(path) => dispatcher::client::load_extra_roots(path)?,
+        None => Vec::new(),
+    };
+    let client = dispatcher::client::build_client(
+        policy.clone(),
+        extra_roots,
+        config.connect_timeout,
+        config.webhook_concurrency,
+    )?;
+    let db = db::Db::open(&config.database_url, &config.sqlite_synchronous).await?;
+    let cookie_key = cookie_key(&config)?;
+    let options = leptos_options(&config);
+    let metrics = Arc::new(metrics::Metrics::default());
+    let settings = dispatcher::Settings {
+        concurrency: config.concurrency,
+        per_webhook_concurrency: config.webhook_concurrency,
+        request_timeout: config.request_timeout,
+        lease: config.lease,
+        poll_interval: std::time::Duration::from_secs(1),
+        shutdown_grace: config.shutdown_grace,
+        schedule,
+        auto_disable_after: config.auto_disable_after,
+        flag_base_url: config.unleash_url.as_ref().map(|u| u.as_str().trim_end_matches('/').to_string()),
+    };
+    let dispatcher = dispatcher::Dispatcher::new(db.clone(), client, policy.clone(), settings, metrics.clone());
+    Ok(AppState::new(db, config, options, cookie_key, dispatcher, metrics, policy))
+}
+
+/// Serves until `shutdown` completes, then stops gracefully: in-flight requests finish, background
+/// work stops, the database closes.
+pub async fn run_until(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = build_state(config).await?;
+    state.ensure_initial_admin().await?;
+    let background = state.spawn_background_tasks();
+    let app = router(state.clone());
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, version = env!("CARGO_PKG_VERSION"), "Hookline listening on http://{addr}");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server error")?;
+    tracing::info!("shutting down");
+    background.stop().await;
+    state.db.close().await;
+    Ok(())
+}
+
+/// Serves until SIGINT or SIGTERM.
+pub async fn run(config: Config, listener: TcpListener) -> anyhow::Result<()> {
+    run_until(config, listener, shutdown_signal()).await
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let backend: Arc<dyn Backend> = Arc::new(state.clone());
+    let provide_backend = move || provide_context(backend.clone());
+    let options = state.leptos_options.clone();
+
+    let sessions = SessionManagerLayer::new(db::sessions::SqliteSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(::time::Duration::seconds(state.config.session_idle.as_secs() as i64)))
+        .with_signed(state.cookie_key.clone());
+
+    Router::new()
+        .merge(routes::api_router())
+        .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_backend, shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::middleware::gate))
+        .layer(sessions)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Leptos settings: cargo-leptos's LEPTOS_* variables when present (`cargo leptos serve`), else
+/// built-in defaults that suit `target/release/hookline` run from the repository.
+fn leptos_options(config: &Config) -> LeptosOptions {
+    let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| config.site_root.display().to_string());
+    LeptosOptions::builder()
+        .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "hookline".into()))
+        .site_root(site_root)
+        .site_pkg_dir(std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".into()))
+        .site_addr(config.addr)
+        .env(Env::PROD)
+        .build()
+}
+
+/// The key that signs session cookies: from HOOKLINE_SECRET_KEY, or `secret.key` in the data folder
+/// (created with 64 random bytes on first start, readable only by the owner).
+fn cookie_key(config: &Config) -> anyhow::Result<Key> {
+    use sha2::{Digest, Sha512};
+    let material: Vec<u8> = match &config.secret_key {
+        Some(secret) if secret.len() < 32 => anyhow::bail!("HOOKLINE_SECRET_KEY must be at least 32 characters"),
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => {
+            let dir = db::Db::data_dir(&config.database_url).unwrap_or_default();
+            load_or_create_secret(&dir.join("secret.key"))?
+        }
+    };
+    // SHA-512 turns any key material into the 64 bytes the signing key needs.
+    Ok(Key::from(Sha512::digest(&material).as_slice()))
+}
+
+fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(existing) = std::fs::read(path) {
+        if existing.len() >= 32 {
+            return Ok(existing);
+        }
+    }
+    use rand::RngCore;
+    let mut secret = vec![0u8; 64];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    write_private(path, &secret).with_context(|| format!("cannot write the session key to {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a new session key");
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    file.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,81 @@
+//! The JSON admin API for webhooks and the event-type catalog:
+//! `GET/POST /api/admin/webhooks`, `GET/PUT/DELETE /api/admin/webhooks/{id}`,
+//! `GET /api/admin/webhooks/{id}/secret`, `POST /api/admin/webhooks/{id}/secret/rotate`,
+//! `GET /api/admin/event-types`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+
+use app::api::WebhookService;
+use app::model::{EventTypeOut, WebhookIn, WebhookOut, WebhookSecret};
+use app::AppError;
+
+use super::json::JsonBody;
+use crate::auth::middleware::Caller;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/webhooks", get(list_webhooks).post(create_webhook))
+        .route("/api/admin/webhooks/{id}", get(get_webhook).put(update_webhook).delete(delete_webhook))
+        .route("/api/admin/webhooks/{id}/secret", get(get_webhook_secret))
+        .route("/api/admin/webhooks/{id}/secret/rotate", post(rotate_webhook_secret))
+        .route("/api/admin/event-types", get(list_event_types))
+}
+
+async fn list_webhooks(State(state): State<AppState>) -> Result<Json<Vec<WebhookOut>>, AppError> {
+    Ok(Json(state.list_webhooks().await?))
+}
+
+async fn create_webhook(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    JsonBody(input): JsonBody<WebhookIn>,
+) -> Result<(StatusCode, Json<WebhookOut>), AppError> {
+    let created = state.create_webhook(&caller.actor(), input).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+async fn get_webhook(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<WebhookOut>, AppError> {
+    Ok(Json(state.get_webhook(id).await?))
+}
+
+async fn update_webhook(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<WebhookIn>,
+) -> Result<Json<WebhookOut>, AppError> {
+    Ok(Json(state.update_webhook(&caller.actor(), id, input).await?))
+}
+
+async fn delete_webhook(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, AppError> {
+    state.delete_webhook(&caller.actor(), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_webhook_secret(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Json<WebhookSecret>, AppError> {
+    Ok(Json(state.reveal_webhook_secret(&caller.actor(), id).await?))
+}
+
+async fn rotate_webhook_secret(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<Json<WebhookSecret>, AppError> {
+    Ok(Json(state.rotate_webhook_secret(&caller.actor(), id).await?))
+}
+
+async fn list_event_types() -> Json<Vec<EventTypeOut>> {
+    Json(EventTypeOut::catalog())
+}

@@ -1,0 +1,124 @@
+//! The state every handler shares: database, settings, Leptos options, and in-memory helpers.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower_sessions::cookie::Key;
+
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Config;
+use crate::db::Db;
+use crate::dispatcher::ssrf::TargetPolicy;
+use crate::dispatcher::Dispatcher;
+use crate::metrics::Metrics;
+
+/// Cheap to clone: everything inside is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub leptos_options: LeptosOptions,
+    pub login_throttle: Arc<LoginThrottle>,
+    /// Signs session cookies.
+    pub cookie_key: Key,
+    pub dispatcher: Dispatcher,
+    pub metrics: Arc<Metrics>,
+    /// What webhook URLs may reach (the SSRF guard's allow-list).
+    pub target_policy: Arc<TargetPolicy>,
+    /// When each token's `last_used_at` was last written (to write it at most once a minute).
+    token_touches: Arc<Mutex<HashMap<i64, Instant>>>,
+}
+
+impl AppState {
+    pub fn new(
+        db: Db,
+        config: Config,
+        leptos_options: LeptosOptions,
+        cookie_key: Key,
+        dispatcher: Dispatcher,
+        metrics: Arc<Metrics>,
+        target_policy: Arc<TargetPolicy>,
+    ) -> Self {
+        AppState {
+            db,
+            config: Arc::new(config),
+            leptos_options,
+            login_throttle: Arc::default(),
+            cookie_key,
+            dispatcher,
+            metrics,
+            target_policy,
+            token_touches: Arc::default(),
+        }
+    }
+
+    /// Records that a token was used, writing to the database at most once per `every`.
+    pub async fn note_token_use(&self, token_id: i64, now: Instant, every: Duration) {
+        let due = {
+            let mut touches = self.token_touches.lock().await;
+            let due = touches.get(&token_id).is_none_or(|last| now.duration_since(*last) >= every);
+            if due {
+                touches.insert(token_id, now);
+            }
+            due
+        };
+        if due {
+            if let Err(error) = self.db.touch_token(token_id).await {
+                tracing::warn!(%error, token_id, "could not record token use");
+            }
+        }
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Background work started with the server; `stop` ends it and waits.
+pub struct Background {
+    cancel: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Background {
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "background task failed");
+            }
+        }
+    }
+}
+
+impl AppState {
+    /// Starts the dispatcher and the periodic jobs (expired-session cleanup).
+    pub fn spawn_background_tasks(&self) -> Background {
+        let cancel = CancellationToken::new();
+        let mut tasks = vec![self.dispatcher.spawn(cancel.clone())];
+        let db = self.db.clone();
+        let stop = cancel.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = every.tick() => match db.delete_expired_sessions().await {
+                        Ok(0) => {}
+                        Ok(removed) => tracing::debug!(removed, "removed expired sessions"),
+                        Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
+                    },
+                }
+            }
+        }));
+        Background { cancel, tasks }
+    }
+}

@@ -1,0 +1,203 @@
+//! First-admin setup, sign-in, sessions and admin management.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn setup_page_works_once_then_is_gone() {
+    let server = TestServer::start().await;
+    let browser = server.browser();
+
+    // Without an admin, the sign-in page sends you to setup.
+    let login = browser.get(&server.url("/login")).await;
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&login), "/setup");
+    let setup = browser.get(&server.url("/setup")).await;
+    assert_eq!(setup.status(), StatusCode::OK);
+    assert!(setup.text().await.expect("html").contains("Create the first admin"));
+
+    // Validation names the field.
+    let short =
+        browser.call(&server.url("/rpc/create_first_admin"), &[("email", ADMIN_EMAIL), ("password", "short")]).await;
+    assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let error: Value = short.json().await.expect("json");
+    assert_eq!(error["Validation"]["field"], "password");
+
+    let created = browser
+        .form(&server.url("/rpc/create_first_admin"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .await;
+    assert_eq!(created.status(), StatusCode::FOUND);
+    assert_eq!(location(&created), "/");
+    // Signed in straight away.
+    assert_eq!(browser.get(&server.url("/")).await.status(), StatusCode::OK);
+
+    // The page is gone for everyone, and the endpoint refuses a second first admin.
+    let again = server.browser();
+    let page = again.get(&server.url("/setup")).await;
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&page), "/login");
+    let second = again
+        .call(&server.url("/rpc/create_first_admin"), &[("email", "other@example.com"), ("password", ADMIN_PASSWORD)])
+        .await;
+    assert_eq!(second.status(), StatusCode::CONFLICT);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn admin_from_environment_is_created_at_start() {
+    let server = TestServer::start_with(|config| {
+        config.admin_email = Some("ops@example.com".into());
+        config.admin_password = Some("a-long-enough-password".into());
+    })
+    .await;
+    let browser = server.browser();
+    let response = browser.sign_in(&server.base, "ops@example.com", "a-long-enough-password").await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(location(&response), "/");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sign_in_succeeds_fails_generically_and_signs_out() {
+    let (server, _) = TestServer::start_signed_in().await;
+    let browser = server.browser();
+
+    for (email, password) in [(ADMIN_EMAIL, "wrong password here"), ("nobody@example.com", ADMIN_PASSWORD)] {
+        let failed = browser.call(&server.url("/rpc/login"), &[("email", email), ("password", password)]).await;
+        assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = failed.json().await.expect("json");
+        assert_eq!(body, serde_json::json!("InvalidCredentials"), "one message whatever was wrong");
+    }
+    // Without JavaScript the form goes back to the page with the error in the URL.
+    let form_failure = browser.sign_in(&server.base, ADMIN_EMAIL, "wrong password here").await;
+    assert_eq!(form_failure.status(), StatusCode::FOUND);
+    assert!(location(&form_failure).contains("__err="));
+    assert_eq!(browser.get(&server.url("/")).await.status(), StatusCode::SEE_OTHER, "still signed out");
+
+    let ok = browser
+        .form(&server.url("/rpc/login"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", "/settings")])
+        .await;
+    assert_eq!(ok.status(), StatusCode::FOUND);
+    assert_eq!(location(&ok), "/settings");
+    let cookie = ok.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    assert!(cookie.starts_with("hookline_session="));
+    assert!(cookie.contains("HttpOnly"));
+    assert!(cookie.contains("SameSite=Lax"));
+    assert!(!cookie.contains("Secure"), "plain http in tests");
+    assert_eq!(browser.get(&server.url("/settings")).await.status(), StatusCode::OK);
+
+    let out = browser.form(&server.url("/rpc/logout"), &[]).await;
+    assert_eq!(out.status(), StatusCode::FOUND);
+    assert_eq!(location(&out), "/login");
+    assert_eq!(browser.get(&server.url("/settings")).await.status(), StatusCode::SEE_OTHER);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn session_id_changes_at_sign_in() {
+    let (server, _) = TestServer::start_signed_in().await;
+    let browser = server.browser();
+    // Plant a session before signing in (what a fixation attack would do).
+    let failed =
+        browser.call(&server.url("/rpc/login"), &[("email", ADMIN_EMAIL), ("password", "wrong password here")]).await;
+    assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+    let before = browser.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let first = before.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let again = browser.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let second = again.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    assert!(!first.is_empty() && !second.is_empty());
+    assert_ne!(first.split(';').next(), second.split(';').next(), "each sign-in gets a new session id");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn repeated_failures_are_slowed_down() {
+    let (server, _) = TestServer::start_signed_in().await;
+    let browser = server.browser();
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let response = browser
+            .call(&server.url("/rpc/login"), &[("email", ADMIN_EMAIL), ("password", "wrong password here")])
+            .await;
+        statuses.push(response.status());
+    }
+    assert_eq!(&statuses[..5], &[StatusCode::UNAUTHORIZED; 5], "the first failures are answered normally");
+    assert!(statuses[5..].contains(&StatusCode::TOO_MANY_REQUESTS), "then attempts must wait: {statuses:?}");
+    // Even the right password must wait now.
+    let right = browser.call(&server.url("/rpc/login"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = right.json().await.expect("json");
+    assert!(body["TooManyRequests"].as_str().is_some_and(|m| m.contains("Try again in")));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn session_survives_a_restart() {
+    let (server, browser) = TestServer::start_signed_in().await;
+    let data = server.stop().await;
+    let restarted = TestServer::start_in(data, |_| {}).await;
+    // The same browser (same cookie) talks to the new process on a new port; cookies are per
+    // host, not per port, so the session cookie is sent again.
+    let browser = Browser { origin: restarted.base.clone(), ..browser };
+    let page = browser.get(&restarted.url("/settings")).await;
+    assert_eq!(page.status(), StatusCode::OK, "still signed in after the restart");
+    restarted.stop().await;
+}
+
+#[tokio::test]
+async fn admins_are_managed_and_the_last_one_stays() {
+    let (server, browser) = TestServer::start_signed_in().await;
+    let url = |p: &str| server.url(p);
+
+    let added = browser
+        .call(&url("/rpc/add_admin"), &[("email", "second@example.com"), ("password", "second-password-1")])
+        .await;
+    assert_eq!(added.status(), StatusCode::OK);
+    let second: Value = added.json().await.expect("json");
+    let second_id = second["id"].as_i64().expect("id").to_string();
+
+    let duplicate = browser
+        .call(&url("/rpc/add_admin"), &[("email", "SECOND@example.com"), ("password", "second-password-1")])
+        .await;
+    assert_eq!(duplicate.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let me: Value = browser.call(&url("/rpc/me"), &[]).await.json().await.expect("json");
+    let my_id = me["id"].as_i64().expect("id").to_string();
+    let remove_self = browser.call(&url("/rpc/remove_admin"), &[("id", &my_id)]).await;
+    assert_eq!(remove_self.status(), StatusCode::CONFLICT);
+
+    // The second admin signs in, removes the first, and then cannot remove themself (the last one).
+    let other = server.browser();
+    assert_eq!(
+        other.sign_in(&server.base, "second@example.com", "second-password-1").await.status(),
+        StatusCode::FOUND
+    );
+    assert_eq!(other.call(&url("/rpc/remove_admin"), &[("id", &my_id)]).await.status(), StatusCode::OK);
+    assert_eq!(other.call(&url("/rpc/remove_admin"), &[("id", &second_id)]).await.status(), StatusCode::CONFLICT);
+    let list: Value = other.call(&url("/rpc/list_admins"), &[]).await.json().await.expect("json");
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+
+    // The removed admin's session no longer works.
+    assert_eq!(browser.get(&url("/settings")).await.status(), StatusCode::SEE_OTHER);
+
+    // Changing a password needs the current one.
+    let wrong = other
+        .call(&url("/rpc/change_password"), &[("current_password", "nope"), ("new_password", "brand-new-password")])
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let changed = other
+        .call(
+            &url("/rpc/change_password"),
+            &[("current_password", "second-password-1"), ("new_password", "brand-new-password")],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let fresh = server.browser();
+    assert_eq!(
+        fresh.sign_in(&server.base, "second@example.com", "brand-new-password").await.status(),
+        StatusCode::FOUND
+    );
+    server.stop().await;
+}

@@ -1,0 +1,164 @@
+//! The test server and clients.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hookline_server::Config;
+use reqwest::header::{ACCEPT, ORIGIN};
+use reqwest::{Client, Response, StatusCode};
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// A running Hookline on a random local port, with its data in a temporary folder.
+pub struct TestServer {
+    pub base: String,
+    pub data: DataDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+/// The data folder: owned (deleted at the end) or borrowed from a previous server (restarts).
+pub enum DataDir {
+    Owned(TempDir),
+    Path(PathBuf),
+}
+
+impl DataDir {
+    pub fn path(&self) -> &Path {
+        match self {
+            DataDir::Owned(dir) => dir.path(),
+            DataDir::Path(path) => path,
+        }
+    }
+}
+
+impl TestServer {
+    /// A fresh server with no admin.
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A fresh server; `adjust` may change the settings first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(DataDir::Owned(dir), adjust).await
+    }
+
+    /// A server on an existing data folder (e.g. after `stop`), to test restarts.
+    pub async fn start_in(data: DataDir, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config::defaults();
+        config.database_url = format!("sqlite://{}", data.path().join("hookline.db").display());
+        adjust(&mut config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(hookline_server::run_until(config, listener, async {
+            let _ = rx.await;
+        }));
+        let server = TestServer { base, data, shutdown: Some(tx), handle: Some(handle) };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&self) {
+        let client = Client::new();
+        for _ in 0..200 {
+            if let Ok(response) = client.get(self.url("/healthz")).send().await {
+                if response.status() == StatusCode::OK {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the test server did not become ready");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Stops the server gracefully and hands back its data folder.
+    pub async fn stop(mut self) -> DataDir {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.expect("server task").expect("server result");
+        }
+        std::mem::replace(&mut self.data, DataDir::Path(PathBuf::new()))
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+    pub fn browser(&self) -> Browser {
+        Browser {
+            client: Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            origin: self.base.clone(),
+        }
+    }
+
+    /// A server with the first admin created, and a browser signed in as that admin.
+    pub async fn start_signed_in() -> (TestServer, Browser) {
+        let server = TestServer::start().await;
+        let browser = server.browser();
+        let response = browser
+            .form(&server.url("/rpc/create_first_admin"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+            .await;
+        assert_eq!(response.status(), StatusCode::FOUND, "first admin created");
+        (server, browser)
+    }
+}
+
+/// A cookie-keeping client that posts forms the way a browser does without JavaScript.
+pub struct Browser {
+    pub client: Client,
+    pub origin: String,
+}
+
+impl Browser {
+    /// A same-origin HTML form post (Accept: text/html, Origin: the server).
+    pub async fn form(&self, url: &str, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(url)
+            .header(ORIGIN, &self.origin)
+            .header(ACCEPT, "text/html")
+            .header(reqwest::header::REFERER, format!("{}/", self.origin))
+            .form(fields)
+            .send()
+            .await
+            .expect("form post")
+    }
+
+    /// A same-origin server-function call as the hydrated UI makes it (JSON answer, no redirect).
+    pub async fn call(&self, url: &str, fields: &[(&str, &str)]) -> Response {
+        self.client
+            .post(url)
+            .header(ORIGIN, &self.origin)
+            .header(ACCEPT, "application/json")
+            .form(fields)
+            .send()
+            .await
+            .expect("server function call")
+    }
+
+    pub async fn get(&self, url: &str) -> Response {
+        self.client.get(url).send().await.expect("get")
+    }
+
+    pub async fn sign_in(&self, base: &str, email: &str, password: &str) -> Response {
+        self.form(&format!("{base}/rpc/login"), &[("email", email), ("password", password), ("next", "/")]).await
+    }
+}
+
+/// The `Location` header of a redirect.
+pub fn location(response: &Response) -> String {
+    response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}

@@ -1,0 +1,7 @@
+//! Hookline's integration tests: one binary, one module per feature. Each test starts the whole
+//! server in-process on 127.0.0.1:0 with its own SQLite file and talks to it over real HTTP.
+
+mod harness;
+
+mod accounts;
+mod foundation;
