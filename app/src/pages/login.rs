@@ -28,10 +28,11 @@ pub fn LoginPage() -> impl IntoView {
                         <span>"Email"</span>
                         <input type="email" name="email" autocomplete="username" required autofocus />
                     </label>
-                    <label class="field">
-                        <span>"Password"</span>
+                    <div class="field">
+                        <label for="password">"Password"</label>
                         <span class="input-with-button">
                             <input
+                                id="password"
                                 type=move || if show_password.get() { "text" } else { "password" }
                                 name="password"
                                 autocomplete="current-password"
@@ -41,13 +42,14 @@ pub fn LoginPage() -> impl IntoView {
                                 type="button"
                                 class="btn btn-ghost btn-small"
                                 data-testid="toggle-password"
+                                aria-controls="password"
                                 aria-pressed=move || show_password.get().to_string()
                                 on:click=move |_| show_password.update(|shown| *shown = !*shown)
                             >
                                 {move || if show_password.get() { "Hide" } else { "Show" }}
                             </button>
                         </span>
-                    </label>
+                    </div>
                     <button type="submit" class="btn btn-primary btn-block" disabled=move || login.pending().get()>
                         {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
                     </button>

@@ -162,3 +162,97 @@ impl Browser {
 pub fn location(response: &Response) -> String {
     response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
 }
+
+/// A script's view of the server: JSON over HTTP with an API token.
+pub struct Api {
+    pub client: Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl Api {
+    /// Creates a token through the UI's server function (as an admin would) and returns a client using it.
+    pub async fn new(server: &TestServer, browser: &Browser) -> Api {
+        let created = browser.call(&server.url("/rpc/create_token"), &[("name", "tests")]).await;
+        assert_eq!(created.status(), StatusCode::OK, "token created");
+        let body: serde_json::Value = created.json().await.expect("json");
+        let token = body["token"].as_str().expect("token").to_string();
+        Api { client: Client::new(), base: server.base.clone(), token }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (StatusCode, serde_json::Value) {
+        let mut request = self.client.request(method, format!("{}{}", self.base, path)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let json = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, serde_json::Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> (StatusCode, serde_json::Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &serde_json::Value) -> (StatusCode, serde_json::Value) {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, serde_json::Value) {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// Creates a webhook and returns its id (asserting 201).
+    pub async fn create_webhook(&self, body: serde_json::Value) -> i64 {
+        let (status, created) = self.post("/api/admin/webhooks", &body).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created["id"].as_i64().expect("id")
+    }
+
+    /// Posts events to the intake.
+    pub async fn publish(&self, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
+        self.post("/api/events", &body).await
+    }
+}
+
+/// Settings for delivery tests: the local receiver allowed, retries compressed to milliseconds.
+pub fn fast_delivery(config: &mut Config) {
+    config.allowed_targets = "127.0.0.1/32".into();
+    config.retry_schedule = "0s,50ms,100ms,150ms,200ms,250ms,300ms,350ms".into();
+    config.retry_throttle_min = Duration::from_millis(300);
+    config.request_timeout = Duration::from_secs(2);
+    config.lease = Duration::from_secs(5);
+}
+
+impl TestServer {
+    /// A server for delivery tests (see `fast_delivery`), signed in, with an API client.
+    pub async fn start_for_delivery(adjust: impl FnOnce(&mut Config)) -> (TestServer, Api) {
+        let server = TestServer::start_with(|config| {
+            fast_delivery(config);
+            adjust(config);
+        })
+        .await;
+        let browser = server.browser();
+        let created = browser
+            .form(&server.url("/rpc/create_first_admin"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+            .await;
+        assert_eq!(created.status(), StatusCode::FOUND);
+        let api = Api::new(&server, &browser).await;
+        (server, api)
+    }
+}

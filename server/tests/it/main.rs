@@ -1,7 +1,10 @@
 //! Hookline's integration tests: one binary, one module per feature. Each test starts the whole
-//! server in-process on 127.0.0.1:0 with its own SQLite file and talks to it over real HTTP.
+//! server in-process on 127.0.0.1:0 with its own SQLite file and talks to it over real HTTP;
+//! deliveries go to a real receiver on 127.0.0.1.
 
 mod harness;
+mod receiver;
 
 mod accounts;
 mod foundation;
+mod webhooks;

@@ -1,0 +1,185 @@
+//! A webhook receiver for tests: a real HTTP server on 127.0.0.1 (plain or TLS) that records
+//! every request and answers from a script (status, headers, body, delay), then 200.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tokio::net::TcpListener;
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn status(status: u16) -> Reply {
+        Reply { status, headers: Vec::new(), body: String::new(), delay: Duration::ZERO }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<String>) -> Reply {
+        self.body = body.into();
+        self
+    }
+
+    pub fn delay(mut self, delay: Duration) -> Reply {
+        self.delay = delay;
+        self
+    }
+}
+
+/// A request the receiver got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub at: Instant,
+}
+
+impl Received {
+    pub fn header(&self, name: &str) -> String {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    script: VecDeque<Reply>,
+    /// Answer for every request once the script is used up (default 200).
+    fallback: Option<Reply>,
+    received: Vec<Received>,
+}
+
+/// A running receiver.
+#[derive(Clone)]
+pub struct Receiver {
+    pub addr: SocketAddr,
+    pub scheme: &'static str,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Receiver {
+    /// A plain HTTP receiver.
+    pub async fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+        let receiver = Receiver { addr: listener.local_addr().expect("addr"), scheme: "http", inner: Arc::default() };
+        let app = receiver.app();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        receiver
+    }
+
+    /// An HTTPS receiver presenting the certificate chain `certs_der` with the PKCS#8 key `key_der`.
+    pub async fn start_tls(certs_der: Vec<Vec<u8>>, key_der: Vec<u8>) -> Receiver {
+        use tokio_rustls::rustls;
+        let certs = certs_der.into_iter().map(rustls::pki_types::CertificateDer::from).collect();
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key_der.into());
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("protocols")
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+        let receiver = Receiver { addr: listener.local_addr().expect("addr"), scheme: "https", inner: Arc::default() };
+        let app = receiver.app();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { break };
+                let acceptor = acceptor.clone();
+                let app = app.clone();
+                tokio::spawn(async move {
+                    // Handshake failures (an untrusted certificate) end the connection, as they should.
+                    let Ok(tls) = acceptor.accept(stream).await else { return };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
+            }
+        });
+        receiver
+    }
+
+    fn app(&self) -> Router {
+        Router::new().fallback(record).with_state(self.inner.clone())
+    }
+
+    /// The URL of `path` on this receiver, using `host` (e.g. "127.0.0.1" or "localhost").
+    pub fn url_on(&self, host: &str, path: &str) -> String {
+        format!("{}://{}:{}{}", self.scheme, host, self.addr.port(), path)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.url_on("127.0.0.1", path)
+    }
+
+    /// Queues answers for the next requests.
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.inner.lock().expect("lock").script.extend(replies);
+    }
+
+    /// Answers every request not covered by the script with `reply`.
+    pub fn always(&self, reply: Reply) {
+        self.inner.lock().expect("lock").fallback = Some(reply);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.lock().expect("lock").received.clone()
+    }
+
+    pub fn received_on(&self, path: &str) -> Vec<Received> {
+        self.received().into_iter().filter(|r| r.path == path).collect()
+    }
+
+    /// Waits until `count` requests arrived (or fails after `within`).
+    pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<Received> {
+        let deadline = Instant::now() + within;
+        loop {
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            assert!(Instant::now() < deadline, "expected {count} requests within {within:?}, got {}", received.len());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+async fn record(State(inner): State<Arc<Mutex<Inner>>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let reply = {
+        let mut inner = inner.lock().expect("lock");
+        inner.received.push(Received { path: uri.path().to_string(), headers, body, at: Instant::now() });
+        inner.script.pop_front().or_else(|| inner.fallback.clone()).unwrap_or_else(|| Reply::status(200))
+    };
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
+    let mut response = (StatusCode::from_u16(reply.status).expect("status"), reply.body).into_response();
+    for (name, value) in reply.headers {
+        response.headers_mut().insert(name, value.parse().expect("header value"));
+    }
+    response
+}

@@ -1,0 +1,312 @@
+//! The webhook admin API: validation, masking, secrets, tokens, the catalog and the preview.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::harness::*;
+use crate::receiver::Receiver;
+
+fn slack_like(url: &str) -> Value {
+    json!({
+        "description": "Slack #releases",
+        "url": url,
+        "contentType": "application/json",
+        "authorization": "Bearer top-secret",
+        "headers": {"X-Api-Key": "k3y-value"},
+        "bodyTemplate": "{\"text\": \"{{eventMarkdown}}\"}",
+        "events": ["feature-created", "feature-archived"],
+        "projects": ["web-shop"],
+        "environments": [],
+        "retryPolicy": "unleash"
+    })
+}
+
+#[tokio::test]
+async fn webhooks_are_created_listed_and_masked() {
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let (status, created) =
+        api.post("/api/admin/webhooks", &slack_like("http://127.0.0.1:9/services/T000/B000/XXXX")).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_i64().expect("id");
+
+    // Every sensitive value is masked, even right after create.
+    assert_eq!(created["url"], "http://127.0.0.1:9/*****");
+    assert_eq!(created["urlHost"], "127.0.0.1:9");
+    assert_eq!(created["authorization"], "*****");
+    assert_eq!(created["headers"], json!({"X-Api-Key": "*****"}));
+    assert_eq!(created["secret"], "whsec_*****");
+    assert_eq!(created["retryPolicy"], "unleash");
+    assert_eq!(created["enabled"], true);
+    assert_eq!(created["updatedBy"], "token:tests");
+    let text = created.to_string();
+    for secret in ["top-secret", "k3y-value", "T000"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+
+    let (status, list) = api.get("/api/admin/webhooks").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    assert!(!list.to_string().contains("top-secret"));
+
+    let (status, one) = api.get(&format!("/api/admin/webhooks/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["events"], json!(["feature-created", "feature-archived"]));
+    assert_eq!(one["projects"], json!(["web-shop"]));
+
+    // The secret in full only through the explicit endpoint.
+    let (status, secret) = api.get(&format!("/api/admin/webhooks/{id}/secret")).await;
+    assert_eq!(status, StatusCode::OK);
+    let secret = secret["secret"].as_str().expect("secret").to_string();
+    assert!(secret.starts_with("whsec_"));
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(&secret["whsec_".len()..]).expect("base64");
+    assert_eq!(bytes.len(), 32);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn updates_with_masks_keep_stored_secrets() {
+    let receiver = Receiver::start().await;
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let id = api.create_webhook(slack_like(&receiver.url("/hook/secret-path"))).await;
+    let (_, stored) = api.get(&format!("/api/admin/webhooks/{id}")).await;
+
+    // PUT back exactly what GET returned (masks included), with a new description.
+    let mut update = stored.clone();
+    for key in [
+        "id",
+        "urlHost",
+        "secret",
+        "createdAt",
+        "updatedAt",
+        "updatedBy",
+        "lastDelivery",
+        "disabledReason",
+        "disabledAt",
+        "previousSecretExpiresAt",
+    ] {
+        update.as_object_mut().expect("object").remove(key);
+    }
+    update["description"] = json!("Renamed");
+    let (status, updated) = api.put(&format!("/api/admin/webhooks/{id}"), &update).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["description"], "Renamed");
+
+    // The stored URL, Authorization and header are still the real ones: a delivery shows them.
+    let (status, _) = api.publish(json!({"type": "feature-created", "project": "web-shop", "featureName": "f"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let got = receiver.wait_for(1, std::time::Duration::from_secs(10)).await;
+    assert_eq!(got[0].path, "/hook/secret-path");
+    assert_eq!(got[0].header("authorization"), "Bearer top-secret");
+    assert_eq!(got[0].header("x-api-key"), "k3y-value");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn validation_names_the_field() {
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let base = slack_like("http://127.0.0.1:9/hook");
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (json!({"url": "not a url"}), "url", "not a valid URL"),
+        (json!({"url": "ftp://127.0.0.1/x"}), "url", "http or https"),
+        (json!({"events": []}), "events", "at least one"),
+        (json!({"events": ["feature-exploded"]}), "events", "feature-exploded"),
+        (json!({"contentType": "json"}), "contentType", "media type"),
+        (json!({"headers": {"Bad Header": "x"}}), "headers", "not a valid header name"),
+        (json!({"headers": {"X-Ok": "a\r\nInjected: yes"}}), "headers", "line break"),
+        (json!({"headers": {"Content-Type": "text/plain"}}), "headers", "Content-Type field"),
+        (json!({"authorization": "Bearer \n x"}), "authorization", "line break"),
+        (json!({"bodyTemplate": "{\n  {{#event.data}}\n}"}), "bodyTemplate", "line 2, column 3"),
+        (json!({"retryPolicy": "forever"}), "", "unknown variant `forever`"),
+    ];
+    for (patch, field, words) in cases {
+        let mut body = base.clone();
+        for (key, value) in patch.as_object().expect("object") {
+            body[key] = value.clone();
+        }
+        let (status, error) = api.post("/api/admin/webhooks", &body).await;
+        assert!(
+            status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST,
+            "{patch}: {status} {error}"
+        );
+        if !field.is_empty() {
+            assert_eq!(error["error"]["field"], field, "{patch}: {error}");
+        }
+        let message = error["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(words), "{patch}: {message}");
+    }
+
+    // Malformed JSON and unknown fields are refused with a message.
+    let response = api
+        .client
+        .post(format!("{}/api/admin/webhooks", api.base))
+        .bearer_auth(&api.token)
+        .header("content-type", "application/json")
+        .body("{\"url\": ")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let error: Value = response.json().await.expect("json");
+    assert!(error["error"]["message"].as_str().is_some_and(|m| m.contains("not valid JSON")), "{error}");
+    let mut unknown = base.clone();
+    unknown["colour"] = json!("blue");
+    let (status, error) = api.post("/api/admin/webhooks", &unknown).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error["error"]["message"].as_str().is_some_and(|m| m.contains("colour")), "{error}");
+
+    // Nothing was stored by any of the refused requests.
+    let (_, list) = api.get("/api/admin/webhooks").await;
+    assert_eq!(list, json!([]));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn json_templates_are_checked_against_every_subscribed_sample() {
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let mut body = slack_like("http://127.0.0.1:9/hook");
+    // Valid JSON for most events, but `{{event.data.name}}` unquoted breaks JSON for feature-archived (data null).
+    body["bodyTemplate"] = json!("{\"name\": {{#event.data}}\"{{name}}\"{{/event.data}}}");
+    let (status, error) = api.post("/api/admin/webhooks", &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["error"]["field"], "bodyTemplate");
+    let message = error["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("feature-archived") && message.contains("line 1, column"), "{message}");
+
+    body["saveAnyway"] = json!(true);
+    let (status, created) = api.post("/api/admin/webhooks", &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+
+    // Not JSON: no JSON check.
+    body["saveAnyway"] = json!(false);
+    body["contentType"] = json!("text/plain");
+    let (status, _) = api.post("/api/admin/webhooks", &body).await;
+    assert_eq!(status, StatusCode::CREATED);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn private_targets_are_refused_unless_allowed() {
+    let (server, api) = TestServer::start_for_delivery(|config| config.allowed_targets = String::new()).await;
+    for url in [
+        "http://127.0.0.1:8080/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/x",
+        "http://localhost/x",
+        "http://10.1.2.3/x",
+    ] {
+        let (status, error) = api.post("/api/admin/webhooks", &slack_like(url)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{url}");
+        assert_eq!(error["error"]["field"], "url");
+        assert!(error["error"]["message"].as_str().is_some_and(|m| m.starts_with("Blocked:")), "{error}");
+    }
+    server.stop().await;
+
+    let (allowed, api) = TestServer::start_for_delivery(|config| config.allowed_targets = "127.0.0.1/32".into()).await;
+    let (status, _) = api.post("/api/admin/webhooks", &slack_like("http://127.0.0.1:8080/hook")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    allowed.stop().await;
+}
+
+#[tokio::test]
+async fn delete_toggle_duplicate_and_unknown_ids() {
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let id = api.create_webhook(slack_like("http://127.0.0.1:9/hook")).await;
+    assert_eq!(api.get("/api/admin/webhooks/9999").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.put("/api/admin/webhooks/9999", &slack_like("http://127.0.0.1:9/hook")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(api.delete("/api/admin/webhooks/9999").await.0, StatusCode::NOT_FOUND);
+    let (status, body) = api.delete(&format!("/api/admin/webhooks/{id}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(api.get(&format!("/api/admin/webhooks/{id}")).await.0, StatusCode::NOT_FOUND);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn secrets_rotate_with_a_grace_period() {
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let id = api.create_webhook(slack_like("http://127.0.0.1:9/hook")).await;
+    let (_, before) = api.get(&format!("/api/admin/webhooks/{id}/secret")).await;
+    let (status, rotated) = api.post(&format!("/api/admin/webhooks/{id}/secret/rotate"), &json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(rotated["secret"], before["secret"]);
+    assert_eq!(rotated["previousSecret"], before["secret"]);
+    assert!(rotated["previousSecretExpiresAt"].as_str().is_some());
+    let (_, webhook) = api.get(&format!("/api/admin/webhooks/{id}")).await;
+    assert!(webhook["previousSecretExpiresAt"].as_str().is_some());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_authenticate_scripts_and_revoked_ones_stop_working() {
+    let (server, browser) = TestServer::start_signed_in().await;
+    let api = Api::new(&server, &browser).await;
+    assert_eq!(api.get("/api/admin/webhooks").await.0, StatusCode::OK);
+    let wrong = Api { token: "hl_not-a-real-token".into(), client: api.client.clone(), base: api.base.clone() };
+    assert_eq!(wrong.get("/api/admin/webhooks").await.0, StatusCode::UNAUTHORIZED);
+
+    let tokens: Value = browser.call(&server.url("/rpc/list_tokens"), &[]).await.json().await.expect("json");
+    let listed = tokens.as_array().expect("list");
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].get("token").is_none(), "the secret is never listed");
+    assert!(listed[0]["lastUsedAt"].as_str().is_some(), "use is recorded");
+    let id = listed[0]["id"].as_i64().expect("id").to_string();
+    assert_eq!(browser.call(&server.url("/rpc/revoke_token"), &[("id", &id)]).await.status(), StatusCode::OK);
+    assert_eq!(api.get("/api/admin/webhooks").await.0, StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn event_type_catalog_lists_all_33_with_samples() {
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let (status, catalog) = api.get("/api/admin/event-types").await;
+    assert_eq!(status, StatusCode::OK);
+    let types = catalog.as_array().expect("list");
+    assert_eq!(types.len(), 33);
+    for entry in types {
+        assert_eq!(entry["sample"]["type"], entry["name"]);
+        assert!(entry["groupLabel"].as_str().is_some_and(|g| !g.is_empty()));
+    }
+    let deprecated: Vec<&Value> = types.iter().filter(|t| t["deprecated"] == true).collect();
+    assert_eq!(deprecated.len(), 1);
+    assert_eq!(deprecated[0]["name"], "feature-updated");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn preview_api_renders_and_locates_errors() {
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let (status, out) = api
+        .post(
+            "/api/admin/preview",
+            &json!({"bodyTemplate": "{{event.type}} on toggle {{event.featureName}}", "contentType": "text/plain", "eventType": "feature-created"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert!(out["body"].as_str().is_some_and(|b| b.starts_with("feature-created on toggle ")));
+    assert_eq!(out["validJson"], Value::Null);
+    assert_eq!(out["error"], Value::Null);
+    assert_eq!(out["headers"][0], json!(["content-type", "text/plain"]));
+
+    let (_, broken) = api
+        .post("/api/admin/preview", &json!({"bodyTemplate": "a\n  {{#event.data}}", "contentType": "application/json", "eventType": "feature-created"}))
+        .await;
+    assert_eq!(broken["error"]["line"], 2);
+    assert_eq!(broken["error"]["column"], 3);
+
+    let (_, own) = api
+        .post(
+            "/api/admin/preview",
+            &json!({"bodyTemplate": "{\"flag\": \"{{event.featureName}}\"}", "contentType": "application/json",
+                    "event": {"type": "feature-archived", "featureName": "he said \"hi\""}}),
+        )
+        .await;
+    assert_eq!(own["validJson"], true);
+    assert_eq!(
+        serde_json::from_str::<Value>(own["body"].as_str().expect("body")).expect("json")["flag"],
+        "he said \"hi\""
+    );
+    server.stop().await;
+}
