@@ -1,1 +1,306 @@
-fn main() {}
+//! `bench`: Hookline's end-to-end delivery benchmark, run through `scripts/bench.sh`.
+//!
+//! It treats Hookline as a black box, over HTTP, as a deployment would:
+//!
+//! 1. `hookline token create` against a fresh SQLite file in a temporary folder;
+//! 2. a local receiver (axum, in this process) that records every delivery;
+//! 3. `hookline serve` as a child process, allowed to reach 127.0.0.1, with a short retry schedule;
+//! 4. `--webhooks` webhooks subscribed to `feature-created`, pointing at the receiver;
+//! 5. `--events` events published to `POST /api/events`, as fast as possible or at `--rate`;
+//! 6. a wait until every (event, webhook) pair arrived, then the report: ingest and delivery rates,
+//!    publish-to-receipt latency, lost and duplicate deliveries, Hookline's memory and CPU, and a
+//!    ceiling (the same receiver driven by a bare client loop).
+//!
+//! The exit code is 1 when a delivery was lost.
+
+mod hookline;
+mod publish;
+mod receiver;
+mod report;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+
+use crate::hookline::Server;
+use crate::publish::Intake;
+use crate::report::{round, Figures, Setup};
+
+/// The retry schedule the bench gives Hookline, so runs with `--receiver-error-rate` finish quickly.
+const RETRY_SCHEDULE: &str = "0s,100ms,200ms,400ms,800ms";
+
+/// Hookline's end-to-end delivery benchmark: publishes events to a real `hookline serve` and
+/// measures how fast and how reliably they reach a local receiver.
+#[derive(Debug, Parser)]
+#[command(name = "bench", version, about, long_about = None)]
+struct Args {
+    /// Events to publish.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..))]
+    events: u32,
+
+    /// Webhooks to create, each subscribed to every published event (deliveries = events x webhooks).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    webhooks: u32,
+
+    /// Concurrent publishing clients when publishing as fast as possible; also the concurrency of
+    /// the ceiling loop.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    publishers: u32,
+
+    /// Events per intake request when publishing as fast as possible (above 1 the body is
+    /// `{"events": [...]}`; Hookline accepts up to 500).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=500))]
+    batch: u32,
+
+    /// Publish at this many events per second (each event its own request, open loop) instead of as
+    /// fast as possible. [default: as fast as possible]
+    #[arg(long, conflicts_with = "batch", value_parser = parse_rate)]
+    rate: Option<f64>,
+
+    /// Seconds to wait for the deliveries once publishing is done.
+    #[arg(long, default_value_t = 120)]
+    timeout_s: u64,
+
+    /// SQLite `synchronous` mode for Hookline (HOOKLINE_SQLITE_SYNCHRONOUS).
+    #[arg(long, default_value = "normal", value_parser = ["normal", "full"])]
+    synchronous: String,
+
+    /// Delivery requests in flight across all webhooks (HOOKLINE_CONCURRENCY). [default: Hookline's, 128]
+    #[arg(long)]
+    concurrency: Option<usize>,
+
+    /// Delivery requests in flight to one webhook (HOOKLINE_WEBHOOK_CONCURRENCY). [default: Hookline's, 32]
+    #[arg(long)]
+    webhook_concurrency: Option<usize>,
+
+    /// Milliseconds the receiver waits before answering each request.
+    #[arg(long, default_value_t = 0)]
+    receiver_latency_ms: u64,
+
+    /// Fraction (0 to 1) of delivery attempts the receiver answers with 500, so Hookline retries.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_fraction)]
+    receiver_error_rate: f64,
+
+    /// The hookline binary. [default: `hookline` next to this executable, i.e. target/release/hookline]
+    #[arg(long)]
+    hookline: Option<PathBuf>,
+
+    /// Print the figures as one JSON object on stdout instead of the text report.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!("`{text}` is not a positive number of events per second")),
+    }
+}
+
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(fraction) if (0.0..1.0).contains(&fraction) => Ok(fraction),
+        _ => Err(format!("`{text}` is not a fraction from 0 up to (not including) 1")),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(figures) if figures.lost == 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(error) => {
+            eprintln!("bench: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Progress, on stderr (stdout carries the report).
+macro_rules! step {
+    ($($arg:tt)*) => { eprintln!("[bench] {}", format!($($arg)*)) };
+}
+
+async fn run(args: Args) -> anyhow::Result<Figures> {
+    let bin = match &args.hookline {
+        Some(path) => path.clone(),
+        None => std::env::current_exe().context("cannot locate the bench executable")?.with_file_name("hookline"),
+    };
+    if !bin.is_file() {
+        bail!("{} not found: build it with `cargo build --release -p hookline-server --bin hookline`", bin.display());
+    }
+    let (events, webhooks, publishers, batch) =
+        (args.events as usize, args.webhooks as usize, args.publishers as usize, args.batch as usize);
+    let expected = events * webhooks;
+    let max_attempts = RETRY_SCHEDULE.split(',').count() as u32;
+    let ticks = hookline::clock_ticks();
+
+    let dir = tempfile::Builder::new().prefix("hookline-bench-").tempdir().context("cannot create a temp folder")?;
+    let database_url = format!("sqlite://{}/bench.db", dir.path().display());
+    step!("data in {}", dir.path().display());
+    let token = hookline::create_token(&bin, dir.path(), &database_url)?;
+
+    let behaviour = receiver::Behaviour {
+        latency: Duration::from_millis(args.receiver_latency_ms),
+        error_rate: args.receiver_error_rate,
+        max_attempts,
+    };
+    let receiver = receiver::start(behaviour).await?;
+    step!("receiver on http://{}", receiver.addr);
+
+    let addr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
+        probe.local_addr().context("cannot read the free port")?
+    };
+    let mut env = vec![
+        ("HOOKLINE_DATABASE_URL", database_url.clone()),
+        ("HOOKLINE_ALLOWED_TARGETS", "127.0.0.1/32".to_owned()),
+        ("HOOKLINE_SQLITE_SYNCHRONOUS", args.synchronous.clone()),
+        ("HOOKLINE_RETRY_SCHEDULE", RETRY_SCHEDULE.to_owned()),
+    ];
+    if let Some(concurrency) = args.concurrency {
+        env.push(("HOOKLINE_CONCURRENCY", concurrency.to_string()));
+    }
+    if let Some(concurrency) = args.webhook_concurrency {
+        env.push(("HOOKLINE_WEBHOOK_CONCURRENCY", concurrency.to_string()));
+    }
+    let mut server = Server::spawn(&bin, dir.path(), addr, &env, dir.path().join("hookline.log"))?;
+    let client = publish::client()?;
+    server.wait_healthy(&client).await?;
+    step!("hookline serve (pid {}) healthy on {}", server.pid, server.base_url);
+
+    let intake = Intake::new(client.clone(), server.base_url.clone(), &token)?;
+    for index in 0..webhooks {
+        let target = format!("http://{}/hook/{index}", receiver.addr);
+        intake.create_webhook(index, &target).await.with_context(|| format!("creating webhook {index}"))?;
+    }
+    step!("{webhooks} webhook(s) created; publishing {events} events");
+
+    let server_cpu_before = hookline::cpu(&server.pid.to_string(), ticks)?;
+    let bench_cpu_before = hookline::cpu("self", ticks)?;
+    let published = match args.rate {
+        Some(rate) => intake.paced(events, rate).await?,
+        None => intake.flood(events, publishers, batch).await?,
+    };
+    let publish_s = published.finished.duration_since(published.started).as_secs_f64();
+    step!("published in {publish_s:.2} s; waiting for {expected} deliveries");
+
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+    let mut next_progress = Instant::now() + Duration::from_secs(5);
+    loop {
+        let settled = receiver.shared.tally().settled;
+        if settled >= expected {
+            break;
+        }
+        if Instant::now() > deadline {
+            step!("timed out after {} s with {settled} of {expected} deliveries settled", args.timeout_s);
+            break;
+        }
+        if Instant::now() > next_progress {
+            step!("{settled} of {expected} deliveries so far");
+            next_progress += Duration::from_secs(5);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Late duplicates, if any, would show up now.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let window_end = Instant::now();
+    let memory = hookline::memory(server.pid)?;
+    let server_cpu = hookline::cpu(&server.pid.to_string(), ticks)?;
+    let bench_cpu = hookline::cpu("self", ticks)?;
+    let server_exit = match server.stop().await {
+        Ok(status) => status.to_string(),
+        Err(error) => format!("{error:#}"),
+    };
+    let problems = server.log_problems();
+
+    let (outcome, receiver_requests, receiver_500s, duplicates, split_ids, malformed, sample) = {
+        let tally = receiver.shared.tally();
+        let outcome = report::outcome(&published, webhooks, &tally, max_attempts);
+        (
+            outcome,
+            tally.requests,
+            tally.rejected,
+            tally.duplicates,
+            tally.split_ids,
+            tally.malformed,
+            tally.sample_body.clone(),
+        )
+    };
+    if outcome.lost > 0 {
+        step!("{} deliveries lost; the end of Hookline's log:\n{}", outcome.lost, server.log_tail(60));
+    }
+
+    // The ceiling: the same number of requests, the same body, straight to the receiver.
+    let body = sample.unwrap_or_else(|| {
+        axum::body::Bytes::from_static(
+            br#"{"id":1,"type":"feature-created","featureName":"flag-0","project":"default"}"#,
+        )
+    });
+    step!("ceiling: {expected} requests straight to the receiver, {publishers} concurrent");
+    let ceiling_url = format!("http://{}/ceiling", receiver.addr);
+    let ceiling = publish::ceiling(&client, &ceiling_url, body, expected, publishers).await?;
+    if receiver.shared.ceiling_requests() != expected as u64 {
+        bail!("the receiver counted {} ceiling requests, not {expected}", receiver.shared.ceiling_requests());
+    }
+    let ceiling_rps = report::ceiling_rate(&ceiling);
+
+    let delivery_s = outcome.last_receipt.map_or(0.0, |last| last.duration_since(published.started).as_secs_f64());
+    let deliveries_per_s = report::per_second(outcome.delivered, delivery_s);
+    let window_s = window_end.duration_since(published.started).as_secs_f64();
+    let run_cpu = server_cpu.since(&server_cpu_before);
+    let figures = Figures {
+        setup: Setup {
+            events,
+            webhooks,
+            expected_deliveries: expected,
+            mode: if args.rate.is_some() { "rate" } else { "flood" },
+            publishers,
+            batch,
+            rate: args.rate,
+            synchronous: args.synchronous.clone(),
+            concurrency: args.concurrency,
+            webhook_concurrency: args.webhook_concurrency,
+            retry_schedule: RETRY_SCHEDULE,
+            receiver_latency_ms: args.receiver_latency_ms,
+            receiver_error_rate: args.receiver_error_rate,
+        },
+        intake_requests: published.requests,
+        publish_s: round(publish_s, 3),
+        ingest_events_per_s: report::per_second(events, publish_s),
+        delivered: outcome.delivered,
+        delivery_s: round(delivery_s, 3),
+        deliveries_per_s,
+        latency: outcome.latency,
+        lost: outcome.lost,
+        exhausted: outcome.exhausted,
+        duplicates,
+        split_ids,
+        unexpected: outcome.unexpected,
+        malformed,
+        receiver_requests,
+        receiver_500s,
+        hookline: report::resources(memory, &run_cpu, &server_cpu, outcome.delivered, window_s),
+        bench_cpu_s: round(bench_cpu.since(&bench_cpu_before).total_s(), 2),
+        ceiling_requests: ceiling.requests,
+        ceiling_concurrency: publishers,
+        ceiling_requests_per_s: ceiling_rps,
+        ratio_to_ceiling: if ceiling_rps > 0.0 { round(deliveries_per_s / ceiling_rps, 3) } else { 0.0 },
+        server_exit,
+        server_log_problems: problems.len(),
+        server_log_sample: problems.into_iter().take(10).collect(),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&figures).context("cannot encode the figures")?);
+    } else {
+        print!("{}", report::text(&figures));
+    }
+    drop(server);
+    dir.close().context("cannot remove the temp folder")?;
+    Ok(figures)
+}

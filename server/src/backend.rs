@@ -15,6 +15,7 @@ use crate::db::tokens::TokenRow;
 use crate::state::AppState;
 use crate::time::iso;
 
+pub mod deliveries;
 pub mod webhooks;
 
 pub fn admin_out(row: AdminRow) -> Admin {

@@ -142,6 +142,18 @@ pub struct Config {
     #[arg(long, env = "HOOKLINE_SECRET_ROTATION_GRACE", default_value = "24h", value_parser = parse_duration, global = true)]
     pub secret_rotation_grace: Duration,
 
+    /// Deliveries (and their attempts) older than this are deleted; the newest per webhook stays.
+    #[arg(long, env = "HOOKLINE_RETENTION", default_value = "30d", value_parser = parse_duration, global = true)]
+    pub retention: Duration,
+
+    /// At most this many deliveries are kept per webhook (the newest).
+    #[arg(long, env = "HOOKLINE_RETENTION_PER_WEBHOOK", default_value_t = 10_000, global = true)]
+    pub retention_per_webhook: i64,
+
+    /// How often the retention job runs.
+    #[arg(long, env = "HOOKLINE_PRUNE_INTERVAL", default_value = "10m", value_parser = parse_duration, global = true)]
+    pub prune_interval: Duration,
+
     /// Base URL of your Unleash UI (e.g. https://unleash.example.com): eventMarkdown then links
     /// flags and projects.
     #[arg(long, env = "HOOKLINE_UNLEASH_URL", global = true)]

@@ -9,6 +9,8 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .with_target(false)
+        // Logs go to stderr, so command output on stdout (a new token) stays clean for scripts.
+        .with_writer(std::io::stderr)
         .init();
     hookline_server::cli::execute(cli).await
 }

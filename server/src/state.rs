@@ -119,6 +119,36 @@ impl AppState {
                 }
             }
         }));
+        tasks.push(tokio::spawn(prune_loop(self.clone(), cancel.clone())));
         Background { cancel, tasks }
+    }
+}
+
+/// The retention job: deletes old deliveries in small batches, then events nothing refers to.
+async fn prune_loop(state: AppState, stop: CancellationToken) {
+    let mut every = tokio::time::interval(state.config.prune_interval);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = every.tick() => {
+                if let Err(error) = state.prune_once().await {
+                    tracing::warn!(%error, "retention job failed; it runs again later");
+                }
+            }
+        }
+    }
+}
+
+impl AppState {
+    /// One retention pass (also used by tests): returns (deliveries, events) deleted.
+    pub async fn prune_once(&self) -> Result<(u64, u64), sqlx::Error> {
+        let older_than = crate::db::now_ms() - self.config.retention.as_millis() as i64;
+        let deliveries = self.db.prune_deliveries(older_than, self.config.retention_per_webhook, 500).await?;
+        let events = self.db.prune_events(older_than, 500).await?;
+        if deliveries + events > 0 {
+            tracing::info!(deliveries, events, "retention job removed old log entries");
+        }
+        Ok((deliveries, events))
     }
 }

@@ -15,9 +15,9 @@ pub struct CurrentAdmin(pub Option<Admin>);
 
 /// Everything the UI can ask of the server, one trait per area. Implemented by the server crate's
 /// state; provided to server functions as `Arc<dyn Backend>`.
-pub trait Backend: AccountService + WebhookService + Send + Sync + 'static {}
+pub trait Backend: AccountService + WebhookService + DeliveryService + Send + Sync + 'static {}
 
-impl<T: AccountService + WebhookService + Send + Sync + 'static> Backend for T {}
+impl<T: AccountService + WebhookService + DeliveryService + Send + Sync + 'static> Backend for T {}
 
 /// Admins, sign-in and API tokens.
 #[async_trait]
@@ -82,4 +82,24 @@ pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         }
     }
     result
+}
+
+/// The delivery log and its operations.
+#[async_trait]
+pub trait DeliveryService: Send + Sync {
+    /// Deliveries newest first (of one webhook, or all), filtered, keyset-paginated.
+    async fn list_deliveries(
+        &self,
+        webhook_id: Option<i64>,
+        filter: DeliveryFilter,
+    ) -> Result<Page<DeliveryOut>, AppError>;
+    async fn get_delivery(&self, id: i64) -> Result<DeliveryDetail, AppError>;
+    /// One manual attempt of a finished delivery, never a new retry chain.
+    async fn redeliver(&self, actor: &str, id: i64) -> Result<DeliveryOut, AppError>;
+    /// Re-queues the webhook's failed deliveries created since `since` (RFC 3339), capped.
+    async fn recover(&self, actor: &str, webhook_id: i64, since: &str) -> Result<RecoverOut, AppError>;
+    /// Delivers the sample event of `event_type` once (trigger = test).
+    async fn send_test(&self, actor: &str, webhook_id: i64, event_type: &str) -> Result<DeliveryOut, AppError>;
+    async fn list_events(&self, before: Option<i64>, limit: Option<i64>) -> Result<Page<EventOut>, AppError>;
+    async fn dashboard(&self) -> Result<DashboardOut, AppError>;
 }

@@ -5,6 +5,7 @@
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod deliveries;
 pub mod webhooks;
 
 /// URL prefix of every server function. Only the sign-in and first-admin endpoints under it work
@@ -12,4 +13,4 @@ pub mod webhooks;
 pub const RPC_PREFIX: &str = "/rpc";
 
 #[cfg(feature = "ssr")]
-pub use backend::{backend, require_admin, AccountService, Backend, CurrentAdmin, WebhookService};
+pub use backend::{backend, require_admin, AccountService, Backend, CurrentAdmin, DeliveryService, WebhookService};

@@ -8,6 +8,7 @@
 pub mod admins;
 pub mod deliveries;
 pub mod events;
+pub mod log;
 pub mod sessions;
 pub mod tokens;
 pub mod webhooks;

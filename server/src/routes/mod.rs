@@ -1,5 +1,6 @@
 //! HTTP routes outside Leptos: health, the JSON admin API and the event intake.
 
+pub mod deliveries;
 pub mod events;
 pub mod health;
 pub mod json;
@@ -17,6 +18,7 @@ pub fn api_router() -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
         .merge(webhooks::router())
+        .merge(deliveries::router())
         .merge(events::router())
         .merge(preview::router())
         .route("/api/{*rest}", axum::routing::any(crate::auth::middleware::api_not_found))

@@ -1,0 +1,68 @@
+//! Server functions behind the delivery log, the events list and the dashboard.
+
+use leptos::prelude::*;
+
+use crate::model::*;
+use crate::AppError;
+
+#[server(prefix = "/rpc", endpoint = "list_deliveries")]
+pub async fn list_deliveries(webhook_id: Option<i64>, filter: DeliveryFilter) -> Result<Page<DeliveryOut>, AppError> {
+    crate::api::require_admin()?;
+    crate::api::backend()?.list_deliveries(webhook_id, filter).await
+}
+
+#[server(prefix = "/rpc", endpoint = "get_delivery")]
+pub async fn get_delivery(id: i64) -> Result<DeliveryDetail, AppError> {
+    crate::api::require_admin()?;
+    crate::api::backend()?.get_delivery(id).await
+}
+
+#[server(prefix = "/rpc", endpoint = "redeliver")]
+pub async fn redeliver(id: i64) -> Result<DeliveryOut, AppError> {
+    use crate::api::backend::with_status;
+    with_status(
+        async {
+            let actor = crate::api::require_admin()?;
+            crate::api::backend()?.redeliver(&actor.email, id).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/rpc", endpoint = "recover_deliveries")]
+pub async fn recover_deliveries(webhook_id: i64, since: String) -> Result<RecoverOut, AppError> {
+    use crate::api::backend::with_status;
+    with_status(
+        async {
+            let actor = crate::api::require_admin()?;
+            // The form's datetime-local input has no zone or seconds; the browser shows UTC times.
+            let since = if since.len() == 16 { format!("{since}:00Z") } else { since };
+            crate::api::backend()?.recover(&actor.email, webhook_id, &since).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/rpc", endpoint = "send_test_event")]
+pub async fn send_test_event(webhook_id: i64, event_type: String) -> Result<DeliveryOut, AppError> {
+    use crate::api::backend::with_status;
+    with_status(
+        async {
+            let actor = crate::api::require_admin()?;
+            crate::api::backend()?.send_test(&actor.email, webhook_id, &event_type).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/rpc", endpoint = "list_events")]
+pub async fn list_events(before: Option<i64>) -> Result<Page<EventOut>, AppError> {
+    crate::api::require_admin()?;
+    crate::api::backend()?.list_events(before, None).await
+}
+
+#[server(prefix = "/rpc", endpoint = "dashboard")]
+pub async fn dashboard() -> Result<DashboardOut, AppError> {
+    crate::api::require_admin()?;
+    crate::api::backend()?.dashboard().await
+}

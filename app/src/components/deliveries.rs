@@ -1,0 +1,174 @@
+//! The delivery table with its filters, shared by the all-deliveries page and a webhook's tab.
+//! Filters are a GET form (they work without JavaScript and give shareable URLs); once hydrated
+//! the first page refreshes itself every few seconds, so new deliveries appear without a reload.
+
+use std::time::Duration;
+
+use hookline_core::catalog;
+use leptos::prelude::*;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::deliveries::list_deliveries;
+use crate::components::status::DeliveryState;
+use crate::components::time::short_time;
+use crate::model::{DeliveryFilter, DeliveryOut, DELIVERY_STATES};
+
+/// How often the newest page refreshes in the browser.
+pub const LIVE_INTERVAL: Duration = Duration::from_secs(2);
+
+/// A signal that ticks every `every` once the page is hydrated (never on the server).
+pub fn live_ticker(every: Duration) -> ReadSignal<u64> {
+    let (tick, set_tick) = signal(0u64);
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(move || set_tick.update(|t| *t += 1), every) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    tick
+}
+
+#[component]
+pub fn DeliveryTable(
+    /// Only this webhook's deliveries (its tab), or all.
+    #[prop(optional_no_strip)]
+    webhook_id: Option<i64>,
+    /// Refresh now (e.g. after a test send).
+    #[prop(optional, into)]
+    refresh: Signal<usize>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let filter = Memo::new(move |_| {
+        let q = query.read();
+        let text = |key: &str| q.get(key).filter(|v| !v.is_empty());
+        DeliveryFilter {
+            state: text("state"),
+            event_type: text("event_type"),
+            since: text("since").map(|s| local_to_rfc3339(&s)),
+            until: text("until").map(|s| local_to_rfc3339(&s)),
+            before: text("before").and_then(|b| b.parse().ok()),
+            limit: Some(50),
+        }
+    });
+    let tick = live_ticker(LIVE_INTERVAL);
+    let live_tick = Memo::new(move |_| if filter.read().before.is_none() { tick.get() } else { 0 });
+    let page = Resource::new(move || (filter.get(), live_tick.get(), refresh.get()), move |(filter, _, _)| list_deliveries(webhook_id, filter));
+    let selected = move |key: &'static str| move || query.read().get(key).unwrap_or_default();
+
+    view! {
+        <Form method="GET" action="" attr:class="filters">
+            <label class="field">
+                <span>"State"</span>
+                <select name="state">
+                    <option value="" selected=move || selected("state")().is_empty()>"Any state"</option>
+                    {DELIVERY_STATES.iter().map(|state| view! {
+                        <option value=*state selected=move || selected("state")() == *state>{*state}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="field">
+                <span>"Event type"</span>
+                <select name="event_type">
+                    <option value="" selected=move || selected("event_type")().is_empty()>"Any event type"</option>
+                    {catalog::EVENT_TYPES.iter().map(|t| view! {
+                        <option value=t.name selected=move || selected("event_type")() == t.name>{t.name}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="field">
+                <span>"From (UTC)"</span>
+                <input type="datetime-local" name="since" value=selected("since") />
+            </label>
+            <label class="field">
+                <span>"To (UTC)"</span>
+                <input type="datetime-local" name="until" value=selected("until") />
+            </label>
+            <button type="submit" class="btn btn-secondary">"Filter"</button>
+        </Form>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                page.await.map(|page| {
+                    if page.items.is_empty() {
+                        return view! {
+                            <div class="empty-state small">
+                                <p>"No deliveries match. Deliveries appear here as events arrive, or when you send a test event."</p>
+                            </div>
+                        }.into_any();
+                    }
+                    let next = page.next_cursor;
+                    let older = move || {
+                        let q = query.read();
+                        let mut params: Vec<(String, String)> = ["state", "event_type", "since", "until"]
+                            .iter()
+                            .filter_map(|k| q.get(k).filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
+                            .collect();
+                        params.push(("before".into(), next.unwrap_or_default().to_string()));
+                        format!("?{}", params.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&"))
+                    };
+                    view! {
+                        <div class="table-wrap">
+                            <table class="table" data-testid="deliveries">
+                                <thead>
+                                    <tr>
+                                        <th>"Time"</th>
+                                        <th>"Event"</th>
+                                        <th>"Flag / project / env"</th>
+                                        <th>"State"</th>
+                                        <th>"HTTP"</th>
+                                        <th>"Attempts"</th>
+                                        <th>"Duration"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {page.items.into_iter().map(|d| view! { <DeliveryRow delivery=d /> }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                        <div class="pager">
+                            {move || filter.read().before.is_some().then(|| view! { <a class="btn btn-ghost btn-small" href="?">"← Newest"</a> })}
+                            {next.map(|_| view! { <a class="btn btn-ghost btn-small" href=older>"Older deliveries →"</a> })}
+                        </div>
+                    }.into_any()
+                })
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn DeliveryRow(delivery: DeliveryOut) -> impl IntoView {
+    let href = format!("/deliveries/{}", delivery.id);
+    let failed = delivery.state == "failed";
+    let place = [delivery.feature_name.clone(), delivery.project.clone(), delivery.environment.clone()]
+        .into_iter()
+        .map(|v| v.unwrap_or_else(|| "–".into()))
+        .collect::<Vec<_>>()
+        .join(" / ");
+    view! {
+        <tr class:row-failed=failed data-delivery-id=delivery.id>
+            <td><a href=href.clone()>{short_time(&delivery.created_at)}</a></td>
+            <td class="mono">
+                {delivery.event_type.clone()}
+                {delivery.test.then(|| view! { " " <span class="badge badge-muted">"test"</span> })}
+            </td>
+            <td class="muted">{place}</td>
+            <td><a href=href><DeliveryState state=delivery.state.clone() /></a></td>
+            <td class="mono">{delivery.last_status.map(|s| if s == 0 { "–".to_string() } else { s.to_string() }).unwrap_or_default()}</td>
+            <td>{delivery.attempts}</td>
+            <td class="muted">{delivery.last_duration_ms.map(|ms| format!("{ms} ms")).unwrap_or_default()}</td>
+        </tr>
+    }
+}
+
+/// `2026-11-28T10:00` (a datetime-local input, shown as UTC) -> RFC 3339.
+fn local_to_rfc3339(value: &str) -> String {
+    match value.len() {
+        16 => format!("{value}:00Z"),
+        19 => format!("{value}Z"),
+        _ => value.to_string(),
+    }
+}
+
+fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}

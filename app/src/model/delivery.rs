@@ -1,0 +1,195 @@
+//! Deliveries, their attempts, and received events, as the log pages and the API show them.
+
+use serde::{Deserialize, Serialize};
+
+/// One delivery of one event to one webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryOut {
+    pub id: i64,
+    /// The `webhook-id` header value (stable across retries).
+    pub uid: String,
+    pub webhook_id: i64,
+    pub event_id: i64,
+    pub event_type: String,
+    pub feature_name: Option<String>,
+    pub project: Option<String>,
+    pub environment: Option<String>,
+    /// pending | retrying | succeeded | failed
+    pub state: String,
+    /// Unleash's view: success | failed | successWithErrors (null until the first attempt).
+    pub unleash_state: Option<String>,
+    pub state_details: Option<String>,
+    pub attempts: i64,
+    pub last_status: Option<i64>,
+    pub last_error_class: Option<String>,
+    pub last_duration_ms: Option<i64>,
+    pub next_attempt_at: Option<String>,
+    /// Whether the event was a test send.
+    pub test: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One attempt, with the request as sent (secrets redacted) and the response excerpt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptOut {
+    pub number: i64,
+    /// scheduled | manual | test
+    pub trigger: String,
+    pub url: String,
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: String,
+    /// 0 when no response arrived.
+    pub status: i64,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: Option<String>,
+    /// utf-8, or base64 for a binary body.
+    pub response_body_encoding: String,
+    pub duration_ms: i64,
+    /// dns | connect | timeout | tls | blocked | redirect | http | render
+    pub error_class: Option<String>,
+    pub error_message: Option<String>,
+    pub started_at: String,
+    pub next_attempt_at: Option<String>,
+}
+
+/// A delivery with its event and every attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryDetail {
+    #[serde(flatten)]
+    pub delivery: DeliveryOut,
+    pub webhook_description: String,
+    pub event: serde_json::Value,
+    pub attempt_log: Vec<AttemptOut>,
+}
+
+/// Filters of a delivery list (query parameters of the API, controls of the page).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryFilter {
+    /// pending, retrying, succeeded or failed.
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub event_type: Option<String>,
+    /// RFC 3339: only deliveries created at or after.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// RFC 3339: only deliveries created before.
+    #[serde(default)]
+    pub until: Option<String>,
+    /// Keyset cursor: only deliveries with a smaller id (the `nextCursor` of the previous page).
+    #[serde(default)]
+    pub before: Option<i64>,
+    /// Page size (1-200, default 50).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// One page of a list, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `before` for the next page; null on the last page.
+    pub next_cursor: Option<i64>,
+}
+
+/// A received event and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventOut {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub feature_name: Option<String>,
+    pub project: Option<String>,
+    pub environment: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub received_at: String,
+    pub test: bool,
+    /// The deliveries it caused: webhook, state.
+    pub deliveries: Vec<EventDelivery>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventDelivery {
+    pub delivery_id: i64,
+    pub webhook_id: i64,
+    pub webhook_description: String,
+    pub state: String,
+}
+
+/// `POST /api/admin/webhooks/{id}/recover`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoverIn {
+    /// RFC 3339: re-queue failed deliveries created at or after this time.
+    pub since: String,
+}
+
+/// How many deliveries a recover re-queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoverOut {
+    pub requeued: i64,
+    /// True when the cap was reached (run it again for the rest).
+    pub capped: bool,
+}
+
+/// `POST /api/admin/webhooks/{id}/test`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestSendIn {
+    pub event_type: String,
+}
+
+/// Delivery figures for the dashboard.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DashboardOut {
+    pub succeeded_24h: i64,
+    pub failed_24h: i64,
+    pub pending: i64,
+    /// Per webhook over 24 h.
+    pub webhooks: Vec<WebhookHealth>,
+    /// Deliveries per hour for the last 24 h, oldest first: (hour start RFC 3339, succeeded, failed).
+    pub hourly: Vec<HourBucket>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookHealth {
+    pub webhook_id: i64,
+    pub title: String,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub succeeded: i64,
+    pub failed: i64,
+    /// Failed or retrying right now (the newest delivery did not succeed).
+    pub failing: bool,
+}
+
+impl WebhookHealth {
+    /// Success rate over the window, if anything was delivered.
+    pub fn success_rate(&self) -> Option<f64> {
+        let total = self.succeeded + self.failed;
+        (total > 0).then(|| self.succeeded as f64 / total as f64)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HourBucket {
+    pub hour: String,
+    pub succeeded: i64,
+    pub failed: i64,
+}
+
+/// Delivery states a filter accepts.
+pub const DELIVERY_STATES: [&str; 4] = ["pending", "retrying", "succeeded", "failed"];

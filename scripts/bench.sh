@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Hookline's end-to-end delivery benchmark: builds the release `hookline` binary and the `bench`
+# crate, then runs `target/release/bench` with the arguments given (`scripts/bench.sh --help`).
+# Typical runs:
+#   scripts/bench.sh --events 20000 --webhooks 1   # throughput to one webhook
+#   scripts/bench.sh --events 10000 --webhooks 5   # fan-out
+#   scripts/bench.sh --rate 200 --events 4000      # latency at a fixed rate
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [[ -f .toolchain/env ]]; then
+  # shellcheck source=/dev/null
+  source .toolchain/env
+fi
+# `--bin` filters apply to every selected package, so both binaries are named.
+cargo build --release -p hookline-server -p bench --bin hookline --bin bench
+exec target/release/bench "$@"

@@ -1,0 +1,285 @@
+//! The delivery log and its operations: lists and details, redeliver, recover, test sends, the
+//! events list and the dashboard.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+
+use app::api::DeliveryService;
+use app::model::*;
+use app::AppError;
+use hookline_core::catalog;
+
+use crate::db::events::NewEvent;
+use crate::db::log::{AttemptRow, DeliveryRow, LogFilter};
+use crate::db::now_ms;
+use crate::state::AppState;
+use crate::time::{iso, parse_iso};
+
+/// The most deliveries one recover re-queues.
+pub const RECOVER_CAP: i64 = 10_000;
+
+pub fn delivery_out(row: DeliveryRow) -> DeliveryOut {
+    DeliveryOut {
+        id: row.id,
+        uid: row.uid,
+        webhook_id: row.webhook_id,
+        event_id: row.event_id,
+        event_type: row.event_type,
+        feature_name: row.feature_name,
+        project: row.project,
+        environment: row.environment,
+        state: row.state,
+        unleash_state: row.unleash_state,
+        state_details: row.state_details,
+        attempts: row.attempts,
+        last_status: row.last_status,
+        last_error_class: row.last_error_class,
+        last_duration_ms: row.last_duration_ms,
+        next_attempt_at: row.next_attempt_at.map(iso),
+        test: row.source == "test",
+        created_at: iso(row.created_at),
+        updated_at: iso(row.updated_at),
+    }
+}
+
+fn attempt_out(row: AttemptRow) -> AttemptOut {
+    let pairs = |text: Option<&str>| {
+        text.and_then(|t| serde_json::from_str::<Vec<(String, String)>>(t).ok()).unwrap_or_default()
+    };
+    AttemptOut {
+        number: row.number,
+        trigger: row.trigger,
+        url: mask_url(&row.url),
+        request_headers: pairs(Some(&row.request_headers)),
+        request_body: row.request_body,
+        status: row.status,
+        response_headers: pairs(row.response_headers.as_deref()),
+        response_body: row.response_body,
+        response_body_encoding: row.response_body_encoding,
+        duration_ms: row.duration_ms,
+        error_class: row.error_class,
+        error_message: row.error_message,
+        started_at: iso(row.started_at),
+        next_attempt_at: row.next_attempt_at.map(iso),
+    }
+}
+
+fn time_param(field: &str, value: &Option<String>) -> Result<Option<i64>, AppError> {
+    match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(text) => parse_iso(text).map(Some).ok_or_else(|| {
+            AppError::invalid(field, format!("`{text}` is not an RFC 3339 time like 2026-11-28T10:00:00Z"))
+        }),
+    }
+}
+
+impl AppState {
+    async fn webhook_title(&self, id: i64) -> Result<(String, bool), AppError> {
+        let webhook = self.db.webhook(id).await?.ok_or_else(|| AppError::NotFound(format!("webhook {id}")))?;
+        let title = if webhook.description.is_empty() { url_host(&webhook.url) } else { webhook.description };
+        Ok((title, webhook.enabled))
+    }
+}
+
+#[async_trait]
+impl DeliveryService for AppState {
+    async fn list_deliveries(
+        &self,
+        webhook_id: Option<i64>,
+        filter: DeliveryFilter,
+    ) -> Result<Page<DeliveryOut>, AppError> {
+        if let Some(id) = webhook_id {
+            self.webhook_title(id).await?;
+        }
+        if let Some(state) = filter.state.as_deref().filter(|s| !s.is_empty()) {
+            if !DELIVERY_STATES.contains(&state) {
+                return Err(AppError::invalid(
+                    "state",
+                    format!("`{state}` is not a state: use {}", DELIVERY_STATES.join(", ")),
+                ));
+            }
+        }
+        if let Some(event_type) = filter.event_type.as_deref().filter(|s| !s.is_empty()) {
+            if !catalog::is_known(event_type) {
+                return Err(AppError::invalid("eventType", format!("`{event_type}` is not a known event type")));
+            }
+        }
+        let limit = filter.limit.unwrap_or(50).clamp(1, 200);
+        let log_filter = LogFilter {
+            webhook_id,
+            state: filter.state.filter(|s| !s.is_empty()),
+            event_type: filter.event_type.filter(|s| !s.is_empty()),
+            since: time_param("since", &filter.since)?,
+            until: time_param("until", &filter.until)?,
+            before: filter.before,
+            // One extra row tells whether another page follows.
+            limit: limit + 1,
+        };
+        let mut rows = self.db.list_deliveries(&log_filter).await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().map(|r| r.id) } else { None };
+        Ok(Page { items: rows.into_iter().map(delivery_out).collect(), next_cursor })
+    }
+
+    async fn get_delivery(&self, id: i64) -> Result<DeliveryDetail, AppError> {
+        let row = self.db.delivery(id).await?.ok_or_else(|| AppError::NotFound(format!("delivery {id}")))?;
+        let (title, _) = self.webhook_title(row.webhook_id).await?;
+        let event =
+            self.db.event(row.event_id).await?.ok_or_else(|| AppError::NotFound(format!("event {}", row.event_id)))?;
+        let mut event_json: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
+        event_json["id"] = serde_json::json!(event.id);
+        let attempts = self.db.attempts_of(id).await?.into_iter().map(attempt_out).collect();
+        Ok(DeliveryDetail {
+            delivery: delivery_out(row),
+            webhook_description: title,
+            event: event_json,
+            attempt_log: attempts,
+        })
+    }
+
+    async fn redeliver(&self, actor: &str, id: i64) -> Result<DeliveryOut, AppError> {
+        let row = self.db.delivery(id).await?.ok_or_else(|| AppError::NotFound(format!("delivery {id}")))?;
+        let (_, enabled) = self.webhook_title(row.webhook_id).await?;
+        if !enabled {
+            return Err(AppError::Conflict("the webhook is disabled: enable it before redelivering".into()));
+        }
+        if !self.db.queue_redelivery(id).await? {
+            let next = row.next_attempt_at.map(iso).unwrap_or_default();
+            return Err(AppError::Conflict(format!(
+                "this delivery is still {}; its next attempt is due at {next}",
+                row.state
+            )));
+        }
+        tracing::info!(delivery = id, %actor, "manual redelivery queued");
+        self.dispatcher.wake();
+        let row = self.db.delivery(id).await?.ok_or_else(|| AppError::NotFound(format!("delivery {id}")))?;
+        Ok(delivery_out(row))
+    }
+
+    async fn recover(&self, actor: &str, webhook_id: i64, since: &str) -> Result<RecoverOut, AppError> {
+        let (_, enabled) = self.webhook_title(webhook_id).await?;
+        if !enabled {
+            return Err(AppError::Conflict("the webhook is disabled: enable it before recovering deliveries".into()));
+        }
+        let since_ms = time_param("since", &Some(since.to_string()))?
+            .ok_or_else(|| AppError::invalid("since", "give a time to recover from"))?;
+        let requeued = self.db.recover_failed(webhook_id, since_ms, RECOVER_CAP).await?;
+        tracing::info!(webhook_id, %actor, requeued, "failed deliveries re-queued");
+        if requeued > 0 {
+            self.dispatcher.wake();
+        }
+        Ok(RecoverOut { requeued, capped: requeued >= RECOVER_CAP })
+    }
+
+    async fn send_test(&self, actor: &str, webhook_id: i64, event_type: &str) -> Result<DeliveryOut, AppError> {
+        let (_, enabled) = self.webhook_title(webhook_id).await?;
+        if !enabled {
+            return Err(AppError::Conflict("the webhook is disabled: enable it to send a test event".into()));
+        }
+        let sample = catalog::sample_event(event_type)
+            .ok_or_else(|| AppError::invalid("eventType", format!("`{event_type}` is not a known event type")))?;
+        let now = now_ms();
+        let mut new = NewEvent {
+            id: None,
+            event: hookline_core::event::Event { created_at: iso(now), ..sample },
+            created_at_ms: now,
+            source: "test",
+        };
+        let (_, delivery_id) = self.db.insert_test_delivery(webhook_id, &mut new).await?;
+        tracing::info!(webhook_id, %actor, event_type, delivery = delivery_id, "test event queued");
+        self.dispatcher.wake();
+        let row = self.db.delivery(delivery_id).await?.ok_or_else(|| AppError::internal("test delivery vanished"))?;
+        Ok(delivery_out(row))
+    }
+
+    async fn list_events(&self, before: Option<i64>, limit: Option<i64>) -> Result<Page<EventOut>, AppError> {
+        let limit = limit.unwrap_or(50).clamp(1, 200);
+        let mut rows = self.db.list_events(before, limit + 1).await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let titles: HashMap<i64, String> = self
+            .db
+            .list_webhooks()
+            .await?
+            .into_iter()
+            .map(|w| (w.id, if w.description.is_empty() { url_host(&w.url) } else { w.description }))
+            .collect();
+        let mut by_event: HashMap<i64, Vec<EventDelivery>> = HashMap::new();
+        for (event_id, delivery_id, webhook_id, state) in self.db.deliveries_of_events(&ids).await? {
+            by_event.entry(event_id).or_default().push(EventDelivery {
+                delivery_id,
+                webhook_id,
+                webhook_description: titles.get(&webhook_id).cloned().unwrap_or_default(),
+                state,
+            });
+        }
+        let next_cursor = if more { rows.last().map(|r| r.id) } else { None };
+        let items = rows
+            .into_iter()
+            .map(|r| EventOut {
+                id: r.id,
+                event_type: r.event_type,
+                feature_name: r.feature_name,
+                project: r.project,
+                environment: r.environment,
+                created_by: r.created_by,
+                created_at: iso(r.created_at),
+                received_at: iso(r.received_at),
+                test: r.source == "test",
+                deliveries: by_event.remove(&r.id).unwrap_or_default(),
+            })
+            .collect();
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn dashboard(&self) -> Result<DashboardOut, AppError> {
+        let now = now_ms();
+        let hour = 3_600_000;
+        // Whole hours, so the chart's bars line up with the clock.
+        let since = (now / hour - 23) * hour;
+        let counts: HashMap<i64, (i64, i64)> = self
+            .db
+            .counts_per_webhook(now - 24 * hour)
+            .await?
+            .into_iter()
+            .map(|c| (c.webhook_id, (c.succeeded, c.failed)))
+            .collect();
+        let last = self.db.last_delivery_per_webhook().await?;
+        let mut webhooks = Vec::new();
+        for webhook in self.db.list_webhooks().await? {
+            let (succeeded, failed) = counts.get(&webhook.id).copied().unwrap_or_default();
+            let failing = last.get(&webhook.id).is_some_and(|(state, _)| state == "failed" || state == "retrying");
+            webhooks.push(WebhookHealth {
+                webhook_id: webhook.id,
+                title: if webhook.description.is_empty() {
+                    url_host(&webhook.url)
+                } else {
+                    webhook.description.clone()
+                },
+                enabled: webhook.enabled,
+                disabled_reason: webhook.disabled_reason.clone(),
+                succeeded,
+                failed,
+                failing,
+            });
+        }
+        let mut hourly: Vec<HourBucket> =
+            (0..24).map(|h| HourBucket { hour: iso(since + h * hour), succeeded: 0, failed: 0 }).collect();
+        for (index, succeeded, failed) in self.db.hourly_counts(since).await? {
+            if let Some(bucket) = hourly.get_mut(index as usize) {
+                bucket.succeeded = succeeded;
+                bucket.failed = failed;
+            }
+        }
+        Ok(DashboardOut {
+            succeeded_24h: webhooks.iter().map(|w| w.succeeded).sum(),
+            failed_24h: webhooks.iter().map(|w| w.failed).sum(),
+            pending: self.db.count_unfinished().await?,
+            webhooks,
+            hourly,
+        })
+    }
+}

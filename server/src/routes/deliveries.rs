@@ -1,0 +1,101 @@
+//! The JSON API of the delivery log:
+//! `GET /api/admin/webhooks/{id}/deliveries`, `GET /api/admin/deliveries` (all webhooks),
+//! `GET /api/admin/deliveries/{id}`, `POST /api/admin/deliveries/{id}/redeliver`,
+//! `POST /api/admin/webhooks/{id}/recover`, `POST /api/admin/webhooks/{id}/test`,
+//! `GET /api/admin/events`, `GET /api/admin/dashboard`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+
+use app::api::DeliveryService;
+use app::model::*;
+use app::AppError;
+
+use super::json::JsonBody;
+use crate::auth::middleware::Caller;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/admin/webhooks/{id}/deliveries", get(list_webhook_deliveries))
+        .route("/api/admin/deliveries", get(list_all_deliveries))
+        .route("/api/admin/deliveries/{id}", get(get_delivery))
+        .route("/api/admin/deliveries/{id}/redeliver", post(redeliver))
+        .route("/api/admin/webhooks/{id}/recover", post(recover))
+        .route("/api/admin/webhooks/{id}/test", post(send_test))
+        .route("/api/admin/events", get(list_events))
+        .route("/api/admin/dashboard", get(dashboard))
+}
+
+/// Query parameters are checked by our own code, so a bad one gets our error shape.
+fn filter_from(
+    query: Result<Query<DeliveryFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<DeliveryFilter, AppError> {
+    query.map(|Query(f)| f).map_err(|e| AppError::BadRequest(format!("bad query parameters: {}", e.body_text())))
+}
+
+async fn list_webhook_deliveries(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    query: Result<Query<DeliveryFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<DeliveryOut>>, AppError> {
+    Ok(Json(state.list_deliveries(Some(id), filter_from(query)?).await?))
+}
+
+async fn list_all_deliveries(
+    State(state): State<AppState>,
+    query: Result<Query<DeliveryFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<DeliveryOut>>, AppError> {
+    Ok(Json(state.list_deliveries(None, filter_from(query)?).await?))
+}
+
+async fn get_delivery(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<DeliveryDetail>, AppError> {
+    Ok(Json(state.get_delivery(id).await?))
+}
+
+async fn redeliver(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+) -> Result<(StatusCode, Json<DeliveryOut>), AppError> {
+    Ok((StatusCode::ACCEPTED, Json(state.redeliver(&caller.actor(), id).await?)))
+}
+
+async fn recover(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<RecoverIn>,
+) -> Result<Json<RecoverOut>, AppError> {
+    Ok(Json(state.recover(&caller.actor(), id, &input.since).await?))
+}
+
+async fn send_test(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<i64>,
+    JsonBody(input): JsonBody<TestSendIn>,
+) -> Result<(StatusCode, Json<DeliveryOut>), AppError> {
+    Ok((StatusCode::ACCEPTED, Json(state.send_test(&caller.actor(), id, &input.event_type).await?)))
+}
+
+#[derive(Debug, Deserialize)]
+struct EventsQuery {
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn list_events(
+    State(state): State<AppState>,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<EventOut>>, AppError> {
+    let Query(query) = query.map_err(|e| AppError::BadRequest(format!("bad query parameters: {}", e.body_text())))?;
+    Ok(Json(state.list_events(query.before, query.limit).await?))
+}
+
+async fn dashboard(State(state): State<AppState>) -> Result<Json<DashboardOut>, AppError> {
+    Ok(Json(state.dashboard().await?))
+}

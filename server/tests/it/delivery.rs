@@ -1,0 +1,482 @@
+//! The intake and the dispatcher against a real receiver: matching, retries, signatures,
+//! redirects, timeouts, refused connections, TLS with a private CA, the SSRF guard at send time,
+//! and auto-disable.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::harness::*;
+use crate::receiver::{Receiver, Reply};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn webhook(url: String, events: &[&str]) -> Value {
+    json!({"url": url, "events": events, "description": "test"})
+}
+
+fn created(flag: &str) -> Value {
+    json!({"type": "feature-created", "featureName": flag, "project": "web-shop", "environment": null, "createdBy": "user@example.com"})
+}
+
+/// Polls the deliveries of a webhook until `done` holds for the list (or fails after WAIT).
+pub async fn wait_deliveries(api: &Api, webhook_id: i64, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, page) = api.get(&format!("/api/admin/webhooks/{webhook_id}/deliveries")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        if done(&items) {
+            return items;
+        }
+        assert!(Instant::now() < deadline, "deliveries never reached the expected state: {items:#?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn all_final(items: &[Value]) -> bool {
+    !items.is_empty() && items.iter().all(|d| d["state"] == "succeeded" || d["state"] == "failed")
+}
+
+async fn detail(api: &Api, delivery_id: &Value) -> Value {
+    let (status, detail) = api.get(&format!("/api/admin/deliveries/{delivery_id}")).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    detail
+}
+
+#[tokio::test]
+async fn events_go_to_matching_webhooks_only() {
+    let receiver = Receiver::start().await;
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let all = api.create_webhook(webhook(receiver.url("/all"), &["feature-created"])).await;
+    api.create_webhook(webhook(receiver.url("/archived-only"), &["feature-archived"])).await;
+    let mut web_shop = webhook(receiver.url("/web-shop"), &["feature-created"]);
+    web_shop["projects"] = json!(["web-shop"]);
+    api.create_webhook(web_shop).await;
+    let mut production = webhook(receiver.url("/production"), &["feature-created"]);
+    production["environments"] = json!(["production"]);
+    api.create_webhook(production).await;
+    let mut star = webhook(receiver.url("/star"), &["feature-created"]);
+    star["projects"] = json!(["*"]);
+    api.create_webhook(star).await;
+    let mut disabled = webhook(receiver.url("/disabled"), &["feature-created"]);
+    disabled["enabled"] = json!(false);
+    api.create_webhook(disabled).await;
+
+    let (status, body) = api
+        .publish(json!({"events": [
+            {"type": "feature-created", "featureName": "a", "project": "web-shop"},
+            {"type": "feature-created", "featureName": "b", "project": "mobile", "environment": "staging"},
+            {"type": "feature-created", "featureName": "c", "project": "mobile", "environment": "production"}
+        ]}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["created"], 3);
+    // all: 3, web-shop: 1, production: a (no environment passes) + c = 2, star: 3.
+    assert_eq!(body["deliveries"], 9);
+    receiver.wait_for(9, WAIT).await;
+    wait_deliveries(&api, all, all_final).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let count = |path: &str| receiver.received_on(path).len();
+    assert_eq!((count("/all"), count("/web-shop"), count("/production"), count("/star")), (3, 1, 2, 3));
+    assert_eq!((count("/archived-only"), count("/disabled")), (0, 0));
+    let production_flags: Vec<String> =
+        receiver.received_on("/production").iter().map(|r| r.json()["featureName"].to_string()).collect();
+    assert!(production_flags.contains(&"\"a\"".to_string()) && production_flags.contains(&"\"c\"".to_string()));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn body_and_headers_are_exactly_as_specified_and_verify() {
+    let receiver = Receiver::start().await;
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let mut config = webhook(receiver.url("/hook"), &["feature-created"]);
+    config["authorization"] = json!("Bearer abc123");
+    config["headers"] = json!({"X-Team": "checkout"});
+    let id = api.create_webhook(config).await;
+    let (_, secret) = api.get(&format!("/api/admin/webhooks/{id}/secret")).await;
+    let secret = secret["secret"].as_str().expect("secret").to_string();
+
+    let event = json!({"id": 27332, "type": "feature-created", "createdBy": "user@example.com", "createdAt": "2024-10-03T11:09:53.225Z",
+        "createdByUserId": 110, "data": {"name": "test-flag", "description": null}, "preData": null, "tags": [],
+        "featureName": "test-flag", "project": "test-project", "environment": null});
+    let (status, body) = api.publish(event.clone()).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(body["ids"], json!([27332]));
+    let got = receiver.wait_for(1, WAIT).await;
+    let request = &got[0];
+
+    // Without a template the body is the event, byte for byte in Unleash's key order.
+    let expected = r#"{"id":27332,"type":"feature-created","createdBy":"user@example.com","createdAt":"2024-10-03T11:09:53.225Z","createdByUserId":110,"data":{"name":"test-flag","description":null},"preData":null,"tags":[],"featureName":"test-flag","project":"test-project","environment":null}"#;
+    assert_eq!(std::str::from_utf8(&request.body).expect("utf8"), expected);
+    assert_eq!(request.header("content-type"), "application/json");
+    assert_eq!(request.header("authorization"), "Bearer abc123");
+    assert_eq!(request.header("x-team"), "checkout");
+    assert_eq!(request.header("user-agent"), format!("Hookline/{}", env!("CARGO_PKG_VERSION")));
+    let msg_id = request.header("webhook-id");
+    assert!(msg_id.starts_with("msg_"));
+    let timestamp: i64 = request.header("webhook-timestamp").parse().expect("timestamp");
+    assert!((timestamp - (hookline_server::db::now_ms() / 1000)).abs() < 30);
+
+    // An independent Standard Webhooks implementation accepts the signature.
+    let verifier = standardwebhooks::Webhook::new(&secret).expect("secret");
+    let mut headers = http::HeaderMap::new();
+    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        headers.insert(name, request.header(name).parse().expect("header"));
+    }
+    verifier.verify(&request.body, &headers).expect("signature verifies");
+    // ...and rejects a tampered body.
+    assert!(verifier.verify(b"{\"id\":1}", &headers).is_err());
+
+    // The log shows the request with the secret redacted.
+    let items = wait_deliveries(&api, id, all_final).await;
+    let detail = detail(&api, &items[0]["id"]).await;
+    let sent: Vec<(String, String)> =
+        serde_json::from_value(detail["attemptLog"][0]["requestHeaders"].clone()).expect("headers");
+    assert!(sent.contains(&("authorization".to_string(), "*****".to_string())));
+    assert!(sent.contains(&("x-team".to_string(), "*****".to_string())));
+    assert!(!detail.to_string().contains("abc123"));
+    assert_eq!(detail["unleashState"], "success");
+    assert_eq!(detail["stateDetails"], "Webhook request was successful with status code: 200.");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn retries_on_500_then_succeeds_with_a_stable_webhook_id() {
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(500), Reply::status(500), Reply::status(200)]);
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
+    api.publish(created("f")).await;
+    let items = wait_deliveries(&api, id, all_final).await;
+    assert_eq!(items[0]["state"], "succeeded");
+    assert_eq!(items[0]["attempts"], 3);
+    let got = receiver.received();
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|r| r.header("webhook-id") == got[0].header("webhook-id")), "same id on every retry");
+    assert_ne!(got[0].header("webhook-timestamp").len(), 0);
+    let detail = detail(&api, &items[0]["id"]).await;
+    let attempts = detail["attemptLog"].as_array().expect("attempts");
+    assert_eq!(attempts.iter().map(|a| a["status"].as_i64().unwrap_or(-1)).collect::<Vec<_>>(), vec![500, 500, 200]);
+    assert_eq!(attempts[0]["errorClass"], "http");
+    assert_eq!(attempts[0]["errorMessage"], "The receiver answered HTTP 500 Internal Server Error");
+    assert!(attempts[0]["nextAttemptAt"].as_str().is_some());
+    assert_eq!(attempts[0]["trigger"], "scheduled");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn client_errors_fail_at_once() {
+    let receiver = Receiver::start().await;
+    receiver.always(Reply::status(404).body("no such hook"));
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
+    api.publish(created("f")).await;
+    let items = wait_deliveries(&api, id, all_final).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 1, "a 404 is not retried");
+    assert_eq!(items[0]["state"], "failed");
+    assert_eq!(items[0]["lastStatus"], 404);
+    let detail = detail(&api, &items[0]["id"]).await;
+    assert_eq!(detail["stateDetails"], "Webhook request failed with status code: 404.");
+    assert_eq!(detail["attemptLog"][0]["responseBody"], "no such hook");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn retry_after_and_429_wait_before_retrying() {
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(429).header("retry-after", "1"), Reply::status(200)]);
+    // Base delay before attempt 2 is 50 ms: Retry-After 1 s is clamped to [50, 100] ms, then the
+    // 429 floor (300 ms in tests, 60 s by default) applies.
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
+    api.publish(created("f")).await;
+    let items = wait_deliveries(&api, id, all_final).await;
+    assert_eq!(items[0]["state"], "succeeded");
+    let got = receiver.received();
+    assert_eq!(got.len(), 2);
+    let gap = got[1].at.duration_since(got[0].at);
+    assert!(gap >= Duration::from_millis(290), "waited at least the throttle floor: {gap:?}");
+    assert!(
+        gap < Duration::from_millis(1500),
+        "Retry-After is clamped to twice the base delay, then the floor: {gap:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn timeouts_are_retried_and_explained() {
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(200).delay(Duration::from_millis(1500)), Reply::status(200)]);
+    let (server, api) =
+        TestServer::start_for_delivery(|config| config.request_timeout = Duration::from_millis(500)).await;
+    let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
+    api.publish(created("f")).await;
+    let items = wait_deliveries(&api, id, all_final).await;
+    assert_eq!(items[0]["state"], "succeeded");
+    let detail = detail(&api, &items[0]["id"]).await;
+    let first = &detail["attemptLog"][0];
+    assert_eq!(first["status"], 0);
+    assert_eq!(first["errorClass"], "timeout");
+    assert!(first["errorMessage"].as_str().is_some_and(|m| m.starts_with("Timed out after 500 ms")), "{first}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(308).header("location", receiver.url("/flag"))]);
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
+    api.publish(created("f")).await;
+    let items = wait_deliveries(&api, id, all_final).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(receiver.received_on("/flag").is_empty(), "the redirect target was never called");
+    assert_eq!(items[0]["state"], "failed");
+    let detail = detail(&api, &items[0]["id"]).await;
+    assert_eq!(detail["attemptLog"][0]["errorClass"], "redirect");
+    assert!(detail["attemptLog"][0]["errorMessage"]
+        .as_str()
+        .is_some_and(|m| m.contains("/flag") && m.contains("not followed")));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refused_connections_have_status_zero_and_say_so() {
+    // Bind and drop a listener: the port is free and refuses connections.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let mut config = webhook(format!("http://127.0.0.1:{port}/hook"), &["feature-created"]);
+    config["retryPolicy"] = json!("unleash");
+    let id = api.create_webhook(config).await;
+    api.publish(created("f")).await;
+    let items = wait_deliveries(&api, id, all_final).await;
+    assert_eq!(items[0]["state"], "failed");
+    assert_eq!(items[0]["attempts"], 2, "Unleash policy: one retry");
+    let detail = detail(&api, &items[0]["id"]).await;
+    let attempt = &detail["attemptLog"][0];
+    assert_eq!(attempt["status"], 0);
+    assert_eq!(attempt["errorClass"], "connect");
+    assert_eq!(attempt["errorMessage"], format!("Connection refused by 127.0.0.1:{port}"));
+    assert_eq!(detail["stateDetails"], format!("Webhook request failed: Connection refused by 127.0.0.1:{port}."));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn retry_policies_bound_the_attempts() {
+    let receiver = Receiver::start().await;
+    receiver.always(Reply::status(503));
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let mut unleash = webhook(receiver.url("/unleash"), &["feature-created"]);
+    unleash["retryPolicy"] = json!("unleash");
+    let unleash = api.create_webhook(unleash).await;
+    let standard = api.create_webhook(webhook(receiver.url("/standard"), &["feature-created"])).await;
+    api.publish(created("f")).await;
+    let u = wait_deliveries(&api, unleash, all_final).await;
+    let s = wait_deliveries(&api, standard, all_final).await;
+    assert_eq!((u[0]["attempts"].as_i64(), s[0]["attempts"].as_i64()), (Some(2), Some(8)));
+    assert_eq!(receiver.received_on("/unleash").len(), 2);
+    assert_eq!(receiver.received_on("/standard").len(), 8);
+    assert_eq!(s[0]["state"], "failed");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_webhook_failing_too_long_is_disabled_and_a_success_resets_the_clock() {
+    let receiver = Receiver::start().await;
+    let (server, api) = TestServer::start_for_delivery(|config| {
+        config.auto_disable_after = Duration::from_millis(400);
+        config.retry_schedule = "0s".into();
+    })
+    .await;
+    let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
+
+    // Failures, then a success before the period ends: the clock resets, still enabled.
+    receiver.script([Reply::status(500), Reply::status(500), Reply::status(200)]);
+    for flag in ["a", "b", "c"] {
+        let expected = receiver.received().len() + 1;
+        api.publish(created(flag)).await;
+        receiver.wait_for(expected, WAIT).await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    receiver.script([Reply::status(500)]);
+    api.publish(created("d")).await;
+    receiver.wait_for(4, WAIT).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (_, webhook_now) = api.get(&format!("/api/admin/webhooks/{id}")).await;
+    assert_eq!(webhook_now["enabled"], true, "a success in between reset the clock");
+
+    // Only failures for longer than the period: disabled, with the reason.
+    receiver.always(Reply::status(500));
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_millis(700) {
+        api.publish(created("x")).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let deadline = Instant::now() + WAIT;
+    let disabled = loop {
+        let (_, current) = api.get(&format!("/api/admin/webhooks/{id}")).await;
+        if current["enabled"] == false {
+            break current;
+        }
+        assert!(Instant::now() < deadline, "never auto-disabled: {current}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(disabled["disabledReason"].as_str().is_some_and(|r| r.contains("failed for 400 ms")), "{disabled}");
+    assert!(disabled["disabledAt"].as_str().is_some());
+
+    // Re-enabling clears the reason.
+    let mut update = webhook(receiver.url("/hook"), &["feature-created"]);
+    update["enabled"] = json!(true);
+    let (status, reenabled) = api.put(&format!("/api/admin/webhooks/{id}"), &update).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(reenabled["enabled"], true);
+    assert_eq!(reenabled["disabledReason"], Value::Null);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn loopback_is_blocked_at_send_time_without_the_allow_list() {
+    let receiver = Receiver::start().await;
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
+    let data = server.stop().await;
+    // Restarted without the allow-list: the stored URL is now refused when sending.
+    let restarted = TestServer::start_in(data, |config| {
+        fast_delivery(config);
+        config.allowed_targets = String::new();
+    })
+    .await;
+    let api = Api { base: restarted.base.clone(), ..api };
+    api.publish(created("f")).await;
+    let items = wait_deliveries(&api, id, all_final).await;
+    assert_eq!(items[0]["state"], "failed");
+    assert_eq!(items[0]["attempts"], 1, "blocked is not retried");
+    let detail = detail(&api, &items[0]["id"]).await;
+    assert_eq!(detail["attemptLog"][0]["errorClass"], "blocked");
+    assert_eq!(
+        detail["attemptLog"][0]["errorMessage"],
+        "Blocked: 127.0.0.1 resolves to 127.0.0.1, a loopback address; allow it with HOOKLINE_ALLOWED_TARGETS"
+    );
+    assert!(receiver.received().is_empty());
+    restarted.stop().await;
+}
+
+#[tokio::test]
+async fn tls_receivers_need_the_extra_ca() {
+    // A private CA and a certificate for localhost signed by it.
+    let ca_key = rcgen::KeyPair::generate().expect("key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "Hookline Test CA");
+    let ca = ca_params.self_signed(&ca_key).expect("ca");
+    let leaf_key = rcgen::KeyPair::generate().expect("key");
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .expect("params")
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .expect("leaf");
+    let receiver = Receiver::start_tls(vec![leaf.der().to_vec(), ca.der().to_vec()], leaf_key.serialize_der()).await;
+    let ca_file = tempfile::NamedTempFile::new().expect("tmp");
+    std::fs::write(ca_file.path(), ca.pem()).expect("write ca");
+
+    // Without the CA: the handshake fails (tls), nothing is delivered.
+    let (server, api) = TestServer::start_for_delivery(|config| {
+        config.allowed_targets = "127.0.0.1/32,::1/128".into();
+        config.retry_schedule = "0s".into();
+    })
+    .await;
+    let id = api.create_webhook(webhook(receiver.url_on("localhost", "/hook"), &["feature-created"])).await;
+    api.publish(created("f")).await;
+    let items = wait_deliveries(&api, id, all_final).await;
+    assert_eq!(items[0]["state"], "failed");
+    let detail = detail(&api, &items[0]["id"]).await;
+    assert_eq!(detail["attemptLog"][0]["errorClass"], "tls", "{detail}");
+    assert!(receiver.received().is_empty());
+    let data = server.stop().await;
+
+    // With HOOKLINE_EXTRA_CA_CERTS: delivered.
+    let path = ca_file.path().to_path_buf();
+    let trusted = TestServer::start_in(data, move |config| {
+        fast_delivery(config);
+        config.allowed_targets = "127.0.0.1/32,::1/128".into();
+        config.extra_ca_certs = Some(path);
+    })
+    .await;
+    let api = Api { base: trusted.base.clone(), ..api };
+    api.publish(created("g")).await;
+    let got = receiver.wait_for(1, WAIT).await;
+    assert_eq!(got[0].json()["featureName"], "g");
+    trusted.stop().await;
+}
+
+#[tokio::test]
+async fn intake_validates_before_storing_and_is_idempotent() {
+    let receiver = Receiver::start().await;
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
+
+    let bad: Vec<(Value, StatusCode, &str)> = vec![
+        (json!({"type": "feature-exploded"}), StatusCode::UNPROCESSABLE_ENTITY, "type"),
+        (
+            json!({"events": [created("ok"), {"type": "feature-created", "createdAt": "noon"}]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "events[1].createdAt",
+        ),
+        (json!({"events": []}), StatusCode::UNPROCESSABLE_ENTITY, "events"),
+        (json!({"events": vec![created("x"); 501]}), StatusCode::UNPROCESSABLE_ENTITY, "events"),
+        (json!([1, 2]), StatusCode::BAD_REQUEST, ""),
+    ];
+    for (body, status, field) in bad {
+        let (got, error) = api.publish(body).await;
+        assert_eq!(got, status, "{error}");
+        if !field.is_empty() {
+            assert_eq!(error["error"]["field"], field, "{error}");
+        }
+    }
+    let malformed = api
+        .client
+        .post(format!("{}/api/events", api.base))
+        .bearer_auth(&api.token)
+        .body("{\"type\": \"feature-created\"")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let huge = format!("{{\"type\": \"feature-created\", \"data\": {{\"blob\": \"{}\"}}}}", "x".repeat(1024 * 1024));
+    let too_big = api
+        .client
+        .post(format!("{}/api/events", api.base))
+        .bearer_auth(&api.token)
+        .body(huge)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let no_token = api.client.post(format!("{}/api/events", api.base)).json(&created("x")).send().await.expect("post");
+    assert_eq!(no_token.status(), StatusCode::UNAUTHORIZED);
+
+    // Nothing was stored by any refused request.
+    let (_, events) = api.get("/api/admin/events").await;
+    assert_eq!(events["items"], json!([]));
+
+    // A client id: stored once; resending answers 200 with the same id and queues nothing.
+    let mut event = created("once");
+    event["id"] = json!(4242);
+    let (status, first) = api.publish(event.clone()).await;
+    assert_eq!(
+        (status, first["ids"].clone(), first["deliveries"].clone()),
+        (StatusCode::ACCEPTED, json!([4242]), json!(1))
+    );
+    let (status, again) = api.publish(event).await;
+    assert_eq!(
+        (status, again["ids"].clone(), again["created"].clone(), again["deliveries"].clone()),
+        (StatusCode::OK, json!([4242]), json!(0), json!(0))
+    );
+    wait_deliveries(&api, id, all_final).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.received().len(), 1);
+    server.stop().await;
+}
