@@ -44,6 +44,9 @@ export default defineConfig({
       HOOKLINE_ADDR: `127.0.0.1:${port}`,
       HOOKLINE_DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
       HOOKLINE_SITE_ROOT: `${repoRoot}/target/site`,
+      // The tests' receivers listen on 127.0.0.1, which the SSRF guard refuses by default.
+      HOOKLINE_ALLOWED_TARGETS: '127.0.0.1/32',
+      HOOKLINE_RETRY_SCHEDULE: '0s,200ms,400ms',
       RUST_LOG: 'info,sqlx=warn',
     },
   },

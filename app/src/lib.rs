@@ -63,7 +63,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/webhooks") view=WebhooksPage />
                     <Route path=path!("/webhooks/new") view=NewWebhookPage />
                     <Route path=path!("/webhooks/:id") view=WebhookPage />
+                    <Route path=path!("/webhooks/:id/deliveries") view=WebhookDeliveriesPage />
                     <Route path=path!("/deliveries") view=DeliveriesPage />
+                    <Route path=path!("/deliveries/:id") view=DeliveryPage />
                     <Route path=path!("/events") view=EventsPage />
                     <Route path=path!("/settings") view=SettingsPage />
                 </ParentRoute>

@@ -18,8 +18,9 @@ export const test = base.extend<{ guard: Guard }>({
     });
     page.on('pageerror', (err) => problems.push(`uncaught exception: ${err.message}`));
     page.on('requestfailed', (req) => {
-      // Navigations replaced by another navigation are aborted by design; anything else is a failure.
-      if (req.failure()?.errorText === 'net::ERR_ABORTED' && req.isNavigationRequest()) return;
+      // The browser aborts whatever is still loading when the page navigates on (the test moves
+      // faster than a person); that is not a failure. Anything else (refused, reset) is.
+      if (req.failure()?.errorText === 'net::ERR_ABORTED') return;
       problems.push(`request failed: ${req.method()} ${req.url()} ${req.failure()?.errorText}`);
     });
     page.on('response', (res) => {
@@ -46,4 +47,32 @@ export async function signIn(page: Page, email = ADMIN.email, password = ADMIN.p
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
+}
+
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A webhook receiver on 127.0.0.1 whose answer the test controls. */
+export class TestReceiver {
+  status = 200;
+  body = 'ok';
+  received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+  private server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      this.received.push({ headers: req.headers, body });
+      res.writeHead(this.status, { 'content-type': 'text/plain' });
+      res.end(this.body);
+    });
+  });
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
+  }
+
+  async stop() {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
 }

@@ -52,7 +52,10 @@ pub fn DeliveryTable(
     });
     let tick = live_ticker(LIVE_INTERVAL);
     let live_tick = Memo::new(move |_| if filter.read().before.is_none() { tick.get() } else { 0 });
-    let page = Resource::new(move || (filter.get(), live_tick.get(), refresh.get()), move |(filter, _, _)| list_deliveries(webhook_id, filter));
+    let page = Resource::new(
+        move || (filter.get(), live_tick.get(), refresh.get()),
+        move |(filter, _, _)| list_deliveries(webhook_id, filter),
+    );
     let selected = move |key: &'static str| move || query.read().get(key).unwrap_or_default();
 
     view! {

@@ -1,5 +1,6 @@
 //! Reusable pieces of the UI.
 
+pub mod deliveries;
 pub mod form;
 pub mod layout;
 pub mod preview;

@@ -1,6 +1,8 @@
-//! The deliveries page.
+//! Every webhook's deliveries in one list.
 
 use leptos::prelude::*;
+
+use crate::components::deliveries::DeliveryTable;
 
 #[component]
 pub fn DeliveriesPage() -> impl IntoView {
@@ -8,10 +10,10 @@ pub fn DeliveriesPage() -> impl IntoView {
         <leptos_meta::Title text="Deliveries" />
         <div class="page-header">
             <h1>"Deliveries"</h1>
+            <span class="muted small">"Updates live. Open a row for its attempts and to redeliver."</span>
         </div>
-        <div class="empty-state">
-            <h2>"No deliveries yet"</h2>
-            <p>"Every attempt to deliver an event shows here, with its status and response."</p>
-        </div>
+        <section class="card">
+            <DeliveryTable webhook_id=None />
+        </section>
     }
 }

@@ -1,17 +1,81 @@
-//! The events page.
+//! The events received, newest first, with the webhooks each one matched.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::deliveries::list_events;
+use crate::components::deliveries::{live_ticker, LIVE_INTERVAL};
+use crate::components::status::DeliveryState;
+use crate::components::time::short_time;
 
 #[component]
 pub fn EventsPage() -> impl IntoView {
+    let query = use_query_map();
+    let before = Memo::new(move |_| query.read().get("before").and_then(|b| b.parse::<i64>().ok()));
+    let tick = live_ticker(LIVE_INTERVAL);
+    let live = Memo::new(move |_| if before.get().is_none() { tick.get() } else { 0 });
+    let page = Resource::new(move || (before.get(), live.get()), |(before, _)| list_events(before));
+
     view! {
         <leptos_meta::Title text="Events" />
         <div class="page-header">
             <h1>"Events"</h1>
+            <span class="muted small">"Received through POST /api/events (and test sends), newest first."</span>
         </div>
-        <div class="empty-state">
-            <h2>"No events received yet"</h2>
-            <p>"Events posted to the intake API show here with the webhooks they matched."</p>
-        </div>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                page.await.map(|page| {
+                    if page.items.is_empty() {
+                        return view! {
+                            <div class="empty-state">
+                                <h2>"No events received yet"</h2>
+                                <p>"Point an Unleash-style event source at POST /api/events with an API token (Settings → API tokens)."</p>
+                            </div>
+                        }.into_any();
+                    }
+                    let next = page.next_cursor;
+                    view! {
+                        <section class="card table-wrap">
+                            <table class="table" data-testid="events">
+                                <thead>
+                                    <tr><th>"Received"</th><th>"Id"</th><th>"Type"</th><th>"Flag / project / env"</th><th>"By"</th><th>"Deliveries"</th></tr>
+                                </thead>
+                                <tbody>
+                                    {page.items.into_iter().map(|event| {
+                                        let place = [event.feature_name.clone(), event.project.clone(), event.environment.clone()]
+                                            .into_iter().map(|v| v.unwrap_or_else(|| "–".into())).collect::<Vec<_>>().join(" / ");
+                                        view! {
+                                            <tr>
+                                                <td>{short_time(&event.received_at)}</td>
+                                                <td class="mono">{event.id}</td>
+                                                <td class="mono">{event.event_type.clone()} {event.test.then(|| view! { " " <span class="badge badge-muted">"test"</span> })}</td>
+                                                <td class="muted">{place}</td>
+                                                <td class="muted">{event.created_by.clone()}</td>
+                                                <td>
+                                                    {if event.deliveries.is_empty() {
+                                                        view! { <span class="muted">"matched no webhook"</span> }.into_any()
+                                                    } else {
+                                                        event.deliveries.into_iter().map(|d| view! {
+                                                            <a class="event-delivery" href=format!("/deliveries/{}", d.delivery_id)>
+                                                                <DeliveryState state=d.state.clone() />
+                                                                " " {d.webhook_description.clone()}
+                                                            </a>
+                                                        }).collect_view().into_any()
+                                                    }}
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </section>
+                        <div class="pager">
+                            {move || before.get().is_some().then(|| view! { <a class="btn btn-ghost btn-small" href="/events">"← Newest"</a> })}
+                            {next.map(|cursor| view! { <a class="btn btn-ghost btn-small" href=format!("/events?before={cursor}")>"Older events →"</a> })}
+                        </div>
+                    }.into_any()
+                })
+            })}
+        </Transition>
     }
 }

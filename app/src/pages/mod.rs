@@ -2,6 +2,7 @@
 
 pub mod dashboard;
 pub mod deliveries;
+pub mod delivery_detail;
 pub mod events;
 pub mod login;
 pub mod settings;
@@ -11,9 +12,10 @@ pub mod webhook_list;
 
 pub use dashboard::DashboardPage;
 pub use deliveries::DeliveriesPage;
+pub use delivery_detail::DeliveryPage;
 pub use events::EventsPage;
 pub use login::LoginPage;
 pub use settings::SettingsPage;
 pub use setup::SetupPage;
-pub use webhook_detail::{NewWebhookPage, WebhookPage};
+pub use webhook_detail::{NewWebhookPage, WebhookDeliveriesPage, WebhookPage};
 pub use webhook_list::WebhooksPage;

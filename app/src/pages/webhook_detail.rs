@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use crate::api::deliveries::{RecoverDeliveries, SendTestEvent};
 use crate::api::webhooks::*;
+use crate::components::deliveries::DeliveryTable;
 use crate::components::form::{action_error, ErrorBanner};
 use crate::components::time::short_time;
 use crate::components::webhook_form::WebhookEditor;
@@ -77,6 +79,7 @@ pub fn WebhookPage() -> impl IntoView {
                         view! {
                             <leptos_meta::Title text=stored.title() />
                             <WebhookHeader webhook=stored.clone() toggle />
+                            <WebhookTabs id=stored.id active="settings" />
                             {move || saved().then(|| view! { <div class="alert alert-success" role="status">"Saved."</div> })}
                             <SecretCard webhook=stored.clone() />
                             <WebhookEditor initial=Some(initial) initial_sample=draft.and_then(|d| d.preview_event_type) />
@@ -189,6 +192,112 @@ fn SecretCard(webhook: WebhookOut) -> impl IntoView {
                 }.into_any(),
                 None => view! { <code class="secret">{masked.clone()}</code> }.into_any(),
             }}
+        </section>
+    }
+}
+
+/// The tabs of a webhook's pages.
+#[component]
+fn WebhookTabs(id: i64, active: &'static str) -> impl IntoView {
+    let tab = move |key: &'static str, label: &'static str, href: String| {
+        view! {
+            <a href=href class="tab" class:active=active == key aria-current=if active == key { "page" } else { "false" }>{label}</a>
+        }
+    };
+    view! {
+        <nav class="tabs" aria-label="Webhook">
+            {tab("settings", "Settings", format!("/webhooks/{id}"))}
+            {tab("deliveries", "Deliveries", format!("/webhooks/{id}/deliveries"))}
+        </nav>
+    }
+}
+
+/// `/webhooks/{id}/deliveries`: the webhook's log, test sends and recovery.
+#[component]
+pub fn WebhookDeliveriesPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or_default();
+    let toggle = ServerAction::<SetWebhookEnabled>::new();
+    let webhook = Resource::new(move || (id(), toggle.version().get()), |(id, _)| get_webhook(id));
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match webhook.await {
+                    Err(error) => view! { <div class="alert alert-error">{error.to_string()}</div> }.into_any(),
+                    Ok(webhook) => view! {
+                        <leptos_meta::Title text=format!("Deliveries · {}", webhook.title()) />
+                        <WebhookHeader webhook=webhook.clone() toggle />
+                        <WebhookTabs id=webhook.id active="deliveries" />
+                        <DeliveryTools webhook=webhook.clone() />
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DeliveryTools(webhook: WebhookOut) -> impl IntoView {
+    let test = ServerAction::<SendTestEvent>::new();
+    let recover = ServerAction::<RecoverDeliveries>::new();
+    let test_error = action_error(test);
+    let recover_error = action_error(recover);
+    let refresh = Signal::derive(move || test.version().get() + recover.version().get());
+    let subscribed = webhook.events.clone();
+    let others: Vec<&'static str> = hookline_core::catalog::EVENT_TYPES
+        .iter()
+        .map(|t| t.name)
+        .filter(|n| !subscribed.iter().any(|s| s == n))
+        .collect();
+    view! {
+        <div class="grid-2">
+            <section class="card">
+                <h2>"Send a test event"</h2>
+                <p class="muted small">"Delivers the sample event of the chosen type through the dispatcher, once, signed like any delivery."</p>
+                <ErrorBanner error=test_error />
+                {move || test.value().get().and_then(|r| r.ok()).map(|d| view! {
+                    <div class="alert alert-success" role="status">
+                        "Test event queued: " <a href=format!("/deliveries/{}", d.id)>{format!("delivery #{}", d.id)}</a>
+                    </div>
+                })}
+                <ActionForm action=test attr:class="inline-form">
+                    <input type="hidden" name="webhook_id" value=webhook.id />
+                    <label class="field">
+                        <span>"Event type"</span>
+                        <select name="event_type" data-testid="test-event-type">
+                            <optgroup label="Subscribed">
+                                {subscribed.iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
+                            </optgroup>
+                            <optgroup label="Other">
+                                {others.into_iter().map(|n| view! { <option value=n>{n}</option> }).collect_view()}
+                            </optgroup>
+                        </select>
+                    </label>
+                    <button type="submit" class="btn btn-primary" disabled=move || test.pending().get()>"Send test event"</button>
+                </ActionForm>
+            </section>
+            <section class="card">
+                <h2>"Recover failed deliveries"</h2>
+                <p class="muted small">"Re-queues every failed delivery since the chosen time (up to 10,000), each with a fresh retry schedule."</p>
+                <ErrorBanner error=recover_error />
+                {move || recover.value().get().and_then(|r| r.ok()).map(|r| view! {
+                    <div class="alert alert-success" role="status" data-testid="recover-result">
+                        {format!("Re-queued {} failed deliver{}{}.", r.requeued, if r.requeued == 1 { "y" } else { "ies" }, if r.capped { " (the cap; run it again for more)" } else { "" })}
+                    </div>
+                })}
+                <ActionForm action=recover attr:class="inline-form">
+                    <input type="hidden" name="webhook_id" value=webhook.id />
+                    <label class="field">
+                        <span>"Since (UTC)"</span>
+                        <input type="datetime-local" name="since" required />
+                    </label>
+                    <button type="submit" class="btn btn-secondary">"Recover"</button>
+                </ActionForm>
+            </section>
+        </div>
+        <section class="card">
+            <h2>"Deliveries"</h2>
+            <DeliveryTable webhook_id=Some(webhook.id) refresh />
         </section>
     }
 }

@@ -1,0 +1,100 @@
+// Configuring a webhook in the browser: the form, the live preview (computed in the browser, no
+// request per keystroke), saving, the list, enabling and deleting.
+import { test, expect, signIn, waitForHydration } from './fixtures';
+
+test.describe.serial('webhooks', () => {
+  test('the list invites creating the first webhook', async ({ page }) => {
+    await signIn(page);
+    await page.getByRole('link', { name: 'Webhooks' }).first().click();
+    await expect(page.getByRole('heading', { name: 'No webhooks yet' })).toBeVisible();
+    await page.getByRole('link', { name: 'Create your first webhook' }).click();
+    await expect(page.getByRole('heading', { name: 'New webhook' })).toBeVisible();
+  });
+
+  test('the preview follows typing without asking the server', async ({ page }) => {
+    await signIn(page);
+    await page.goto('/webhooks/new');
+    await waitForHydration(page);
+
+    const requests: string[] = [];
+    page.on('request', (req) => requests.push(`${req.method()} ${req.url()}`));
+
+    const editor = page.getByTestId('template-editor');
+    await editor.fill('');
+    await editor.pressSequentially('{"text": "{{event.type}} by {{event.createdBy}}"}');
+    await expect(page.getByTestId('preview-body')).toContainText('"text": "feature-created by user@example.com"');
+    await expect(page.getByTestId('preview-status')).toHaveText('Valid JSON');
+
+    // Break the JSON: the badge says where.
+    await editor.pressSequentially(',');
+    await expect(page.getByTestId('preview-status')).toContainText('not valid JSON');
+    await expect(page.getByTestId('preview-status')).toContainText('line 1, column');
+    // An unclosed section: the template error with its position.
+    await editor.fill('{{#event.data}}');
+    await expect(page.getByTestId('preview-status')).toContainText('unclosed section `event.data`');
+    await expect(page.getByTestId('preview-status')).toContainText('(line 1, column 1)');
+
+    expect(requests, 'typing made no request').toEqual([]);
+
+    // Subscribe to strategy events (filter, then "select all" of the group) and preview one.
+    await page.getByLabel('Filter event types').fill('strategy');
+    await page.locator('fieldset.event-group', { hasText: 'Strategies' }).getByRole('button', { name: 'Select all' }).click();
+    await expect(page.getByTestId('selected-count')).toHaveText('4 of 33 selected');
+    await page.getByTestId('sample-select').selectOption('feature-strategy-update');
+    await editor.fill('{{event.type}}: {{event.data.name}} ');
+    await expect(page.getByTestId('preview-body')).toHaveText('feature-strategy-update: flexibleRollout ');
+    // The sample's fields can be inserted with a click.
+    await expect(page.getByTestId('field-chips')).toContainText('event.data.parameters.rollout');
+    await page.getByTestId('field-chips').getByRole('button', { name: 'event.data.parameters.rollout', exact: true }).click();
+    await expect(editor).toHaveValue(/\{\{event\.data\.parameters\.rollout\}\}/);
+    await expect(page.getByTestId('preview-body')).toContainText('feature-strategy-update: flexibleRollout 50');
+    expect(requests, 'still no request').toEqual([]);
+  });
+
+  test('a webhook is saved, listed, switched off and deleted', async ({ page, guard }) => {
+    await signIn(page);
+    await page.goto('/webhooks/new');
+    await waitForHydration(page);
+    await page.getByLabel('Webhook URL').fill('http://127.0.0.1:9/services/T000/secret');
+    await page.getByLabel('Description', { exact: true }).fill('Slack #releases');
+    await page.getByLabel('Authorization header').fill('Bearer s3cret');
+    await page.getByLabel('Header name').first().fill('X-Team');
+    await page.getByLabel('Header value').first().fill('checkout');
+    await page.getByRole('button', { name: '+ Add header' }).click();
+    await expect(page.getByLabel('Header name')).toHaveCount(2);
+    await page.getByTestId('template-editor').fill('{"text": "{{eventMarkdown}}"}');
+
+    // A field error first: no events subscribed.
+    await page.locator('input[name="form[events][]"][value="feature-created"]').uncheck();
+    guard.allowStatus(422);
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    await expect(page.getByText('choose at least one event type')).toBeVisible();
+
+    await page.locator('input[name="form[events][]"][value="feature-created"]').check();
+    await page.locator('input[name="form[events][]"][value="feature-archived"]').check();
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    await expect(page.getByText('Saved.')).toBeVisible();
+    await expect(page).toHaveURL(/\/webhooks\/\d+\?saved=1$/);
+    await expect(page.getByRole('heading', { name: /Slack #releases/ })).toBeVisible();
+    // Secrets come back masked.
+    await expect(page.getByLabel('Authorization header')).toHaveValue('*****');
+    await expect(page.getByLabel('Webhook URL')).toHaveValue('http://127.0.0.1:9/*****');
+    await expect(page.getByLabel('Header value').first()).toHaveValue('*****');
+
+    await page.getByRole('link', { name: '← Webhooks' }).click();
+    const row = page.getByTestId('webhooks').getByRole('row', { name: /Slack #releases/ });
+    await expect(row).toContainText('127.0.0.1:9');
+    await expect(row).toContainText('2 event types');
+    const toggle = row.getByRole('switch');
+    await expect(toggle).toHaveAttribute('aria-checked', 'true');
+    await toggle.click();
+    await expect(page.getByTestId('webhooks').getByRole('row', { name: /Slack #releases/ }).getByRole('switch')).toHaveAttribute('aria-checked', 'false');
+
+    await page.getByTestId('webhooks').getByRole('link', { name: 'Slack #releases' }).click();
+    await expect(page.getByRole('heading', { name: /Slack #releases/ })).toBeVisible();
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await expect(page).toHaveURL(/\/webhooks$/);
+    await expect(page.getByRole('heading', { name: 'No webhooks yet' })).toBeVisible();
+  });
+});
