@@ -62,7 +62,7 @@ fn DeliveryView(
                 </h1>
                 <p class="muted small">
                     <span class="mono">{d.event_type.clone()}</span>
-                    {d.test.then(|| " (test event)")}
+                    {d.test.then_some(" (test event)")}
                     " · created " {short_time(&d.created_at)}
                     " · webhook-id " <span class="mono">{d.uid.clone()}</span>
                 </p>
