@@ -85,6 +85,44 @@ mod tests {
         assert_eq!(parsed["createdBy"], "some\"user.com");
     }
 
+    /// The issue's reference rendering: Unleash's context, plain text, no escaping.
+    #[test]
+    fn renders_the_unleash_example_exactly() {
+        let mut event = sample_event("feature-created").expect("sample");
+        event.data = Some(serde_json::json!({"name": "some-toggle"}));
+        let template = Template::compile("{{event.type}} on toggle {{event.data.name}}").expect("compile");
+        assert_eq!(
+            render_body(Some(&template), &event, "text/plain", None).as_deref(),
+            Ok("feature-created on toggle some-toggle")
+        );
+    }
+
+    #[test]
+    fn nested_objects_embed_as_json_values() {
+        let event = sample_event("feature-strategy-update").expect("sample");
+        let template = Template::compile(
+            r#"{"after": {{json event.data}}, "before": {{json event.preData}}, "all": {{json event}}}"#,
+        )
+        .expect("compile");
+        let body = render_body(Some(&template), &event, "application/json", None).expect("render");
+        let parsed: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
+        assert_eq!(parsed["after"], event.data.clone().unwrap_or_default());
+        assert_eq!(parsed["before"], event.pre_data.clone().unwrap_or_default());
+        assert_eq!(parsed["all"], event.to_value());
+    }
+
+    #[test]
+    fn hostile_values_keep_json_bodies_valid() {
+        let mut event = sample_event("feature-created").expect("sample");
+        event.created_by = "he said \"hi\" \\ </script>\nand left".into();
+        let template =
+            Template::compile(r#"{"by": "{{event.createdBy}}", "text": "{{eventMarkdown}}"}"#).expect("compile");
+        let body = render_body(Some(&template), &event, "application/json", None).expect("render");
+        let parsed: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
+        assert_eq!(parsed["by"], event.created_by.as_str());
+        assert!(!body.contains("</script>"), "`<` is escaped inside JSON strings");
+    }
+
     #[test]
     fn json_problems_have_positions() {
         let problem = check_json("{\n  \"a\": 1,\n  \"b\": }").unwrap_err();

@@ -9,4 +9,5 @@ mod accounts;
 mod crash;
 mod delivery;
 mod foundation;
+mod log;
 mod webhooks;

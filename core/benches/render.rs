@@ -1,0 +1,51 @@
+//! Template rendering speed: a Slack-style JSON template with eventMarkdown, fields and a section,
+//! rendered against a feature-strategy-update event (context building included, as in delivery).
+//! Run: `cargo bench -p hookline-core --bench render` (the issue's goal: ≥ 200,000 renders/s).
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use hookline_core::body::render_body;
+use hookline_core::catalog::sample_event;
+use hookline_core::template::Template;
+
+const SLACK_TEMPLATE: &str = r#"{
+  "username": "Unleash",
+  "text": "{{eventMarkdown}}",
+  "attachments": [{
+    "title": "{{event.type}} on {{event.featureName}}",
+    "fields": [
+      {"title": "Project", "value": "{{event.project}}"},
+      {"title": "Environment", "value": "{{event.environment}}"},
+      {"title": "Strategy", "value": "{{event.data.title}} ({{event.data.name}})"},
+      {"title": "By", "value": "{{event.createdBy}}"}
+    ],
+    "tags": [{{#event.tags}}"{{type}}:{{value}}", {{/event.tags}}null]
+  }]
+}"#;
+
+fn render(c: &mut Criterion) {
+    let event = sample_event("feature-strategy-update").expect("sample");
+    let template = Template::compile(SLACK_TEMPLATE).expect("compiles");
+    let mut group = c.benchmark_group("render");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("slack_template_strategy_update", |b| {
+        b.iter(|| {
+            render_body(
+                Some(black_box(&template)),
+                black_box(&event),
+                "application/json",
+                Some("https://unleash.example.com"),
+            )
+        })
+    });
+    group.bench_function("unleash_event_json_quirk", |b| {
+        let quirk = Template::compile(r#"{"json": {{{eventJson}}}}"#).expect("compiles");
+        b.iter(|| render_body(Some(black_box(&quirk)), black_box(&event), "application/json", None))
+    });
+    group.bench_function("no_template_event_json", |b| {
+        b.iter(|| render_body(None, black_box(&event), "application/json", None))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, render);
+criterion_main!(benches);
