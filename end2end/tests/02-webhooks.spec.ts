@@ -1,6 +1,9 @@
 // Configuring a webhook in the browser: the form, the live preview (computed in the browser, no
 // request per keystroke), saving, the list, enabling and deleting.
 import { test, expect, signIn, waitForHydration } from './fixtures';
+import * as path from 'node:path';
+
+const screenshots = process.env.UPDATE_SCREENSHOTS ? path.resolve(__dirname, '../../docs/screenshots') : null;
 
 test.describe.serial('webhooks', () => {
   test('the list invites creating the first webhook', async ({ page }) => {
@@ -63,6 +66,7 @@ test.describe.serial('webhooks', () => {
     await page.getByRole('button', { name: '+ Add header' }).click();
     await expect(page.getByLabel('Header name')).toHaveCount(2);
     await page.getByTestId('template-editor').fill('{"text": "{{eventMarkdown}}"}');
+    if (screenshots) await page.locator('section.card').filter({ hasText: 'Body template' }).screenshot({ path: `${screenshots}/webhook-preview.png` });
 
     // A field error first: no events subscribed.
     await page.locator('input[name="form[events][]"][value="feature-created"]').uncheck();

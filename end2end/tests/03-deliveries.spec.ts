@@ -1,6 +1,9 @@
 // When a webhook fails: a test send to a broken receiver shows up as a failed row without a
 // reload, the delivery says in words what went wrong, and Redeliver succeeds once it is fixed.
 import { test, expect, signIn, waitForHydration, TestReceiver } from './fixtures';
+import * as path from 'node:path';
+
+const screenshots = process.env.UPDATE_SCREENSHOTS ? path.resolve(__dirname, '../../docs/screenshots') : null;
 
 test('a failing receiver is diagnosed and the delivery redelivered', async ({ page, guard }) => {
   const receiver = new TestReceiver();
@@ -34,6 +37,7 @@ test('a failing receiver is diagnosed and the delivery redelivered', async ({ pa
     await expect(page.getByTestId('attempt-result').first()).toHaveText('The receiver answered HTTP 500 Internal Server Error');
     await expect(page.getByTestId('response-body').first()).toHaveText('receiver down for maintenance');
     await expect(page.getByTestId('state-details')).toHaveText('Webhook request failed with status code: 500.');
+    if (screenshots) await page.screenshot({ path: `${screenshots}/delivery-failed.png`, fullPage: false });
 
     receiver.status = 200;
     receiver.body = 'thanks';

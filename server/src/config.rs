@@ -58,7 +58,7 @@ pub struct Config {
     #[arg(long, env = "HOOKLINE_DATABASE_URL", default_value = "sqlite://data/hookline.db", global = true)]
     pub database_url: String,
 
-    /// Key that signs session cookies (at least 64 characters). When absent, one is generated and kept
+    /// Key that signs session cookies (at least 32 characters). When absent, one is generated and kept
     /// in `secret.key` next to the database, so sessions survive restarts.
     #[arg(long, env = "HOOKLINE_SECRET_KEY", hide_env_values = true, global = true)]
     pub secret_key: Option<String>,
