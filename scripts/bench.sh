@@ -5,12 +5,17 @@
 #   scripts/bench.sh --events 20000 --webhooks 1   # throughput to one webhook
 #   scripts/bench.sh --events 10000 --webhooks 5   # fan-out
 #   scripts/bench.sh --rate 200 --events 4000      # latency at a fixed rate
+#   scripts/bench.sh logpage                       # the log pages with 1,000,000 deliveries
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [[ -f .toolchain/env ]]; then
   # shellcheck source=/dev/null
   source .toolchain/env
 fi
-# `--bin` filters apply to every selected package, so both binaries are named.
-cargo build --release -p hookline-server -p bench --bin hookline --bin bench
+# `--bin` filters apply to every selected package, so every binary is named.
+cargo build --release -p hookline-server -p bench --bin hookline --bin bench --bin logpage
+if [[ "${1:-}" == logpage ]]; then
+  shift
+  exec target/release/logpage "$@"
+fi
 exec target/release/bench "$@"

@@ -4,31 +4,52 @@
 
 use serde::Serialize;
 
-use crate::context::{render_context, ContextOptions};
-use crate::event::Event;
+use serde_json::Value;
+
+use crate::event::{Event, EventView};
+use crate::markdown::markdown_of;
 use crate::template::{Escape, RenderError, Template};
 
 /// Renders the body for `event`: through `template` with the escaping `content_type` implies,
-/// or, without a template, the event as JSON in Unleash's key order. Context values the template
-/// does not use (`eventJson`, `eventMarkdown`) are not computed.
+/// or, without a template, the event as JSON in Unleash's key order.
 pub fn render_body(
     template: Option<&Template>,
     event: &Event,
     content_type: &str,
     base_url: Option<&str>,
 ) -> Result<String, RenderError> {
-    match template {
-        None => Ok(event.to_json()),
-        Some(template) => {
-            let options = ContextOptions {
-                base_url,
-                include_event_json: template.uses("eventJson"),
-                include_event_markdown: template.uses("eventMarkdown"),
-            };
-            let context = render_context(event, &options);
-            template.render(&context, Escape::for_content_type(content_type))
-        }
+    render_event_json(template, &event.to_value(), content_type, base_url)
+}
+
+/// `render_body` for an event held as JSON in Unleash's format, as the dispatcher stores it.
+/// The template sees `event` (borrowed, never copied), and `eventJson` and `eventMarkdown` only
+/// when it uses them (they are computed per render, so unused ones cost nothing).
+pub fn render_event_json(
+    template: Option<&Template>,
+    event: &Value,
+    content_type: &str,
+    base_url: Option<&str>,
+) -> Result<String, RenderError> {
+    let Some(template) = template else {
+        // Serialising a JSON value cannot fail.
+        return Ok(serde_json::to_string(event).unwrap_or_default());
+    };
+    // Unleash's quirk: the event serialised twice, a JSON string literal (quotes included).
+    let event_json = template.uses("eventJson").then(|| {
+        let once = serde_json::to_string(event).unwrap_or_default();
+        Value::String(serde_json::to_string(&once).unwrap_or_default())
+    });
+    let markdown =
+        template.uses("eventMarkdown").then(|| Value::String(markdown_of(EventView::of_json(event), base_url)));
+    let mut bindings: Vec<(&str, &Value)> = Vec::with_capacity(3);
+    bindings.push(("event", event));
+    if let Some(value) = &event_json {
+        bindings.push(("eventJson", value));
     }
+    if let Some(value) = &markdown {
+        bindings.push(("eventMarkdown", value));
+    }
+    template.render_with(&bindings, Escape::for_content_type(content_type))
 }
 
 /// Where a body stops being valid JSON.
@@ -72,6 +93,24 @@ mod tests {
         let body = render_body(None, &event, "application/json", None).expect("render");
         assert_eq!(body, event.to_json());
         assert!(body.starts_with("{\"id\":"));
+    }
+
+    /// The borrowed-bindings path renders exactly what the context-object path renders.
+    #[test]
+    fn bindings_and_context_object_agree() {
+        use crate::context::{render_context, ContextOptions};
+        let template = Template::compile(
+            "{{event.type}}|{{{eventJson}}}|{{eventMarkdown}}|{{#event.tags}}{{type}}={{value}};{{/event.tags}}|{{json event.data}}",
+        )
+        .expect("compile");
+        for name in ["feature-created", "feature-strategy-update", "change-request-approved"] {
+            let event = sample_event(name).expect("sample");
+            let options = ContextOptions { base_url: Some("https://u.example"), ..ContextOptions::default() };
+            let via_context = template.render(&render_context(&event, &options), Escape::Json).expect("render");
+            let via_bindings =
+                render_body(Some(&template), &event, "application/json", Some("https://u.example")).expect("render");
+            assert_eq!(via_bindings, via_context, "{name}");
+        }
     }
 
     #[test]

@@ -46,6 +46,53 @@ impl Event {
     }
 }
 
+/// A borrowed view of the fields of an event that summaries need, taken from an `Event` or
+/// straight from its JSON (the dispatcher keeps events as JSON and never builds the struct).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventView<'a> {
+    pub event_type: &'a str,
+    pub created_by: &'a str,
+    pub created_by_user_id: Option<i64>,
+    pub data: Option<&'a Value>,
+    pub pre_data: Option<&'a Value>,
+    pub feature_name: Option<&'a str>,
+    pub project: Option<&'a str>,
+    pub environment: Option<&'a str>,
+}
+
+impl<'a> From<&'a Event> for EventView<'a> {
+    fn from(event: &'a Event) -> Self {
+        EventView {
+            event_type: &event.event_type,
+            created_by: &event.created_by,
+            created_by_user_id: event.created_by_user_id,
+            data: event.data.as_ref(),
+            pre_data: event.pre_data.as_ref(),
+            feature_name: event.feature_name.as_deref(),
+            project: event.project.as_deref(),
+            environment: event.environment.as_deref(),
+        }
+    }
+}
+
+impl<'a> EventView<'a> {
+    /// The view of an event in Unleash's JSON format (missing fields read as absent).
+    pub fn of_json(value: &'a Value) -> Self {
+        let text = |key: &str| value.get(key).and_then(Value::as_str);
+        let object = |key: &str| value.get(key).filter(|v| !v.is_null());
+        EventView {
+            event_type: text("type").unwrap_or_default(),
+            created_by: text("createdBy").unwrap_or_default(),
+            created_by_user_id: value.get("createdByUserId").and_then(Value::as_i64),
+            data: object("data"),
+            pre_data: object("preData"),
+            feature_name: text("featureName"),
+            project: text("project"),
+            environment: text("environment"),
+        }
+    }
+}
+
 /// An event as received: its client id (if it sent one) and its time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedEvent {

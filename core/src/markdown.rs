@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::event::Event;
+use crate::event::{Event, EventView};
 
 /// One-line Markdown summary of the event, in the spirit of Unleash's FeatureEventFormatterMd:
 /// who did what to which flag in which project/environment. With a base URL (e.g.
@@ -15,6 +15,11 @@ use crate::event::Event;
 /// `{base}/projects/{project}/features/{flag}`, project -> `{base}/projects/{project}`; without
 /// one, plain bold names.
 pub fn event_markdown(event: &Event, base_url: Option<&str>) -> String {
+    markdown_of(EventView::from(event), base_url)
+}
+
+/// `event_markdown` for a borrowed view (e.g. of the event's JSON, as the dispatcher holds it).
+pub fn markdown_of(event: EventView<'_>, base_url: Option<&str>) -> String {
     let base = base_url.map(|b| b.trim().trim_end_matches('/')).filter(|b| !b.is_empty());
     Summary { event, base }.render()
 }
@@ -76,26 +81,26 @@ fn scalar(payload: Option<&Value>, key: &str) -> Option<String> {
 }
 
 struct Summary<'a> {
-    event: &'a Event,
+    event: EventView<'a>,
     base: Option<&'a str>,
 }
 
 impl Summary<'_> {
     fn data(&self) -> Option<&Value> {
-        self.event.data.as_ref().filter(|d| !d.is_null())
+        self.event.data.filter(|d| !d.is_null())
     }
 
     fn pre_data(&self) -> Option<&Value> {
-        self.event.pre_data.as_ref().filter(|d| !d.is_null())
+        self.event.pre_data.filter(|d| !d.is_null())
     }
 
     fn project_name(&self) -> Option<&str> {
-        non_empty(self.event.project.as_deref())
+        non_empty(self.event.project)
     }
 
     /// The user who acted, bold, or `None` when the event does not say.
     fn actor(&self) -> Option<String> {
-        non_empty(Some(&self.event.created_by)).map(bold)
+        non_empty(Some(self.event.created_by)).map(bold)
     }
 
     /// The user who acted as a sentence subject.
@@ -123,7 +128,7 @@ impl Summary<'_> {
 
     /// The flag, linked to its page when the base URL and project are known.
     fn flag(&self) -> String {
-        let Some(flag) = non_empty(self.event.feature_name.as_deref()) else {
+        let Some(flag) = non_empty(self.event.feature_name) else {
             return "a feature flag".to_owned();
         };
         match self.project_name().and_then(|p| self.project_url(p)) {
@@ -138,7 +143,7 @@ impl Summary<'_> {
     }
 
     fn environment(&self) -> Option<&str> {
-        non_empty(self.event.environment.as_deref())
+        non_empty(self.event.environment)
     }
 
     /// ` for the *env* environment`, or nothing without an environment.
@@ -238,7 +243,7 @@ impl Summary<'_> {
         let in_project = self.in_project();
         let for_env = self.for_environment();
         let cr = self.change_request();
-        match self.event.event_type.as_str() {
+        match self.event.event_type {
             "feature-created" => format!("{u} created {flag}{in_project}"),
             "feature-metadata-updated" => {
                 format!("{u} updated the metadata of {flag}{in_project}")
@@ -346,11 +351,8 @@ impl Summary<'_> {
             }
             other => {
                 let what = non_empty(Some(other)).map(bold).unwrap_or_else(|| "an event".to_owned());
-                let target = if non_empty(self.event.feature_name.as_deref()).is_some() {
-                    format!(" on {flag}")
-                } else {
-                    String::new()
-                };
+                let target =
+                    if non_empty(self.event.feature_name).is_some() { format!(" on {flag}") } else { String::new() };
                 format!("{u} triggered {what}{target}{for_env}{in_project}")
             }
         }
@@ -363,7 +365,7 @@ impl Summary<'_> {
 
     /// ` to *flag*` style qualifier for changes in a change request: ` on *flag*` or nothing.
     fn on_flag(&self) -> String {
-        if non_empty(self.event.feature_name.as_deref()).is_some() {
+        if non_empty(self.event.feature_name).is_some() {
             format!(" on {}", self.flag())
         } else {
             String::new()

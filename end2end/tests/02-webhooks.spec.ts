@@ -1,6 +1,6 @@
 // Configuring a webhook in the browser: the form, the live preview (computed in the browser, no
 // request per keystroke), saving, the list, enabling and deleting.
-import { test, expect, signIn, waitForHydration } from './fixtures';
+import { test, expect, signIn, waitForHydration, TestReceiver } from './fixtures';
 import * as path from 'node:path';
 
 const screenshots = process.env.UPDATE_SCREENSHOTS ? path.resolve(__dirname, '../../docs/screenshots') : null;
@@ -54,51 +54,81 @@ test.describe.serial('webhooks', () => {
     expect(requests, 'still no request').toEqual([]);
   });
 
-  test('a webhook is saved, listed, switched off and deleted', async ({ page, guard }) => {
-    await signIn(page);
-    await page.goto('/webhooks/new');
-    await waitForHydration(page);
-    await page.getByLabel('Webhook URL').fill('http://127.0.0.1:9/services/T000/secret');
-    await page.getByLabel('Description', { exact: true }).fill('Slack #releases');
-    await page.getByLabel('Authorization header').fill('Bearer s3cret');
-    await page.getByLabel('Header name').first().fill('X-Team');
-    await page.getByLabel('Header value').first().fill('checkout');
-    await page.getByRole('button', { name: '+ Add header' }).click();
-    await expect(page.getByLabel('Header name')).toHaveCount(2);
-    await page.getByTestId('template-editor').fill('{"text": "{{eventMarkdown}}"}');
-    if (screenshots) await page.locator('section.card').filter({ hasText: 'Body template' }).screenshot({ path: `${screenshots}/webhook-preview.png` });
+  test('a webhook is created, listed, edited without unmasking secrets, switched off and deleted', async ({ page, guard }) => {
+    const receiver = new TestReceiver();
+    const url = await receiver.start();
+    try {
+      await signIn(page);
+      await page.goto('/webhooks/new');
+      await waitForHydration(page);
+      await page.getByLabel('Webhook URL').fill(url);
+      await page.getByLabel('Description', { exact: true }).fill('Slack #releases');
+      await page.getByLabel('Authorization header').fill('Bearer s3cret');
+      await page.getByLabel('Header name').first().fill('X-Team');
+      await page.getByLabel('Header value').first().fill('checkout');
+      await page.getByRole('button', { name: '+ Add header' }).click();
+      await expect(page.getByLabel('Header name')).toHaveCount(2);
+      await page.getByTestId('template-editor').fill('{"text": "{{eventMarkdown}}"}');
+      if (screenshots) await page.locator('section.card').filter({ hasText: 'Body template' }).screenshot({ path: `${screenshots}/webhook-preview.png` });
 
-    // A field error first: no events subscribed.
-    await page.locator('input[name="form[events][]"][value="feature-created"]').uncheck();
-    guard.allowStatus(422);
-    await page.getByRole('button', { name: 'Create webhook' }).click();
-    await expect(page.getByText('choose at least one event type')).toBeVisible();
+      // A field error first: no events subscribed.
+      const event = (name: string) => page.locator(`input[name="form[events][]"][value="${name}"]`);
+      await event('feature-created').uncheck();
+      guard.allowStatus(422);
+      await page.getByRole('button', { name: 'Create webhook' }).click();
+      await expect(page.getByText('choose at least one event type')).toBeVisible();
 
-    await page.locator('input[name="form[events][]"][value="feature-created"]').check();
-    await page.locator('input[name="form[events][]"][value="feature-archived"]').check();
-    await page.getByRole('button', { name: 'Create webhook' }).click();
-    await expect(page.getByText('Saved.')).toBeVisible();
-    await expect(page).toHaveURL(/\/webhooks\/\d+\?saved=1$/);
-    await expect(page.getByRole('heading', { name: /Slack #releases/ })).toBeVisible();
-    // Secrets come back masked.
-    await expect(page.getByLabel('Authorization header')).toHaveValue('*****');
-    await expect(page.getByLabel('Webhook URL')).toHaveValue('http://127.0.0.1:9/*****');
-    await expect(page.getByLabel('Header value').first()).toHaveValue('*****');
+      // Two groups, each partly selected.
+      await event('feature-created').check();
+      await event('feature-archived').check();
+      await event('feature-strategy-add').check();
+      await expect(page.getByTestId('selected-count')).toHaveText('3 of 33 selected');
+      if (screenshots) await page.screenshot({ path: `${screenshots}/webhook-form.png` });
+      await page.getByRole('button', { name: 'Create webhook' }).click();
+      await expect(page.getByText('Saved.')).toBeVisible();
+      await expect(page).toHaveURL(/\/webhooks\/\d+\?saved=1$/);
+      await expect(page.getByRole('heading', { name: /Slack #releases/ })).toBeVisible();
+      // Secrets come back masked.
+      await expect(page.getByLabel('Authorization header')).toHaveValue('*****');
+      await expect(page.getByLabel('Webhook URL')).toHaveValue(/^http:\/\/127\.0\.0\.1:\d+\/\*\*\*\*\*$/);
+      await expect(page.getByLabel('Header value').first()).toHaveValue('*****');
 
-    await page.getByRole('link', { name: '← Webhooks' }).click();
-    const row = page.getByTestId('webhooks').getByRole('row', { name: /Slack #releases/ });
-    await expect(row).toContainText('127.0.0.1:9');
-    await expect(row).toContainText('2 event types');
-    const toggle = row.getByRole('switch');
-    await expect(toggle).toHaveAttribute('aria-checked', 'true');
-    await toggle.click();
-    await expect(page.getByTestId('webhooks').getByRole('row', { name: /Slack #releases/ }).getByRole('switch')).toHaveAttribute('aria-checked', 'false');
+      // Edit the description only: the masked values are saved back and keep the stored ones.
+      await waitForHydration(page);
+      await page.getByLabel('Description', { exact: true }).fill('Slack #deploys');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await expect(page.getByRole('heading', { name: /Slack #deploys/ })).toBeVisible();
+      await expect(page.getByLabel('Authorization header')).toHaveValue('*****');
+      await expect(event('feature-strategy-add')).toBeChecked();
+      // Proof they are unchanged: a test delivery carries the real values.
+      await page.getByRole('link', { name: 'Deliveries' }).last().click();
+      await waitForHydration(page);
+      await page.getByRole('button', { name: 'Send test event' }).click();
+      await expect.poll(() => receiver.received.length, { timeout: 15_000 }).toBe(1);
+      expect(receiver.received[0].headers['authorization']).toBe('Bearer s3cret');
+      expect(receiver.received[0].headers['x-team']).toBe('checkout');
+      expect(JSON.parse(receiver.received[0].body).text).toContain('created');
 
-    await page.getByTestId('webhooks').getByRole('link', { name: 'Slack #releases' }).click();
-    await expect(page.getByRole('heading', { name: /Slack #releases/ })).toBeVisible();
-    page.once('dialog', (dialog) => dialog.accept());
-    await page.getByRole('button', { name: 'Delete' }).click();
-    await expect(page).toHaveURL(/\/webhooks$/);
-    await expect(page.getByRole('heading', { name: 'No webhooks yet' })).toBeVisible();
+      await page.getByRole('link', { name: '← Webhooks' }).click();
+      const row = page.getByTestId('webhooks').getByRole('row', { name: /Slack #deploys/ });
+      await expect(row).toContainText('127.0.0.1');
+      await expect(row).toContainText('3 event types');
+      await expect(row).toContainText('Succeeded');
+      if (screenshots) await page.screenshot({ path: `${screenshots}/webhooks-list.png` });
+      const toggle = row.getByRole('switch');
+      await expect(toggle).toHaveAttribute('aria-checked', 'true');
+      await toggle.click();
+      await expect(page.getByTestId('webhooks').getByRole('row', { name: /Slack #deploys/ }).getByRole('switch')).toHaveAttribute('aria-checked', 'false');
+
+      await page.getByTestId('webhooks').getByRole('link', { name: 'Slack #deploys' }).click();
+      await expect(page.getByRole('heading', { name: /Slack #deploys/ })).toBeVisible();
+      await expect(page.getByText('Disabled', { exact: true })).toBeVisible();
+      page.once('dialog', (dialog) => dialog.accept());
+      await page.getByRole('button', { name: 'Delete' }).click();
+      await expect(page).toHaveURL(/\/webhooks$/);
+      await expect(page.getByRole('heading', { name: 'No webhooks yet' })).toBeVisible();
+    } finally {
+      await receiver.stop();
+    }
   });
 });

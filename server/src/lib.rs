@@ -26,9 +26,11 @@ use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::LatencyUnit;
 use tower_sessions::cookie::{Key, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
+use tracing::Level;
 
 use app::api::Backend;
 use app::{shell, App};
@@ -131,7 +133,14 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_backend, shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::middleware::gate))
         .layer(sessions)
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // One span per request (method, path, version) and one line per response with its
+            // status and latency, at INFO so `RUST_LOG=info` shows traffic.
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+        )
         .with_state(state)
 }
 

@@ -10,7 +10,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::deliveries::list_deliveries;
-use crate::components::status::DeliveryState;
+use crate::components::status::{event_place, DeliveryState};
 use crate::components::time::short_time;
 use crate::model::{DeliveryFilter, DeliveryOut, DELIVERY_STATES};
 
@@ -142,11 +142,8 @@ pub fn DeliveryTable(
 fn DeliveryRow(delivery: DeliveryOut) -> impl IntoView {
     let href = format!("/deliveries/{}", delivery.id);
     let failed = delivery.state == "failed";
-    let place = [delivery.feature_name.clone(), delivery.project.clone(), delivery.environment.clone()]
-        .into_iter()
-        .map(|v| v.unwrap_or_else(|| "–".into()))
-        .collect::<Vec<_>>()
-        .join(" / ");
+    let place =
+        event_place(delivery.feature_name.as_deref(), delivery.project.as_deref(), delivery.environment.as_deref());
     view! {
         <tr class:row-failed=failed data-delivery-id=delivery.id>
             <td><a href=href.clone()>{short_time(&delivery.created_at)}</a></td>

@@ -20,3 +20,8 @@ pub fn DeliveryState(#[prop(into)] state: String) -> impl IntoView {
         </span>
     }
 }
+
+/// Where an event happened, as `flag / project / environment` (a dash for what it lacks).
+pub fn event_place(feature: Option<&str>, project: Option<&str>, environment: Option<&str>) -> String {
+    [feature, project, environment].iter().map(|v| v.unwrap_or("–")).collect::<Vec<_>>().join(" / ")
+}

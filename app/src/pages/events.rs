@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::deliveries::list_events;
 use crate::components::deliveries::{live_ticker, LIVE_INTERVAL};
-use crate::components::status::DeliveryState;
+use crate::components::status::{event_place, DeliveryState};
 use crate::components::time::short_time;
 
 #[component]
@@ -42,8 +42,7 @@ pub fn EventsPage() -> impl IntoView {
                                 </thead>
                                 <tbody>
                                     {page.items.into_iter().map(|event| {
-                                        let place = [event.feature_name.clone(), event.project.clone(), event.environment.clone()]
-                                            .into_iter().map(|v| v.unwrap_or_else(|| "–".into())).collect::<Vec<_>>().join(" / ");
+                                        let place = event_place(event.feature_name.as_deref(), event.project.as_deref(), event.environment.as_deref());
                                         view! {
                                             <tr>
                                                 <td>{short_time(&event.received_at)}</td>

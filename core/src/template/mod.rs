@@ -224,9 +224,32 @@ impl Template {
 
     /// Like render, with an explicit output cap (render uses MAX_OUTPUT_BYTES).
     pub fn render_limited(&self, context: &Value, escape: Escape, max_bytes: usize) -> Result<String, RenderError> {
+        self.run(Some(context), &[], escape, max_bytes)
+    }
+
+    /// Renders with named root values instead of a root object: `{{event.type}}` finds `event`
+    /// among `bindings`. Nothing is cloned into a context, which is what makes delivery rendering
+    /// cheap. The root itself (`{{.}}` outside any section) is null.
+    pub fn render_with(&self, bindings: &[(&str, &Value)], escape: Escape) -> Result<String, RenderError> {
+        self.run(None, bindings, escape, MAX_OUTPUT_BYTES)
+    }
+
+    fn run(
+        &self,
+        context: Option<&Value>,
+        bindings: &[(&str, &Value)],
+        escape: Escape,
+        max_bytes: usize,
+    ) -> Result<String, RenderError> {
         let inner = &*self.inner;
-        let mut renderer =
-            render::Renderer::new(context, escape, max_bytes, inner.size_hint.min(max_bytes), &inner.partials);
+        let mut renderer = render::Renderer::new(
+            context,
+            bindings,
+            escape,
+            max_bytes,
+            inner.size_hint.min(max_bytes),
+            &inner.partials,
+        );
         renderer.nodes(&inner.nodes)?;
         Ok(renderer.finish())
     }

@@ -15,6 +15,9 @@ pub(super) struct Renderer<'t, 'v> {
     out: Out,
     escape: Escape,
     stack: Vec<&'v Value>,
+    /// Named values at the root, below the stack (`event`, `eventJson`, ...): they are looked up
+    /// by name without building (and cloning into) a root object.
+    bindings: &'v [(&'v str, &'v Value)],
     partials: &'t [Vec<Node>],
     /// Indentation of the standalone partials being rendered (empty outside them).
     indent: String,
@@ -26,18 +29,20 @@ pub(super) struct Renderer<'t, 'v> {
 
 impl<'t, 'v> Renderer<'t, 'v> {
     pub(super) fn new(
-        context: &'v Value,
+        context: Option<&'v Value>,
+        bindings: &'v [(&'v str, &'v Value)],
         escape: Escape,
         max_bytes: usize,
         capacity: usize,
         partials: &'t [Vec<Node>],
     ) -> Self {
         let mut stack = Vec::with_capacity(8);
-        stack.push(context);
+        stack.extend(context);
         Renderer {
             out: Out::new(max_bytes, capacity),
             escape,
             stack,
+            bindings,
             partials,
             indent: String::new(),
             pending: false,
@@ -160,7 +165,12 @@ impl<'t, 'v> Renderer<'t, 'v> {
         let Some((first, rest)) = name.0.split_first() else {
             return self.stack.last().copied();
         };
-        let mut value = self.stack.iter().rev().find_map(|ctx| ctx.as_object().and_then(|map| map.get(&*first.key)))?;
+        let mut value = self
+            .stack
+            .iter()
+            .rev()
+            .find_map(|ctx| ctx.as_object().and_then(|map| map.get(&*first.key)))
+            .or_else(|| self.bindings.iter().find(|(key, _)| *key == &*first.key).map(|(_, value)| *value))?;
         for part in rest.iter() {
             value = match value {
                 Value::Object(map) => map.get(&*part.key)?,

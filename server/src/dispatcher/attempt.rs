@@ -4,8 +4,7 @@
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use hookline_core::body::render_body;
-use hookline_core::event::Event;
+use hookline_core::body::render_event_json;
 use hookline_core::template::Template;
 
 use app::model::MASK;
@@ -148,15 +147,18 @@ pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &Pre
 }
 
 fn build_body(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &PreparedWebhook) -> Result<String, String> {
-    let mut event: Event = serde_json::from_str(&due.payload)
+    // The event stays JSON (Unleash's key order, as stored); only its id is set from the row.
+    let mut event: serde_json::Value = serde_json::from_str(&due.payload)
         .map_err(|e| format!("The stored event {} cannot be read: {e}", due.event_id))?;
-    event.id = due.event_id;
+    if let Some(object) = event.as_object_mut() {
+        object.insert("id".to_string(), serde_json::Value::from(due.event_id));
+    }
     let template = match &prepared.template {
         None => None,
         Some(Ok(template)) => Some(template),
         Some(Err(error)) => return Err(format!("The body template does not compile: {error}")),
     };
-    render_body(template, &event, &prepared.webhook.content_type, ctx.flag_base_url)
+    render_event_json(template, &event, &prepared.webhook.content_type, ctx.flag_base_url)
         .map_err(|e| format!("The body template failed to render: {e}"))
 }
 

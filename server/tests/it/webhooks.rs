@@ -109,6 +109,11 @@ async fn validation_names_the_field() {
     let cases: Vec<(Value, &str, &str)> = vec![
         (json!({"url": "not a url"}), "url", "not a valid URL"),
         (json!({"url": "ftp://127.0.0.1/x"}), "url", "http or https"),
+        (json!({"url": "http://user:pw@127.0.0.1/x"}), "url", "Authorization field"),
+        (json!({"description": "x".repeat(501)}), "description", "500 characters"),
+        (json!({"headers": {"Host": "evil.example"}}), "headers", "derived from the URL"),
+        (json!({"headers": {"Content-Length": "5"}}), "headers", "computed from the body"),
+        (json!({"headers": {"webhook-signature": "v1,forged"}}), "headers", "Standard Webhooks"),
         (json!({"events": []}), "events", "at least one"),
         (json!({"events": ["feature-exploded"]}), "events", "feature-exploded"),
         (json!({"contentType": "json"}), "contentType", "media type"),
@@ -246,6 +251,8 @@ async fn tokens_authenticate_scripts_and_revoked_ones_stop_working() {
     assert_eq!(api.get("/api/admin/webhooks").await.0, StatusCode::OK);
     let wrong = Api { token: "hl_not-a-real-token".into(), client: api.client.clone(), base: api.base.clone() };
     assert_eq!(wrong.get("/api/admin/webhooks").await.0, StatusCode::UNAUTHORIZED);
+    let missing = reqwest::get(server.url("/api/admin/webhooks")).await.expect("get");
+    assert_eq!(missing.status(), StatusCode::UNAUTHORIZED, "no token, no session");
 
     let tokens: Value = browser.call(&server.url("/rpc/list_tokens"), &[]).await.json().await.expect("json");
     let listed = tokens.as_array().expect("list");
