@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what="${1:-all}"
+# A full run rebuilds everything it needs once; incremental caches would only fill the disk.
+export CARGO_INCREMENTAL=0
 
 section() { printf '\n\033[1;35m=== %s ===\033[0m\n' "$*"; }
 
