@@ -18,10 +18,11 @@ lint() {
 
 unit_and_integration() {
   section "unit and integration tests"
-  cargo test 2>&1 | tee target/test-output.txt | grep -Ev '^test .* \.\.\. ok$'
+  # --show-output prints what passing tests report (the Mustache spec count, the crash test's tally).
+  cargo test -- --show-output 2>&1 | tee target/test-output.txt | grep -Ev '^test .* \.\.\. ok$'
   echo
   echo "Summary:"
-  grep -E '^(test result:|mustache spec:)' target/test-output.txt | awk '{print "  " $0}'
+  grep -E '^(test result:|mustache spec:|crash test:)' target/test-output.txt | awk '{print "  " $0}'
 }
 
 e2e() {

@@ -97,7 +97,10 @@ pub async fn save_webhook(id: Option<i64>, form: WebhookForm) -> Result<i64, App
                 Some(id) => backend.update_webhook(&actor.email, id, input).await?,
                 None => backend.create_webhook(&actor.email, input).await?,
             };
-            leptos_axum::redirect(&format!("/webhooks/{}?saved=1", saved.id));
+            // The save time makes every save a new URL, so the page reloads the webhook even when
+            // it was already showing `?saved=` from the previous save.
+            let stamp: String = saved.updated_at.chars().filter(char::is_ascii_digit).collect();
+            leptos_axum::redirect(&format!("/webhooks/{}?saved={stamp}", saved.id));
             Ok(saved.id)
         }
         .await,
