@@ -33,7 +33,8 @@ export default defineConfig({
   },
   projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
   webServer: {
-    command: `${repoRoot}/target/debug/hookline serve`,
+    // E2E_BINARY=target/release/hookline runs the same tests against a `make build` release.
+    command: `${path.resolve(repoRoot, process.env.E2E_BINARY ?? 'target/debug/hookline')} serve`,
     cwd: repoRoot,
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,

@@ -109,12 +109,17 @@ async fn main() -> anyhow::Result<()> {
             "API failed, one event type (JSON)",
             "/api/admin/webhooks/1/deliveries?state=failed&eventType=feature-created".to_string(),
         ),
+        ("API deep in the log, webhook 1 (JSON)", format!("/api/admin/webhooks/1/deliveries?before={middle}")),
         ("delivery detail page (HTML)", format!("/deliveries/{middle}")),
+        ("API delivery detail (JSON)", format!("/api/admin/deliveries/{middle}")),
         ("dashboard (HTML)", "/".to_string()),
+        ("webhooks list (HTML)", "/webhooks".to_string()),
     ];
     println!("{} deliveries ({} webhooks), {} requests each, times in ms:", args.deliveries, WEBHOOKS, args.samples);
     println!("{:<52} {:>8} {:>8} {:>8}", "page", "p50", "p95", "max");
     for (label, path) in pages {
+        // One unmeasured request first: the page cache warms as it would on a running server.
+        client.get(format!("{base}{path}")).send().await?.bytes().await?;
         let mut times = Vec::with_capacity(args.samples);
         for _ in 0..args.samples {
             let start = Instant::now();

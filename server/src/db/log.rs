@@ -76,29 +76,37 @@ macro_rules! delivery_select {
 }
 
 impl Db {
-    /// A page of deliveries, newest first. Every filter is a bound parameter; an absent filter
-    /// is `null` and its condition is true, so one statement (and its indexes) serves all
-    /// combinations.
+    /// A page of deliveries, newest first, keyset-paginated by id. Every filter is a bound
+    /// parameter. The webhook and state filters pick one of four statements, each shaped so its
+    /// index serves it (an optional `?1 is null or col = ?1` condition would keep SQLite from
+    /// using the index and make deep pages scan the table); the keyset bound is a plain range
+    /// (`id < coalesce(?, max)`). Event type and time are checked within that range.
     pub async fn list_deliveries(&self, filter: &LogFilter) -> Result<Vec<DeliveryRow>, sqlx::Error> {
-        sqlx::query_as(concat!(
-            delivery_select!(),
-            " where (?1 is null or d.webhook_id = ?1)
-                and (?2 is null or d.state = ?2)
-                and (?3 is null or d.event_type = ?3)
-                and (?4 is null or d.created_at >= ?4)
-                and (?5 is null or d.created_at < ?5)
-                and (?6 is null or d.id < ?6)
-              order by d.id desc limit ?7"
-        ))
-        .bind(filter.webhook_id)
-        .bind(&filter.state)
-        .bind(&filter.event_type)
-        .bind(filter.since)
-        .bind(filter.until)
-        .bind(filter.before)
-        .bind(filter.limit)
-        .fetch_all(&self.read)
-        .await
+        macro_rules! residual {
+            () => {
+                " and (?3 is null or d.event_type = ?3)
+                  and (?4 is null or d.created_at >= ?4)
+                  and (?5 is null or d.created_at < ?5)
+                  and d.id < coalesce(?6, 9223372036854775807)
+                order by d.id desc limit ?7"
+            };
+        }
+        let sql = match (filter.webhook_id.is_some(), filter.state.is_some()) {
+            (true, true) => concat!(delivery_select!(), " where d.webhook_id = ?1 and d.state = ?2", residual!()),
+            (true, false) => concat!(delivery_select!(), " where d.webhook_id = ?1 and ?2 is null", residual!()),
+            (false, true) => concat!(delivery_select!(), " where ?1 is null and d.state = ?2", residual!()),
+            (false, false) => concat!(delivery_select!(), " where ?1 is null and ?2 is null", residual!()),
+        };
+        sqlx::query_as(sql)
+            .bind(filter.webhook_id)
+            .bind(&filter.state)
+            .bind(&filter.event_type)
+            .bind(filter.since)
+            .bind(filter.until)
+            .bind(filter.before)
+            .bind(filter.limit)
+            .fetch_all(&self.read)
+            .await
     }
 
     pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, sqlx::Error> {
