@@ -480,3 +480,47 @@ async fn intake_validates_before_storing_and_is_idempotent() {
     assert_eq!(receiver.received().len(), 1);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn concurrency_per_webhook_is_bounded() {
+    let receiver = Receiver::start().await;
+    receiver.always(Reply::status(200).delay(Duration::from_millis(100)));
+    let (server, api) = TestServer::start_for_delivery(|config| config.webhook_concurrency = 3).await;
+    let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
+    let events: Vec<Value> = (0..20).map(|i| created(&format!("f{i}"))).collect();
+    api.publish(json!({ "events": events })).await;
+    wait_deliveries(&api, id, |items| items.len() == 20 && all_final(items)).await;
+    assert_eq!(receiver.received().len(), 20);
+    assert_eq!(receiver.max_in_flight(), 3, "never more than the per-webhook limit at once, and it is used");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_releases_unfinished_deliveries_for_the_next_start() {
+    let receiver = Receiver::start().await;
+    receiver.always(Reply::status(200).delay(Duration::from_secs(3)));
+    let (server, api) = TestServer::start_for_delivery(|config| {
+        config.shutdown_grace = Duration::from_millis(200);
+        config.request_timeout = Duration::from_secs(5);
+        config.lease = Duration::from_secs(30);
+    })
+    .await;
+    let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
+    api.publish(created("slow")).await;
+    receiver.wait_for(1, WAIT).await;
+    // Stop while the attempt is in flight: the grace period runs out and the delivery is released.
+    let data = server.stop().await;
+    receiver.always(Reply::status(200));
+    let restarted = TestServer::start_in(data, |config| {
+        fast_delivery(config);
+        config.lease = Duration::from_secs(30);
+    })
+    .await;
+    let api = Api { base: restarted.base.clone(), ..api };
+    let started = Instant::now();
+    let items = wait_deliveries(&api, id, all_final).await;
+    assert_eq!(items[0]["state"], "succeeded");
+    assert!(started.elapsed() < Duration::from_secs(10), "released at shutdown, not left to its 30 s lease");
+    assert_eq!(receiver.received().len(), 2, "the cut-off attempt is made again (at least once)");
+    restarted.stop().await;
+}

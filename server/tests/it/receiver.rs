@@ -64,6 +64,9 @@ impl Received {
 
 #[derive(Default)]
 struct Inner {
+    /// Requests being answered right now, and the most at once.
+    in_flight: usize,
+    max_in_flight: usize,
     script: VecDeque<Reply>,
     /// Answer for every request once the script is used up (default 200).
     fallback: Option<Reply>,
@@ -146,6 +149,11 @@ impl Receiver {
         self.inner.lock().expect("lock").fallback = Some(reply);
     }
 
+    /// The most requests that were being answered at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.inner.lock().expect("lock").max_in_flight
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.inner.lock().expect("lock").received.clone()
     }
@@ -172,11 +180,14 @@ async fn record(State(inner): State<Arc<Mutex<Inner>>>, uri: Uri, headers: Heade
     let reply = {
         let mut inner = inner.lock().expect("lock");
         inner.received.push(Received { path: uri.path().to_string(), headers, body, at: Instant::now() });
+        inner.in_flight += 1;
+        inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
         inner.script.pop_front().or_else(|| inner.fallback.clone()).unwrap_or_else(|| Reply::status(200))
     };
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
+    inner.lock().expect("lock").in_flight -= 1;
     let mut response = (StatusCode::from_u16(reply.status).expect("status"), reply.body).into_response();
     for (name, value) in reply.headers {
         response.headers_mut().insert(name, value.parse().expect("header value"));
