@@ -56,8 +56,12 @@ impl Db {
                     .with_context(|| format!("cannot create the database folder {}", folder.display()))?;
             }
         }
+        // No ping before handing out a connection (`test_before_acquire`): a SQLite connection is a
+        // local file, not a socket that can go stale, and the ping is a round trip to the
+        // connection's worker thread on every query.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await
@@ -65,6 +69,7 @@ impl Db {
         sqlx::migrate!("../migrations").run(&write).await.context("cannot apply database migrations")?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await
