@@ -1,7 +1,12 @@
 //! Event intake: events and their deliveries are written in one transaction, so an accepted event
 //! always has its deliveries, and a crash either keeps both or neither.
 
+use std::collections::HashSet;
+
 use hookline_core::event::Event;
+use serde::Serialize;
+use sqlx::SqlitePool;
+use tokio::sync::{mpsc, oneshot};
 
 use super::webhooks::Webhook;
 use super::{now_ms, Db};
@@ -49,41 +54,55 @@ pub fn new_delivery_uid() -> String {
     format!("msg_{tail}")
 }
 
+/// Decides whether an event goes to a webhook (type, project and environment filters).
+pub type Matcher = fn(&Webhook, &Event) -> bool;
+
+/// The most events one group commit writes. Several requests share a transaction up to this
+/// size; a single request (at most 500 events) always fits.
+const GROUP_EVENTS: usize = 2_000;
+
+/// One intake request waiting for the group commit.
+pub(super) struct IntakeJob {
+    events: Vec<PendingEvent>,
+    matches: Matcher,
+    reply: oneshot::Sender<Result<Vec<StoredEvent>, sqlx::Error>>,
+}
+
+/// An event with its stored JSON already rendered (by the request's task, not the writer).
+struct PendingEvent {
+    new: NewEvent,
+    payload: String,
+}
+
+impl std::fmt::Debug for IntakeJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntakeJob").field("events", &self.events.len()).finish_non_exhaustive()
+    }
+}
+
 impl Db {
-    /// Stores events and one delivery per matching enabled webhook, atomically. `matches` decides
-    /// which webhooks an event goes to (type, project and environment filters).
+    /// Stores events and one delivery per matching enabled webhook, atomically, and returns once
+    /// they are committed. `matches` decides which webhooks an event goes to.
+    ///
+    /// Group commit: concurrent calls are written by one task, several requests per transaction
+    /// (see [`intake_loop`]); each caller still gets its answer only after its events and their
+    /// deliveries are committed.
     pub async fn insert_events(
         &self,
-        events: &mut [NewEvent],
-        matches: impl Fn(&Webhook, &Event) -> bool,
+        events: Vec<NewEvent>,
+        matches: Matcher,
     ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-        let now = now_ms();
-        let mut tx = self.write.begin().await?;
-        let webhooks = super::webhooks::enabled_webhooks(&mut tx).await?;
-        let mut stored = Vec::with_capacity(events.len());
-        for new in events.iter_mut() {
-            let (id, created) = match new.id {
-                Some(id) => {
-                    let inserted = insert_event(&mut tx, Some(id), new, now).await?;
-                    (id, inserted.is_some())
-                }
-                None => {
-                    let id = insert_event(&mut tx, None, new, now).await?.unwrap_or_default();
-                    (id, true)
-                }
-            };
-            new.event.id = id;
-            let mut deliveries = 0;
-            if created {
-                for webhook in webhooks.iter().filter(|w| matches(w, &new.event)) {
-                    insert_delivery(&mut tx, webhook.id, id, &new.event.event_type, now, "scheduled", false).await?;
-                    deliveries += 1;
-                }
-            }
-            stored.push(StoredEvent { id, created, deliveries });
-        }
-        tx.commit().await?;
-        Ok(stored)
+        let events = events
+            .into_iter()
+            .map(|new| {
+                // The stored payload carries no id: it is the row's id, set when read back.
+                let payload = new.event.to_json();
+                PendingEvent { new, payload }
+            })
+            .collect();
+        let (reply, answer) = oneshot::channel();
+        self.intake.send(IntakeJob { events, matches, reply }).await.map_err(|_| sqlx::Error::PoolClosed)?;
+        answer.await.map_err(|_| sqlx::Error::PoolClosed)?
     }
 
     /// Stores a test event (a catalog sample) and one single-attempt delivery to `webhook_id`.
@@ -107,6 +126,159 @@ impl Db {
         .await
     }
 }
+
+/// The intake's group commit: takes every request waiting, writes them in one transaction, then
+/// answers each. While one transaction runs, the next requests queue up and form the next group,
+/// so the transaction count follows the load (one per request when idle, few when busy).
+pub(super) async fn intake_loop(write: SqlitePool, mut inbox: mpsc::Receiver<IntakeJob>) {
+    let mut jobs: Vec<IntakeJob> = Vec::new();
+    while let Some(first) = inbox.recv().await {
+        let mut count = first.events.len();
+        jobs.push(first);
+        while count < GROUP_EVENTS {
+            match inbox.try_recv() {
+                Ok(job) => {
+                    count += job.events.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        match write_group(&write, &jobs).await {
+            Ok(results) => {
+                for (job, stored) in jobs.drain(..).zip(results) {
+                    let _ = job.reply.send(Ok(stored));
+                }
+            }
+            Err(error) if jobs.len() == 1 => {
+                if let Some(job) = jobs.pop() {
+                    let _ = job.reply.send(Err(error));
+                }
+            }
+            // One request's failure must not fail the others: write each alone.
+            Err(error) => {
+                tracing::warn!(%error, requests = jobs.len(), "group commit failed; writing its requests one by one");
+                for job in jobs.drain(..) {
+                    let result = write_group(&write, std::slice::from_ref(&job)).await;
+                    let _ = job.reply.send(result.map(|mut stored| stored.pop().unwrap_or_default()));
+                }
+            }
+        }
+    }
+}
+
+/// The highest event id ever used: AUTOINCREMENT's high-water mark.
+const EVENTS_HIGH_WATER: &str = "select max(coalesce((select seq from sqlite_sequence where name = 'events'), 0),
+                                            coalesce((select max(id) from events), 0))";
+
+/// Writes the events of `jobs` and their deliveries in one transaction; returns each job's results.
+///
+/// Ids are assigned here, in request order, exactly as AUTOINCREMENT would assign them one insert
+/// at a time (one above the highest id ever used, including client ids stored earlier in the
+/// group), so that the whole group is two statements: one for the events, one for the deliveries.
+/// A client id seen before (in the table, or earlier in the group) stores nothing and reports
+/// `created: false`.
+async fn write_group(write: &SqlitePool, jobs: &[IntakeJob]) -> Result<Vec<Vec<StoredEvent>>, sqlx::Error> {
+    let now = now_ms();
+    let mut tx = write.begin().await?;
+    let webhooks = super::webhooks::enabled_webhooks(&mut tx).await?;
+    let high_water: i64 = sqlx::query_scalar(EVENTS_HIGH_WATER).fetch_one(&mut *tx).await?;
+
+    // Assign the ids and render the rows for json_each.
+    let mut next = high_water.checked_add(1);
+    let mut ids: Vec<Vec<i64>> = Vec::with_capacity(jobs.len());
+    let mut rows = Vec::new();
+    for job in jobs {
+        let mut job_ids = Vec::with_capacity(job.events.len());
+        for pending in &job.events {
+            let new = &pending.new;
+            let id = match new.id {
+                Some(id) => {
+                    next = next.map(|n| n.max(id.saturating_add(1)));
+                    if id == i64::MAX {
+                        next = None;
+                    }
+                    id
+                }
+                None => {
+                    // What SQLite answers when AUTOINCREMENT has no id left.
+                    let id = next.ok_or_else(|| sqlx::Error::Protocol("the event ids are exhausted".into()))?;
+                    next = id.checked_add(1);
+                    id
+                }
+            };
+            let event = &new.event;
+            rows.push(GroupRow(
+                id,
+                &event.event_type,
+                &pending.payload,
+                event.feature_name.as_deref(),
+                event.project.as_deref(),
+                event.environment.as_deref(),
+                &event.created_by,
+                new.source,
+                new.created_at_ms,
+            ));
+            job_ids.push(id);
+        }
+        ids.push(job_ids);
+    }
+    let rows_json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let inserted: Vec<i64> = sqlx::query_scalar(
+        "insert into events (id, type, payload, feature_name, project, environment, created_by, source, created_at, received_at)
+         select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
+                value ->> 8, ?2
+         from json_each(?1) where true order by key
+         on conflict (id) do nothing
+         returning id",
+    )
+    .bind(rows_json)
+    .bind(now)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut created: HashSet<i64> = inserted.into_iter().collect();
+
+    // The deliveries of the events that were new (the first occurrence of an id in the group).
+    let mut deliveries = Vec::new();
+    let mut results = Vec::with_capacity(jobs.len());
+    for (job, job_ids) in jobs.iter().zip(ids) {
+        let mut stored = Vec::with_capacity(job_ids.len());
+        for (pending, id) in job.events.iter().zip(job_ids) {
+            let is_new = created.remove(&id);
+            let mut count = 0;
+            if is_new {
+                let mut event = pending.new.event.clone();
+                event.id = id;
+                for webhook in webhooks.iter().filter(|w| (job.matches)(w, &event)) {
+                    deliveries.push((new_delivery_uid(), webhook.id, id, pending.new.event.event_type.as_str()));
+                    count += 1;
+                }
+            }
+            stored.push(StoredEvent { id, created: is_new, deliveries: count });
+        }
+        results.push(stored);
+    }
+    if !deliveries.is_empty() {
+        let rows_json = serde_json::to_string(&deliveries).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        sqlx::query(
+            "insert into deliveries (uid, webhook_id, event_id, event_type, state, next_attempt_at, next_trigger,
+                single_attempt, created_at, updated_at)
+             select value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', ?2, 'scheduled', 0, ?2, ?2
+             from json_each(?1) order by key",
+        )
+        .bind(rows_json)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// One event as a row of the group insert: a JSON array read back with `value ->> n`, in the
+/// order id, type, payload, feature_name, project, environment, created_by, source, created_at.
+#[derive(Serialize)]
+struct GroupRow<'a>(i64, &'a str, &'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>, &'a str, &'a str, i64);
 
 /// Inserts an event; with a client id that exists already, inserts nothing and returns None.
 async fn insert_event(
@@ -158,4 +330,165 @@ async fn insert_delivery(
     .bind(now)
     .fetch_one(&mut *tx)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::testing;
+    use crate::routes::events::webhook_matches;
+
+    fn job(events: Vec<NewEvent>) -> IntakeJob {
+        let events = events
+            .into_iter()
+            .map(|new| {
+                let payload = new.event.to_json();
+                PendingEvent { new, payload }
+            })
+            .collect();
+        IntakeJob { events, matches: webhook_matches, reply: oneshot::channel().0 }
+    }
+
+    /// Requests that exercise id assignment: auto ids, client ids above the high-water mark,
+    /// a client id repeated within the group, one stored before, and one equal to an id the
+    /// group assigned itself.
+    fn requests() -> Vec<Vec<NewEvent>> {
+        use testing::event;
+        vec![
+            vec![event(None, "feature-created", "a"), event(Some(100), "feature-created", "b")],
+            vec![event(None, "feature-archived", "c"), event(Some(100), "feature-created", "b-again")],
+            vec![event(Some(50), "feature-created", "stored-before")],
+            vec![event(Some(101), "feature-created", "d"), event(None, "feature-created", "e")],
+            vec![event(None, "feature-updated", "f")],
+        ]
+    }
+
+    async fn contents(db: &Db) -> (Vec<(i64, String, String, Option<String>)>, Vec<(i64, i64, String)>, i64) {
+        let events = sqlx::query_as("select id, type, payload, feature_name from events order by id")
+            .fetch_all(&db.read)
+            .await
+            .expect("events");
+        let deliveries = sqlx::query_as("select webhook_id, event_id, state from deliveries order by id")
+            .fetch_all(&db.read)
+            .await
+            .expect("deliveries");
+        let seq = sqlx::query_scalar("select seq from sqlite_sequence where name = 'events'")
+            .fetch_one(&db.read)
+            .await
+            .expect("sequence");
+        (events, deliveries, seq)
+    }
+
+    /// The intake before group commit: one transaction per request, one statement per row, ids
+    /// from AUTOINCREMENT. The reference the group commit must match.
+    async fn one_by_one(db: &Db, job: &IntakeJob) -> Vec<StoredEvent> {
+        let now = now_ms();
+        let mut tx = db.write.begin().await.expect("begin");
+        let webhooks = crate::db::webhooks::enabled_webhooks(&mut tx).await.expect("webhooks");
+        let mut stored = Vec::new();
+        for pending in &job.events {
+            let new = &pending.new;
+            let inserted = insert_event(&mut tx, new.id, new, now).await.expect("insert");
+            let (id, created) = match new.id {
+                Some(id) => (id, inserted.is_some()),
+                None => (inserted.expect("assigned id"), true),
+            };
+            let mut event = new.event.clone();
+            event.id = id;
+            let mut deliveries = 0;
+            if created {
+                for webhook in webhooks.iter().filter(|w| (job.matches)(w, &event)) {
+                    insert_delivery(&mut tx, webhook.id, id, &event.event_type, now, "scheduled", false)
+                        .await
+                        .expect("delivery");
+                    deliveries += 1;
+                }
+            }
+            stored.push(StoredEvent { id, created, deliveries });
+        }
+        tx.commit().await.expect("commit");
+        stored
+    }
+
+    /// One transaction for many requests stores and answers exactly what one transaction per
+    /// request, with SQLite assigning the ids, does.
+    #[tokio::test]
+    async fn a_group_commit_equals_one_request_at_a_time() {
+        let mut outcomes = Vec::new();
+        let mut stored = Vec::new();
+        for grouped in [true, false] {
+            let (_dir, db) = testing::open().await;
+            testing::webhook(&db, &["feature-created"]).await;
+            testing::webhook(&db, &["feature-created", "feature-archived"]).await;
+            let before =
+                db.insert_events(vec![testing::event(Some(50), "feature-created", "x")], webhook_matches).await;
+            assert_eq!(before.expect("insert")[0], StoredEvent { id: 50, created: true, deliveries: 2 });
+            let jobs: Vec<IntakeJob> = requests().into_iter().map(job).collect();
+            let results = if grouped {
+                write_group(&db.write, &jobs).await.expect("group")
+            } else {
+                let mut results = Vec::new();
+                for job in &jobs {
+                    results.push(one_by_one(&db, job).await);
+                }
+                results
+            };
+            outcomes.push(results);
+            stored.push(contents(&db).await);
+        }
+        let expected = vec![
+            vec![
+                StoredEvent { id: 51, created: true, deliveries: 2 },
+                StoredEvent { id: 100, created: true, deliveries: 2 },
+            ],
+            vec![
+                StoredEvent { id: 101, created: true, deliveries: 1 },
+                StoredEvent { id: 100, created: false, deliveries: 0 },
+            ],
+            vec![StoredEvent { id: 50, created: false, deliveries: 0 }],
+            vec![
+                StoredEvent { id: 101, created: false, deliveries: 0 },
+                StoredEvent { id: 102, created: true, deliveries: 2 },
+            ],
+            vec![StoredEvent { id: 103, created: true, deliveries: 0 }],
+        ];
+        assert_eq!(outcomes[1], expected, "one at a time");
+        assert_eq!(outcomes[0], expected, "grouped");
+        assert_eq!(stored[0], stored[1]);
+        let names: Vec<Option<String>> = stored[0].0.iter().map(|e| e.3.clone()).collect();
+        let names: Vec<Option<&str>> = names.iter().map(|n| n.as_deref()).collect();
+        assert_eq!(names, [Some("x"), Some("a"), Some("b"), Some("c"), Some("e"), Some("f")]);
+        assert_eq!(stored[0].2, 103);
+        let payload: Event = serde_json::from_str(&stored[0].0[1].2).expect("payload");
+        assert_eq!(payload.feature_name.as_deref(), Some("a"));
+    }
+
+    /// The public path: concurrent requests, each answered with its own ids.
+    #[tokio::test]
+    async fn concurrent_requests_each_get_their_own_answer() {
+        let (_dir, db) = testing::open().await;
+        testing::webhook(&db, &["feature-created"]).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..50_i64 {
+            let db = db.clone();
+            tasks.spawn(async move {
+                let events = vec![
+                    testing::event(Some(10_000 * (n + 1)), "feature-created", "a"),
+                    testing::event(None, "feature-created", "b"),
+                ];
+                (n, db.insert_events(events, webhook_matches).await.expect("insert"))
+            });
+        }
+        let mut auto_ids = HashSet::new();
+        while let Some(done) = tasks.join_next().await {
+            let (n, stored) = done.expect("task");
+            // Far apart, so the ids assigned after one (one up from it) never reach another.
+            assert_eq!(stored[0], StoredEvent { id: 10_000 * (n + 1), created: true, deliveries: 1 });
+            assert!(stored[1].created && stored[1].deliveries == 1);
+            assert!(auto_ids.insert(stored[1].id), "an id answered twice");
+        }
+        let count: i64 =
+            sqlx::query_scalar("select count(*) from deliveries").fetch_one(&db.read).await.expect("count");
+        assert_eq!(count, 100);
+    }
 }

@@ -13,6 +13,9 @@ pub mod sessions;
 pub mod tokens;
 pub mod webhooks;
 
+#[cfg(test)]
+mod testing;
+
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -28,6 +31,8 @@ pub struct Db {
     read: SqlitePool,
     /// All writes, one at a time.
     write: SqlitePool,
+    /// The intake's group commit (see `events::intake_loop`).
+    intake: tokio::sync::mpsc::Sender<events::IntakeJob>,
 }
 
 /// The current time as unix milliseconds, the unit of every timestamp column.
@@ -74,7 +79,9 @@ impl Db {
             .connect_with(options.read_only(true))
             .await
             .with_context(|| format!("cannot open the database {url} for reading"))?;
-        Ok(Db { read, write })
+        let (intake, inbox) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(events::intake_loop(write.clone(), inbox));
+        Ok(Db { read, write, intake })
     }
 
     /// The folder holding the database file (where `secret.key` is kept), if the URL names a file.

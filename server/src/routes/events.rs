@@ -65,7 +65,7 @@ async fn ingest_events(State(state): State<AppState>, body: Body) -> Result<(Sta
     }
 
     let now = crate::db::now_ms();
-    let mut events = items
+    let events = items
         .into_iter()
         .enumerate()
         .map(|(index, item)| {
@@ -81,7 +81,7 @@ async fn ingest_events(State(state): State<AppState>, body: Body) -> Result<(Sta
         })
         .collect::<Result<Vec<_>, _>>()?;
 
-    let stored = state.db.insert_events(&mut events, webhook_matches).await?;
+    let stored = state.db.insert_events(events, webhook_matches).await?;
     let created = stored.iter().filter(|s| s.created).count();
     let deliveries = stored.iter().map(|s| s.deliveries).sum();
     state.metrics.events_received(created as u64);

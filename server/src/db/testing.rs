@@ -1,0 +1,43 @@
+//! Helpers for the storage tests: a database in a temporary folder, webhooks, events.
+
+use std::collections::BTreeMap;
+
+use app::model::{RetryPolicy, WebhookSpec};
+use hookline_core::catalog::sample_event;
+
+use super::events::NewEvent;
+use super::webhooks::Webhook;
+use super::Db;
+
+/// A fresh, migrated database; keep the folder alive as long as the handle.
+pub async fn open() -> (tempfile::TempDir, Db) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("test.db").display());
+    let db = Db::open(&url, "normal").await.expect("open");
+    (dir, db)
+}
+
+/// An enabled webhook subscribed to `events`.
+pub async fn webhook(db: &Db, events: &[&str]) -> Webhook {
+    let spec = WebhookSpec {
+        description: String::new(),
+        url: "http://127.0.0.1:9/hook".into(),
+        enabled: true,
+        content_type: "application/json".into(),
+        authorization: None,
+        headers: BTreeMap::new(),
+        body_template: None,
+        events: events.iter().map(|e| e.to_string()).collect(),
+        projects: Vec::new(),
+        environments: Vec::new(),
+        retry_policy: RetryPolicy::default(),
+    };
+    db.insert_webhook(&spec, "whsec_test", "test").await.expect("insert webhook")
+}
+
+/// A catalog sample of `event_type` named `name`, with the client id `id` if given.
+pub fn event(id: Option<i64>, event_type: &str, name: &str) -> NewEvent {
+    let mut event = sample_event(event_type).expect("known type");
+    event.feature_name = Some(name.to_string());
+    NewEvent { id, event, created_at_ms: 1_700_000_000_000, source: "api" }
+}
