@@ -52,6 +52,58 @@ pub struct BatchOutcome {
     pub disabled_webhooks: Vec<i64>,
 }
 
+/// One attempt as a row of `record_attempts`' statements: a JSON array read back with
+/// `value ->> n`, in the order delivery_id (0), number, trigger, url, request_headers,
+/// request_body, status (6), response_headers, response_body, response_body_encoding,
+/// duration_ms (10), error_class, error_message, started_at, next_attempt_at (14), state,
+/// unleash_state, state_details (17).
+#[derive(serde::Serialize)]
+struct RecordRow<'a>(
+    i64,
+    i64,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    i64,
+    Option<&'a str>,
+    Option<&'a str>,
+    &'a str,
+    i64,
+    Option<&'a str>,
+    Option<&'a str>,
+    i64,
+    Option<i64>,
+    &'a str,
+    &'a str,
+    &'a str,
+);
+
+impl<'a> RecordRow<'a> {
+    fn of(a: &'a AttemptRecord) -> Self {
+        RecordRow(
+            a.delivery_id,
+            a.number,
+            &a.trigger,
+            &a.url,
+            &a.request_headers,
+            &a.request_body,
+            a.status,
+            a.response_headers.as_deref(),
+            a.response_body.as_deref(),
+            a.response_body_encoding,
+            a.duration_ms,
+            a.error_class,
+            a.error_message.as_deref(),
+            a.started_at,
+            a.next_attempt_at,
+            a.state,
+            a.unleash_state,
+            &a.state_details,
+        )
+    }
+}
+
 impl Db {
     /// Up to `limit` deliveries that are due now and not leased, of enabled webhooks, oldest first.
     pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>, sqlx::Error> {
@@ -121,48 +173,35 @@ impl Db {
         let mut tx = self.write.begin().await?;
         // Per webhook: did any attempt in this batch succeed, did any fail.
         let mut clock: HashMap<i64, (bool, bool)> = HashMap::new();
+        // The whole batch in two statements: the rows travel as one JSON array (see `RecordRow`).
+        let rows: Vec<RecordRow<'_>> = batch.iter().map(RecordRow::of).collect();
+        let rows_json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        sqlx::query(
+            "insert into attempts (delivery_id, number, trigger, url, request_headers, request_body, status,
+                response_headers, response_body, response_body_encoding, duration_ms, error_class, error_message,
+                started_at, next_attempt_at)
+             select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+                value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13,
+                value ->> 14
+             from json_each(?1) order by key",
+        )
+        .bind(&rows_json)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "update deliveries set state = r.value ->> 15, unleash_state = r.value ->> 16,
+                state_details = r.value ->> 17, attempts = r.value ->> 1, last_status = r.value ->> 6,
+                last_error_class = r.value ->> 11, last_duration_ms = r.value ->> 10,
+                next_attempt_at = r.value ->> 14, next_trigger = 'scheduled', single_attempt = 0,
+                lease_until = null, updated_at = ?2
+             from json_each(?1) as r
+             where deliveries.id = r.value ->> 0",
+        )
+        .bind(&rows_json)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         for a in batch {
-            sqlx::query(
-                "insert into attempts (delivery_id, number, trigger, url, request_headers, request_body, status,
-                    response_headers, response_body, response_body_encoding, duration_ms, error_class, error_message,
-                    started_at, next_attempt_at)
-                 values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(a.delivery_id)
-            .bind(a.number)
-            .bind(&a.trigger)
-            .bind(&a.url)
-            .bind(&a.request_headers)
-            .bind(&a.request_body)
-            .bind(a.status)
-            .bind(&a.response_headers)
-            .bind(&a.response_body)
-            .bind(a.response_body_encoding)
-            .bind(a.duration_ms)
-            .bind(a.error_class)
-            .bind(&a.error_message)
-            .bind(a.started_at)
-            .bind(a.next_attempt_at)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "update deliveries set state = ?, unleash_state = ?, state_details = ?, attempts = ?, last_status = ?,
-                    last_error_class = ?, last_duration_ms = ?, next_attempt_at = ?, next_trigger = 'scheduled',
-                    single_attempt = 0, lease_until = null, updated_at = ?
-                 where id = ?",
-            )
-            .bind(a.state)
-            .bind(a.unleash_state)
-            .bind(&a.state_details)
-            .bind(a.number)
-            .bind(a.status)
-            .bind(a.error_class)
-            .bind(a.duration_ms)
-            .bind(a.next_attempt_at)
-            .bind(now)
-            .bind(a.delivery_id)
-            .execute(&mut *tx)
-            .await?;
             let entry = clock.entry(a.webhook_id).or_default();
             if a.succeeded {
                 entry.0 = true;
@@ -246,5 +285,87 @@ impl Db {
             .bind(webhook_id)
             .fetch_optional(&self.read)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::testing;
+    use crate::routes::events::webhook_matches;
+
+    fn record(delivery_id: i64, webhook_id: i64, body: &str, next: Option<i64>) -> AttemptRecord {
+        AttemptRecord {
+            delivery_id,
+            webhook_id,
+            number: 1,
+            trigger: "scheduled".into(),
+            url: "http://127.0.0.1:9/hook?q=\"x\"".into(),
+            request_headers: r#"[["content-type","application/json"]]"#.into(),
+            request_body: body.into(),
+            status: if next.is_some() { 500 } else { 200 },
+            response_headers: next.map(|_| "[]".to_string()),
+            response_body: next.map(|_| format!("back: {body}")),
+            response_body_encoding: "utf-8",
+            duration_ms: 7,
+            error_class: next.map(|_| "http"),
+            error_message: None,
+            started_at: 1_700_000_000_123,
+            state: if next.is_some() { "retrying" } else { "succeeded" },
+            unleash_state: if next.is_some() { "failed" } else { "success" },
+            state_details: "Webhook request was successful with status code: 200.".into(),
+            next_attempt_at: next,
+            succeeded: next.is_none(),
+        }
+    }
+
+    /// A batch travels as JSON: text with quotes, backslashes, control characters, NUL and
+    /// non-ASCII characters, nulls and large integers come back exactly as recorded.
+    #[tokio::test]
+    async fn recorded_attempts_come_back_exactly() {
+        let (_dir, db) = testing::open().await;
+        let webhook = testing::webhook(&db, &["feature-created"]).await;
+        let events = (0..3).map(|n| testing::event(None, "feature-created", &format!("f{n}"))).collect();
+        db.insert_events(events, webhook_matches).await.expect("insert");
+        let due = db.due_deliveries(i64::MAX / 2, 10).await.expect("due");
+        assert_eq!(due.len(), 3);
+        let bodies = ["{\"a\":\"\\\\ \\\" \\u0000\"}", "nul \0 in the middle, tab \t, line\nbreak", "ünïcödé 🎉 ✓"];
+        let batch: Vec<AttemptRecord> = due
+            .iter()
+            .zip(bodies)
+            .enumerate()
+            .map(|(n, (d, body))| record(d.id, webhook.id, body, (n == 1).then_some(i64::MAX / 4)))
+            .collect();
+        db.record_attempts(&batch, 60_000).await.expect("record");
+        for record in &batch {
+            let attempts = db.attempts_of(record.delivery_id).await.expect("attempts");
+            assert_eq!(attempts.len(), 1);
+            let got = &attempts[0];
+            assert_eq!(got.request_body, record.request_body);
+            assert_eq!(got.url, record.url);
+            assert_eq!(got.request_headers, record.request_headers);
+            assert_eq!(got.response_body, record.response_body);
+            assert_eq!(got.response_headers, record.response_headers);
+            assert_eq!(got.error_class.as_deref(), record.error_class);
+            assert_eq!(got.error_message, record.error_message);
+            assert_eq!(
+                (got.number, got.status, got.duration_ms, got.started_at, got.next_attempt_at),
+                (record.number, record.status, record.duration_ms, record.started_at, record.next_attempt_at)
+            );
+            let delivery = db.delivery(record.delivery_id).await.expect("read").expect("delivery");
+            assert_eq!(delivery.state, record.state);
+            assert_eq!(delivery.unleash_state.as_deref(), Some(record.unleash_state));
+            assert_eq!(delivery.state_details.as_deref(), Some(record.state_details.as_str()));
+            assert_eq!(
+                (delivery.attempts, delivery.last_status, delivery.last_duration_ms, delivery.next_attempt_at),
+                (1, Some(record.status), Some(7), record.next_attempt_at)
+            );
+            assert_eq!(delivery.last_error_class.as_deref(), record.error_class);
+        }
+        let leased: i64 = sqlx::query_scalar("select count(*) from deliveries where lease_until is not null")
+            .fetch_one(&db.read)
+            .await
+            .expect("count");
+        assert_eq!(leased, 0);
     }
 }
