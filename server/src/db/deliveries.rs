@@ -3,6 +3,10 @@
 
 use std::collections::HashMap;
 
+use sqlx::SqliteConnection;
+use tokio::sync::oneshot;
+
+use super::writer::WriteJob;
 use super::{now_ms, Db};
 
 /// A delivery the dispatcher may work on, with what it needs to send it.
@@ -104,6 +108,103 @@ impl<'a> RecordRow<'a> {
     }
 }
 
+/// A claim waiting for the write queue.
+pub(super) struct ClaimJob {
+    ids_json: String,
+    now: i64,
+    lease_until: i64,
+    pub(super) reply: oneshot::Sender<Result<Vec<i64>, sqlx::Error>>,
+}
+
+/// Finished attempts waiting for the write queue.
+pub(super) struct RecordJob {
+    rows_json: String,
+    clock: HashMap<i64, (bool, bool)>,
+    disable_after_ms: i64,
+    pub(super) reply: oneshot::Sender<Result<BatchOutcome, sqlx::Error>>,
+}
+
+/// Runs a claim in the caller's transaction.
+pub(super) async fn claim(tx: &mut SqliteConnection, job: &ClaimJob) -> Result<Vec<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "update deliveries set lease_until = ?1
+         where id in (select value from json_each(?2))
+           and next_attempt_at <= ?3 and (lease_until is null or lease_until < ?3)
+         returning id",
+    )
+    .bind(job.lease_until)
+    .bind(&job.ids_json)
+    .bind(job.now)
+    .fetch_all(&mut *tx)
+    .await
+}
+
+/// Records attempts in the caller's transaction: two statements for the whole batch, then the
+/// failure clock of each webhook concerned.
+pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob) -> Result<BatchOutcome, sqlx::Error> {
+    let now = now_ms();
+    let mut outcome = BatchOutcome::default();
+    sqlx::query(
+        "insert into attempts (delivery_id, number, trigger, url, request_headers, request_body, status,
+            response_headers, response_body, response_body_encoding, duration_ms, error_class, error_message,
+            started_at, next_attempt_at)
+         select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+            value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13,
+            value ->> 14
+         from json_each(?1) order by key",
+    )
+    .bind(&job.rows_json)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "update deliveries set state = r.value ->> 15, unleash_state = r.value ->> 16,
+            state_details = r.value ->> 17, attempts = r.value ->> 1, last_status = r.value ->> 6,
+            last_error_class = r.value ->> 11, last_duration_ms = r.value ->> 10,
+            next_attempt_at = r.value ->> 14, next_trigger = 'scheduled', single_attempt = 0,
+            lease_until = null, updated_at = ?2
+         from json_each(?1) as r
+         where deliveries.id = r.value ->> 0",
+    )
+    .bind(&job.rows_json)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    for (&webhook_id, &(any_success, any_failure)) in &job.clock {
+        if any_success {
+            sqlx::query("update webhooks set failing_since = null where id = ? and failing_since is not null")
+                .bind(webhook_id)
+                .execute(&mut *tx)
+                .await?;
+        } else if any_failure {
+            sqlx::query("update webhooks set failing_since = ? where id = ? and failing_since is null")
+                .bind(now)
+                .bind(webhook_id)
+                .execute(&mut *tx)
+                .await?;
+            let reason = format!(
+                "Disabled automatically: every delivery failed for {} with no success in between. \
+                 Fix the receiver, then re-enable the webhook.",
+                crate::time::human_duration(job.disable_after_ms)
+            );
+            let disabled = sqlx::query(
+                "update webhooks set enabled = 0, disabled_at = ?1, disabled_reason = ?2,
+                    version = version + 1, updated_at = ?1, updated_by = 'dispatcher'
+                 where id = ?3 and enabled = 1 and failing_since is not null and failing_since <= ?1 - ?4",
+            )
+            .bind(now)
+            .bind(reason)
+            .bind(webhook_id)
+            .bind(job.disable_after_ms)
+            .execute(&mut *tx)
+            .await?;
+            if disabled.rows_affected() == 1 {
+                outcome.disabled_webhooks.push(webhook_id);
+            }
+        }
+    }
+    Ok(outcome)
+}
+
 impl Db {
     /// Up to `limit` deliveries that are due now and not leased, of enabled webhooks, oldest first.
     pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>, sqlx::Error> {
@@ -124,23 +225,15 @@ impl Db {
     }
 
     /// Leases the given deliveries until `lease_until`; returns the ids actually claimed (another
-    /// dispatcher may have taken some in between).
+    /// dispatcher may have taken some in between). Runs in the write queue's next transaction.
     pub async fn claim_deliveries(&self, ids: &[i64], now: i64, lease_until: i64) -> Result<Vec<i64>, sqlx::Error> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let ids_json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-        sqlx::query_scalar(
-            "update deliveries set lease_until = ?1
-             where id in (select value from json_each(?2))
-               and next_attempt_at <= ?3 and (lease_until is null or lease_until < ?3)
-             returning id",
-        )
-        .bind(lease_until)
-        .bind(ids_json)
-        .bind(now)
-        .fetch_all(&self.write)
-        .await
+        let (reply, answer) = oneshot::channel();
+        self.submit(WriteJob::Claim(ClaimJob { ids_json, now, lease_until, reply })).await?;
+        answer.await.map_err(|_| sqlx::Error::PoolClosed)?
     }
 
     /// Gives leased deliveries back (graceful shutdown): due again at once.
@@ -160,47 +253,20 @@ impl Db {
             .await
     }
 
-    /// Records a batch of attempts in one transaction: the attempt rows, the deliveries' new
-    /// states, and each webhook's failure clock (auto-disabling it when `disable_after_ms` of
-    /// failures passed with no success).
+    /// Records a batch of attempts atomically: the attempt rows, the deliveries' new states, and
+    /// each webhook's failure clock (auto-disabling it when `disable_after_ms` of failures passed
+    /// with no success). Runs in the write queue's next transaction; the rows are rendered here,
+    /// by the caller, so the writer only runs the statements.
     pub async fn record_attempts(
         &self,
         batch: &[AttemptRecord],
         disable_after_ms: i64,
     ) -> Result<BatchOutcome, sqlx::Error> {
-        let now = now_ms();
-        let mut outcome = BatchOutcome::default();
-        let mut tx = self.write.begin().await?;
-        // Per webhook: did any attempt in this batch succeed, did any fail.
-        let mut clock: HashMap<i64, (bool, bool)> = HashMap::new();
-        // The whole batch in two statements: the rows travel as one JSON array (see `RecordRow`).
+        // The whole batch travels as one JSON array (see `RecordRow`).
         let rows: Vec<RecordRow<'_>> = batch.iter().map(RecordRow::of).collect();
         let rows_json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        sqlx::query(
-            "insert into attempts (delivery_id, number, trigger, url, request_headers, request_body, status,
-                response_headers, response_body, response_body_encoding, duration_ms, error_class, error_message,
-                started_at, next_attempt_at)
-             select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
-                value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13,
-                value ->> 14
-             from json_each(?1) order by key",
-        )
-        .bind(&rows_json)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "update deliveries set state = r.value ->> 15, unleash_state = r.value ->> 16,
-                state_details = r.value ->> 17, attempts = r.value ->> 1, last_status = r.value ->> 6,
-                last_error_class = r.value ->> 11, last_duration_ms = r.value ->> 10,
-                next_attempt_at = r.value ->> 14, next_trigger = 'scheduled', single_attempt = 0,
-                lease_until = null, updated_at = ?2
-             from json_each(?1) as r
-             where deliveries.id = r.value ->> 0",
-        )
-        .bind(&rows_json)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        // Per webhook: did any attempt in this batch succeed, did any fail.
+        let mut clock: HashMap<i64, (bool, bool)> = HashMap::new();
         for a in batch {
             let entry = clock.entry(a.webhook_id).or_default();
             if a.succeeded {
@@ -209,41 +275,9 @@ impl Db {
                 entry.1 = true;
             }
         }
-        for (webhook_id, (any_success, any_failure)) in clock {
-            if any_success {
-                sqlx::query("update webhooks set failing_since = null where id = ? and failing_since is not null")
-                    .bind(webhook_id)
-                    .execute(&mut *tx)
-                    .await?;
-            } else if any_failure {
-                sqlx::query("update webhooks set failing_since = ? where id = ? and failing_since is null")
-                    .bind(now)
-                    .bind(webhook_id)
-                    .execute(&mut *tx)
-                    .await?;
-                let reason = format!(
-                    "Disabled automatically: every delivery failed for {} with no success in between. \
-                     Fix the receiver, then re-enable the webhook.",
-                    crate::time::human_duration(disable_after_ms)
-                );
-                let disabled = sqlx::query(
-                    "update webhooks set enabled = 0, disabled_at = ?1, disabled_reason = ?2,
-                        version = version + 1, updated_at = ?1, updated_by = 'dispatcher'
-                     where id = ?3 and enabled = 1 and failing_since is not null and failing_since <= ?1 - ?4",
-                )
-                .bind(now)
-                .bind(reason)
-                .bind(webhook_id)
-                .bind(disable_after_ms)
-                .execute(&mut *tx)
-                .await?;
-                if disabled.rows_affected() == 1 {
-                    outcome.disabled_webhooks.push(webhook_id);
-                }
-            }
-        }
-        tx.commit().await?;
-        Ok(outcome)
+        let (reply, answer) = oneshot::channel();
+        self.submit(WriteJob::Record(RecordJob { rows_json, clock, disable_after_ms, reply })).await?;
+        answer.await.map_err(|_| sqlx::Error::PoolClosed)?
     }
 
     /// Queue figures for `/metrics`.

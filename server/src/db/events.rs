@@ -5,10 +5,11 @@ use std::collections::HashSet;
 
 use hookline_core::event::Event;
 use serde::Serialize;
-use sqlx::SqlitePool;
-use tokio::sync::{mpsc, oneshot};
+use sqlx::SqliteConnection;
+use tokio::sync::oneshot;
 
 use super::webhooks::Webhook;
+use super::writer::WriteJob;
 use super::{now_ms, Db};
 
 /// An event ready to store: `id` is the client's, or None to assign one.
@@ -57,19 +58,15 @@ pub fn new_delivery_uid() -> String {
 /// Decides whether an event goes to a webhook (type, project and environment filters).
 pub type Matcher = fn(&Webhook, &Event) -> bool;
 
-/// The most events one group commit writes. Several requests share a transaction up to this
-/// size; a single request (at most 500 events) always fits.
-const GROUP_EVENTS: usize = 2_000;
-
 /// One intake request waiting for the group commit.
 pub(super) struct IntakeJob {
-    events: Vec<PendingEvent>,
+    pub(super) events: Vec<PendingEvent>,
     matches: Matcher,
-    reply: oneshot::Sender<Result<Vec<StoredEvent>, sqlx::Error>>,
+    pub(super) reply: oneshot::Sender<Result<Vec<StoredEvent>, sqlx::Error>>,
 }
 
 /// An event with its stored JSON already rendered (by the request's task, not the writer).
-struct PendingEvent {
+pub(super) struct PendingEvent {
     new: NewEvent,
     payload: String,
 }
@@ -84,9 +81,9 @@ impl Db {
     /// Stores events and one delivery per matching enabled webhook, atomically, and returns once
     /// they are committed. `matches` decides which webhooks an event goes to.
     ///
-    /// Group commit: concurrent calls are written by one task, several requests per transaction
-    /// (see [`intake_loop`]); each caller still gets its answer only after its events and their
-    /// deliveries are committed.
+    /// Group commit: concurrent calls are written by the write queue, several requests per
+    /// transaction (see `writer`); each caller still gets its answer only after its events and
+    /// their deliveries are committed.
     pub async fn insert_events(
         &self,
         events: Vec<NewEvent>,
@@ -101,7 +98,7 @@ impl Db {
             })
             .collect();
         let (reply, answer) = oneshot::channel();
-        self.intake.send(IntakeJob { events, matches, reply }).await.map_err(|_| sqlx::Error::PoolClosed)?;
+        self.submit(WriteJob::Intake(IntakeJob { events, matches, reply })).await?;
         answer.await.map_err(|_| sqlx::Error::PoolClosed)?
     }
 
@@ -127,61 +124,24 @@ impl Db {
     }
 }
 
-/// The intake's group commit: takes every request waiting, writes them in one transaction, then
-/// answers each. While one transaction runs, the next requests queue up and form the next group,
-/// so the transaction count follows the load (one per request when idle, few when busy).
-pub(super) async fn intake_loop(write: SqlitePool, mut inbox: mpsc::Receiver<IntakeJob>) {
-    let mut jobs: Vec<IntakeJob> = Vec::new();
-    while let Some(first) = inbox.recv().await {
-        let mut count = first.events.len();
-        jobs.push(first);
-        while count < GROUP_EVENTS {
-            match inbox.try_recv() {
-                Ok(job) => {
-                    count += job.events.len();
-                    jobs.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        match write_group(&write, &jobs).await {
-            Ok(results) => {
-                for (job, stored) in jobs.drain(..).zip(results) {
-                    let _ = job.reply.send(Ok(stored));
-                }
-            }
-            Err(error) if jobs.len() == 1 => {
-                if let Some(job) = jobs.pop() {
-                    let _ = job.reply.send(Err(error));
-                }
-            }
-            // One request's failure must not fail the others: write each alone.
-            Err(error) => {
-                tracing::warn!(%error, requests = jobs.len(), "group commit failed; writing its requests one by one");
-                for job in jobs.drain(..) {
-                    let result = write_group(&write, std::slice::from_ref(&job)).await;
-                    let _ = job.reply.send(result.map(|mut stored| stored.pop().unwrap_or_default()));
-                }
-            }
-        }
-    }
-}
-
 /// The highest event id ever used: AUTOINCREMENT's high-water mark.
 const EVENTS_HIGH_WATER: &str = "select max(coalesce((select seq from sqlite_sequence where name = 'events'), 0),
                                             coalesce((select max(id) from events), 0))";
 
-/// Writes the events of `jobs` and their deliveries in one transaction; returns each job's results.
+/// Writes the events of `jobs` and their deliveries in the caller's transaction; returns each
+/// job's results.
 ///
 /// Ids are assigned here, in request order, exactly as AUTOINCREMENT would assign them one insert
 /// at a time (one above the highest id ever used, including client ids stored earlier in the
 /// group), so that the whole group is two statements: one for the events, one for the deliveries.
 /// A client id seen before (in the table, or earlier in the group) stores nothing and reports
 /// `created: false`.
-async fn write_group(write: &SqlitePool, jobs: &[IntakeJob]) -> Result<Vec<Vec<StoredEvent>>, sqlx::Error> {
+pub(super) async fn write_intake(
+    tx: &mut SqliteConnection,
+    jobs: &[&IntakeJob],
+) -> Result<Vec<Vec<StoredEvent>>, sqlx::Error> {
     let now = now_ms();
-    let mut tx = write.begin().await?;
-    let webhooks = super::webhooks::enabled_webhooks(&mut tx).await?;
+    let webhooks = super::webhooks::enabled_webhooks(&mut *tx).await?;
     let high_water: i64 = sqlx::query_scalar(EVENTS_HIGH_WATER).fetch_one(&mut *tx).await?;
 
     // Assign the ids and render the rows for json_each.
@@ -247,9 +207,7 @@ async fn write_group(write: &SqlitePool, jobs: &[IntakeJob]) -> Result<Vec<Vec<S
             let is_new = created.remove(&id);
             let mut count = 0;
             if is_new {
-                let mut event = pending.new.event.clone();
-                event.id = id;
-                for webhook in webhooks.iter().filter(|w| (job.matches)(w, &event)) {
+                for webhook in webhooks.iter().filter(|w| (job.matches)(w, &pending.new.event)) {
                     deliveries.push((new_delivery_uid(), webhook.id, id, pending.new.event.event_type.as_str()));
                     count += 1;
                 }
@@ -271,7 +229,6 @@ async fn write_group(write: &SqlitePool, jobs: &[IntakeJob]) -> Result<Vec<Vec<S
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
     Ok(results)
 }
 
@@ -425,7 +382,11 @@ mod tests {
             assert_eq!(before.expect("insert")[0], StoredEvent { id: 50, created: true, deliveries: 2 });
             let jobs: Vec<IntakeJob> = requests().into_iter().map(job).collect();
             let results = if grouped {
-                write_group(&db.write, &jobs).await.expect("group")
+                let mut tx = db.write.begin().await.expect("begin");
+                let jobs: Vec<&IntakeJob> = jobs.iter().collect();
+                let results = write_intake(&mut tx, &jobs).await.expect("group");
+                tx.commit().await.expect("commit");
+                results
             } else {
                 let mut results = Vec::new();
                 for job in &jobs {

@@ -12,6 +12,7 @@ pub mod log;
 pub mod sessions;
 pub mod tokens;
 pub mod webhooks;
+mod writer;
 
 #[cfg(test)]
 mod testing;
@@ -31,8 +32,8 @@ pub struct Db {
     read: SqlitePool,
     /// All writes, one at a time.
     write: SqlitePool,
-    /// The intake's group commit (see `events::intake_loop`).
-    intake: tokio::sync::mpsc::Sender<events::IntakeJob>,
+    /// The write queue of the intake and the dispatcher (see `writer`).
+    writer: tokio::sync::mpsc::Sender<writer::WriteJob>,
 }
 
 /// The current time as unix milliseconds, the unit of every timestamp column.
@@ -79,9 +80,9 @@ impl Db {
             .connect_with(options.read_only(true))
             .await
             .with_context(|| format!("cannot open the database {url} for reading"))?;
-        let (intake, inbox) = tokio::sync::mpsc::channel(1024);
-        tokio::spawn(events::intake_loop(write.clone(), inbox));
-        Ok(Db { read, write, intake })
+        let (writer, inbox) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(writer::writer_loop(write.clone(), inbox));
+        Ok(Db { read, write, writer })
     }
 
     /// The folder holding the database file (where `secret.key` is kept), if the URL names a file.
@@ -97,6 +98,11 @@ impl Db {
     /// Whether the database answers a trivial query (for `/healthz`).
     pub async fn is_healthy(&self) -> bool {
         sqlx::query_scalar::<_, i64>("select 1").fetch_one(&self.read).await.is_ok()
+    }
+
+    /// Queues `job` for the write queue's next round.
+    async fn submit(&self, job: writer::WriteJob) -> Result<(), sqlx::Error> {
+        self.writer.send(job).await.map_err(|_| sqlx::Error::PoolClosed)
     }
 
     /// Closes both pools, waiting for running statements (graceful shutdown).

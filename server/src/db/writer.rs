@@ -1,0 +1,153 @@
+//! The write queue: one task writes the hot-path work of the intake and the dispatcher, sharing
+//! transactions.
+//!
+//! The intake's events, the dispatcher's claims and its finished attempts all queue here. Each
+//! round, the task takes everything waiting (up to [`ROUND_EVENTS`] events), runs it in one
+//! transaction, commits, and only then answers each caller. Nobody waits behind somebody else's
+//! separate transaction, so intake and dispatcher interleave fairly, and one commit serves many
+//! requests (group commit): the transaction count follows the load, one per job when idle, few
+//! when busy.
+//!
+//! A failing round is rolled back as a whole, then each job is written alone in its own
+//! transaction, so one bad job cannot fail the others. Other writes (webhook configuration,
+//! tokens, sessions, retention) still use the write pool directly and interleave with rounds.
+
+use sqlx::SqlitePool;
+use tokio::sync::mpsc;
+
+use super::deliveries::{self, BatchOutcome, ClaimJob, RecordJob};
+use super::events::{self, IntakeJob, StoredEvent};
+
+/// The most intake events one round takes. A single request (at most 500 events) always fits.
+const ROUND_EVENTS: usize = 2_000;
+
+/// Work waiting for the write queue.
+pub(super) enum WriteJob {
+    Intake(IntakeJob),
+    Claim(ClaimJob),
+    Record(RecordJob),
+}
+
+impl std::fmt::Debug for WriteJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteJob::Intake(job) => write!(f, "Intake({} events)", job.events.len()),
+            WriteJob::Claim(_) => f.write_str("Claim"),
+            WriteJob::Record(_) => f.write_str("Record"),
+        }
+    }
+}
+
+/// The results of one round, per kind of job, in queue order.
+#[derive(Default)]
+struct Round {
+    intake: Vec<Vec<StoredEvent>>,
+    claims: Vec<Vec<i64>>,
+    records: Vec<BatchOutcome>,
+}
+
+/// The write queue's task: runs until every sender (every `Db` clone) is gone.
+pub(super) async fn writer_loop(write: SqlitePool, mut inbox: mpsc::Receiver<WriteJob>) {
+    let mut jobs: Vec<WriteJob> = Vec::new();
+    while let Some(first) = inbox.recv().await {
+        let mut events = intake_events(&first);
+        jobs.push(first);
+        while events < ROUND_EVENTS {
+            match inbox.try_recv() {
+                Ok(job) => {
+                    events += intake_events(&job);
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        match run_round(&write, &jobs).await {
+            Ok(round) => answer(jobs.drain(..), round),
+            Err(error) if jobs.len() == 1 => {
+                if let Some(job) = jobs.pop() {
+                    fail(job, error);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, jobs = jobs.len(), "write round failed; writing its jobs one by one");
+                for job in jobs.drain(..) {
+                    match run_round(&write, std::slice::from_ref(&job)).await {
+                        Ok(round) => answer(std::iter::once(job), round),
+                        Err(error) => fail(job, error),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn intake_events(job: &WriteJob) -> usize {
+    match job {
+        WriteJob::Intake(job) => job.events.len(),
+        _ => 0,
+    }
+}
+
+/// Runs `jobs` in one transaction: finished attempts first (they free capacity), then claims,
+/// then the intake.
+async fn run_round(write: &SqlitePool, jobs: &[WriteJob]) -> Result<Round, sqlx::Error> {
+    let mut round = Round::default();
+    let mut tx = write.begin().await?;
+    for job in jobs {
+        if let WriteJob::Record(job) = job {
+            round.records.push(deliveries::record(&mut tx, job).await?);
+        }
+    }
+    for job in jobs {
+        if let WriteJob::Claim(job) = job {
+            round.claims.push(deliveries::claim(&mut tx, job).await?);
+        }
+    }
+    let intake: Vec<&IntakeJob> = jobs
+        .iter()
+        .filter_map(|job| match job {
+            WriteJob::Intake(job) => Some(job),
+            _ => None,
+        })
+        .collect();
+    if !intake.is_empty() {
+        round.intake = events::write_intake(&mut tx, &intake).await?;
+    }
+    tx.commit().await?;
+    Ok(round)
+}
+
+/// Gives each job its result (the round's results are in queue order per kind).
+fn answer(jobs: impl Iterator<Item = WriteJob>, round: Round) {
+    let mut intake = round.intake.into_iter();
+    let mut claims = round.claims.into_iter();
+    let mut records = round.records.into_iter();
+    for job in jobs {
+        match job {
+            WriteJob::Intake(job) => {
+                let _ = job.reply.send(intake.next().ok_or(sqlx::Error::WorkerCrashed));
+            }
+            WriteJob::Claim(job) => {
+                let _ = job.reply.send(claims.next().ok_or(sqlx::Error::WorkerCrashed));
+            }
+            WriteJob::Record(job) => {
+                let _ = job.reply.send(records.next().ok_or(sqlx::Error::WorkerCrashed));
+            }
+        }
+    }
+}
+
+/// Answers a job with its error.
+fn fail(job: WriteJob, error: sqlx::Error) {
+    match job {
+        WriteJob::Intake(job) => {
+            let _ = job.reply.send(Err(error));
+        }
+        WriteJob::Claim(job) => {
+            let _ = job.reply.send(Err(error));
+        }
+        WriteJob::Record(job) => {
+            let _ = job.reply.send(Err(error));
+        }
+    }
+}
