@@ -139,11 +139,13 @@ pub(super) async fn claim(tx: &mut SqliteConnection, job: &ClaimJob) -> Result<V
     .await
 }
 
-/// Records attempts in the caller's transaction: two statements for the whole batch, then the
-/// failure clock of each webhook concerned.
+/// Records attempts in the caller's transaction: one command for the whole batch (the attempt
+/// rows, the deliveries' new states, the failure clock of the webhooks that had a success), then
+/// the webhooks whose attempts all failed.
 pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob) -> Result<BatchOutcome, sqlx::Error> {
     let now = now_ms();
     let mut outcome = BatchOutcome::default();
+    let succeeded: Vec<i64> = job.clock.iter().filter(|(_, (success, _))| *success).map(|(id, _)| *id).collect();
     sqlx::query(
         "insert into attempts (delivery_id, number, trigger, url, request_headers, request_body, status,
             response_headers, response_body, response_body_encoding, duration_ms, error_class, error_message,
@@ -151,31 +153,24 @@ pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob) -> Result
          select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
             value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13,
             value ->> 14
-         from json_each(?1) order by key",
-    )
-    .bind(&job.rows_json)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "update deliveries set state = r.value ->> 15, unleash_state = r.value ->> 16,
+         from json_each(?1) order by key;
+         update deliveries set state = r.value ->> 15, unleash_state = r.value ->> 16,
             state_details = r.value ->> 17, attempts = r.value ->> 1, last_status = r.value ->> 6,
             last_error_class = r.value ->> 11, last_duration_ms = r.value ->> 10,
             next_attempt_at = r.value ->> 14, next_trigger = 'scheduled', single_attempt = 0,
             lease_until = null, updated_at = ?2
          from json_each(?1) as r
-         where deliveries.id = r.value ->> 0",
+         where deliveries.id = r.value ->> 0;
+         update webhooks set failing_since = null
+         where id in (select value from json_each(?3)) and failing_since is not null",
     )
     .bind(&job.rows_json)
     .bind(now)
+    .bind(serde_json::to_string(&succeeded).unwrap_or_else(|_| "[]".into()))
     .execute(&mut *tx)
     .await?;
     for (&webhook_id, &(any_success, any_failure)) in &job.clock {
-        if any_success {
-            sqlx::query("update webhooks set failing_since = null where id = ? and failing_since is not null")
-                .bind(webhook_id)
-                .execute(&mut *tx)
-                .await?;
-        } else if any_failure {
+        if !any_success && any_failure {
             sqlx::query("update webhooks set failing_since = ? where id = ? and failing_since is null")
                 .bind(now)
                 .bind(webhook_id)

@@ -109,7 +109,10 @@ impl Db {
         let id = insert_event(&mut tx, None, new, now).await?.unwrap_or_default();
         new.event.id = id;
         let delivery = insert_delivery(&mut tx, webhook_id, id, &new.event.event_type, now, "test", true).await?;
-        tx.commit().await?;
+        let committed = tx.commit().await;
+        // The write queue assigns event ids itself: it reads them again after this one.
+        self.changes.event_inserted();
+        committed?;
         Ok((id, delivery))
     }
 
@@ -125,29 +128,70 @@ impl Db {
 }
 
 /// The highest event id ever used: AUTOINCREMENT's high-water mark.
-const EVENTS_HIGH_WATER: &str = "select max(coalesce((select seq from sqlite_sequence where name = 'events'), 0),
-                                            coalesce((select max(id) from events), 0))";
+pub(super) const EVENTS_HIGH_WATER: &str =
+    "select max(coalesce((select seq from sqlite_sequence where name = 'events'), 0),
+                coalesce((select max(id) from events), 0))";
+
+/// Inserts the events of a JSON array of [`GroupRow`]s (`$rows`), received at `?2`.
+macro_rules! insert_events_from {
+    ($rows:literal) => {
+        concat!(
+            "insert into events (id, type, payload, feature_name, project, environment, created_by, source,
+                created_at, received_at)
+             select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
+                value ->> 7, value ->> 8, ?2
+             from json_each(",
+            $rows,
+            ") where true order by key"
+        )
+    };
+}
+
+/// Inserts the deliveries of a JSON array of `[uid, webhook_id, event_id, event_type]` (`$rows`),
+/// due at `?2`.
+macro_rules! insert_deliveries_from {
+    ($rows:literal) => {
+        concat!(
+            "insert into deliveries (uid, webhook_id, event_id, event_type, state, next_attempt_at, next_trigger,
+                single_attempt, created_at, updated_at)
+             select value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', ?2, 'scheduled', 0, ?2, ?2
+             from json_each(",
+            $rows,
+            ") order by key"
+        )
+    };
+}
+
+/// What the write queue remembers about events and webhooks between rounds (see `writer::Caches`).
+pub(super) struct IntakeCache<'a> {
+    /// The enabled webhooks, current as of this round.
+    pub webhooks: &'a [Webhook],
+    /// The next id to assign, current as of this round (None: the ids are exhausted).
+    pub next_id: Option<i64>,
+}
 
 /// Writes the events of `jobs` and their deliveries in the caller's transaction; returns each
-/// job's results.
+/// job's results and the next event id to assign.
 ///
 /// Ids are assigned here, in request order, exactly as AUTOINCREMENT would assign them one insert
 /// at a time (one above the highest id ever used, including client ids stored earlier in the
-/// group), so that the whole group is two statements: one for the events, one for the deliveries.
-/// A client id seen before (in the table, or earlier in the group) stores nothing and reports
-/// `created: false`.
+/// group), so that the whole group takes one or two statements. Assigned ids go in with a plain
+/// insert: should another writer have used one meanwhile, the insert fails and the round is
+/// retried with fresh state, rather than an event being taken for a duplicate. Client ids go in
+/// with `on conflict do nothing`: one seen before (in the table, or earlier in the group) stores
+/// nothing and reports `created: false`.
 pub(super) async fn write_intake(
     tx: &mut SqliteConnection,
     jobs: &[&IntakeJob],
-) -> Result<Vec<Vec<StoredEvent>>, sqlx::Error> {
+    cache: IntakeCache<'_>,
+) -> Result<(Vec<Vec<StoredEvent>>, Option<i64>), sqlx::Error> {
     let now = now_ms();
-    let webhooks = super::webhooks::enabled_webhooks(&mut *tx).await?;
-    let high_water: i64 = sqlx::query_scalar(EVENTS_HIGH_WATER).fetch_one(&mut *tx).await?;
 
     // Assign the ids and render the rows for json_each.
-    let mut next = high_water.checked_add(1);
+    let mut next = cache.next_id;
     let mut ids: Vec<Vec<i64>> = Vec::with_capacity(jobs.len());
-    let mut rows = Vec::new();
+    let mut assigned = Vec::new();
+    let mut given = Vec::new();
     for job in jobs {
         let mut job_ids = Vec::with_capacity(job.events.len());
         for pending in &job.events {
@@ -168,7 +212,7 @@ pub(super) async fn write_intake(
                 }
             };
             let event = &new.event;
-            rows.push(GroupRow(
+            let row = GroupRow(
                 id,
                 &event.event_type,
                 &pending.payload,
@@ -178,27 +222,38 @@ pub(super) async fn write_intake(
                 &event.created_by,
                 new.source,
                 new.created_at_ms,
-            ));
+            );
+            if new.id.is_some() {
+                given.push(row)
+            } else {
+                assigned.push(row)
+            }
             job_ids.push(id);
         }
         ids.push(job_ids);
     }
-    let rows_json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    let inserted: Vec<i64> = sqlx::query_scalar(
-        "insert into events (id, type, payload, feature_name, project, environment, created_by, source, created_at, received_at)
-         select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7,
-                value ->> 8, ?2
-         from json_each(?1) where true order by key
-         on conflict (id) do nothing
-         returning id",
-    )
-    .bind(rows_json)
-    .bind(now)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut created: HashSet<i64> = inserted.into_iter().collect();
+    let encode = |e: serde_json::Error| sqlx::Error::Encode(Box::new(e));
+    let assigned_json = serde_json::to_string(&assigned).map_err(encode)?;
+    // Which events are new: every assigned id, and the client ids the insert took (the first
+    // occurrence of an id in the group).
+    let mut created: HashSet<i64> = assigned.iter().map(|row| row.0).collect();
+    if !given.is_empty() {
+        let given_json = serde_json::to_string(&given).map_err(encode)?;
+        let inserted: Vec<i64> = sqlx::query_scalar(concat!(
+            insert_events_from!("?1"),
+            ";\n",
+            insert_events_from!("?3"),
+            " on conflict (id) do nothing returning id"
+        ))
+        .bind(&assigned_json)
+        .bind(now)
+        .bind(given_json)
+        .fetch_all(&mut *tx)
+        .await?;
+        created.extend(inserted);
+    }
 
-    // The deliveries of the events that were new (the first occurrence of an id in the group).
+    // The deliveries of the events that are new.
     let mut deliveries = Vec::new();
     let mut results = Vec::with_capacity(jobs.len());
     for (job, job_ids) in jobs.iter().zip(ids) {
@@ -207,7 +262,7 @@ pub(super) async fn write_intake(
             let is_new = created.remove(&id);
             let mut count = 0;
             if is_new {
-                for webhook in webhooks.iter().filter(|w| (job.matches)(w, &pending.new.event)) {
+                for webhook in cache.webhooks.iter().filter(|w| (job.matches)(w, &pending.new.event)) {
                     deliveries.push((new_delivery_uid(), webhook.id, id, pending.new.event.event_type.as_str()));
                     count += 1;
                 }
@@ -216,20 +271,19 @@ pub(super) async fn write_intake(
         }
         results.push(stored);
     }
-    if !deliveries.is_empty() {
-        let rows_json = serde_json::to_string(&deliveries).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        sqlx::query(
-            "insert into deliveries (uid, webhook_id, event_id, event_type, state, next_attempt_at, next_trigger,
-                single_attempt, created_at, updated_at)
-             select value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', ?2, 'scheduled', 0, ?2, ?2
-             from json_each(?1) order by key",
-        )
-        .bind(rows_json)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+    let deliveries_json = serde_json::to_string(&deliveries).map_err(encode)?;
+    if given.is_empty() {
+        // The usual case: every event is new, so events and deliveries go in one command.
+        sqlx::query(concat!(insert_events_from!("?1"), ";\n", insert_deliveries_from!("?3")))
+            .bind(assigned_json)
+            .bind(now)
+            .bind(deliveries_json)
+            .execute(&mut *tx)
+            .await?;
+    } else if !deliveries.is_empty() {
+        sqlx::query(insert_deliveries_from!("?1")).bind(deliveries_json).bind(now).execute(&mut *tx).await?;
     }
-    Ok(results)
+    Ok((results, next))
 }
 
 /// One event as a row of the group insert: a JSON array read back with `value ->> n`, in the
@@ -384,7 +438,10 @@ mod tests {
             let results = if grouped {
                 let mut tx = db.write.begin().await.expect("begin");
                 let jobs: Vec<&IntakeJob> = jobs.iter().collect();
-                let results = write_intake(&mut tx, &jobs).await.expect("group");
+                let webhooks = crate::db::webhooks::enabled_webhooks(&mut tx).await.expect("webhooks");
+                let high_water: i64 = sqlx::query_scalar(EVENTS_HIGH_WATER).fetch_one(&mut *tx).await.expect("ids");
+                let cache = IntakeCache { webhooks: &webhooks, next_id: Some(high_water + 1) };
+                let (results, _) = write_intake(&mut tx, &jobs, cache).await.expect("group");
                 tx.commit().await.expect("commit");
                 results
             } else {
@@ -451,5 +508,55 @@ mod tests {
         let count: i64 =
             sqlx::query_scalar("select count(*) from deliveries").fetch_one(&db.read).await.expect("count");
         assert_eq!(count, 100);
+    }
+
+    /// The write queue caches the enabled webhooks and the next event id: every change to a
+    /// webhook, and an event stored outside the queue (a test send), show in the very next
+    /// request.
+    #[tokio::test]
+    async fn webhook_changes_and_test_sends_show_in_the_next_request() {
+        let (_dir, db) = testing::open().await;
+        let publish = |name: &'static str| {
+            let db = db.clone();
+            async move {
+                let stored = db.insert_events(vec![testing::event(None, "feature-created", name)], webhook_matches);
+                stored.await.expect("insert").remove(0)
+            }
+        };
+        assert_eq!(publish("none").await.deliveries, 0);
+        let first = testing::webhook(&db, &["feature-created"]).await;
+        assert_eq!(publish("one").await.deliveries, 1);
+        let second = testing::webhook(&db, &["feature-created"]).await;
+        assert_eq!(publish("two").await.deliveries, 2);
+        db.set_webhook_enabled(first.id, false, "test").await.expect("disable");
+        assert_eq!(publish("enabled one").await.deliveries, 1);
+        let mut spec = app::model::WebhookSpec {
+            description: String::new(),
+            url: second.url.clone(),
+            enabled: true,
+            content_type: second.content_type.clone(),
+            authorization: None,
+            headers: second.headers.clone(),
+            body_template: None,
+            events: vec!["feature-archived".into()],
+            projects: Vec::new(),
+            environments: Vec::new(),
+            retry_policy: second.retry_policy,
+        };
+        db.update_webhook(second.id, &spec, "test").await.expect("update");
+        assert_eq!(publish("unsubscribed").await.deliveries, 0);
+        spec.events = vec!["feature-created".into()];
+        db.update_webhook(second.id, &spec, "test").await.expect("update");
+        assert_eq!(publish("subscribed again").await.deliveries, 1);
+        db.delete_webhook(second.id).await.expect("delete");
+        assert_eq!(publish("deleted").await.deliveries, 0);
+
+        db.set_webhook_enabled(first.id, true, "test").await.expect("enable");
+        let before = publish("before").await.id;
+        let mut sample = testing::event(None, "feature-created", "test send");
+        let (test_id, _) = db.insert_test_delivery(first.id, &mut sample).await.expect("test send");
+        assert_eq!(test_id, before + 1);
+        let after = publish("after").await;
+        assert_eq!((after.id, after.created, after.deliveries), (test_id + 1, true, 1));
     }
 }

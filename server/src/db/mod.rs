@@ -19,6 +19,8 @@ mod testing;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -36,6 +38,28 @@ pub struct Db {
     checkpoint: SqlitePool,
     /// The write queue of the intake and the dispatcher (see `writer`).
     writer: tokio::sync::mpsc::Sender<writer::WriteJob>,
+    /// Counters of the writes the write queue's caches depend on.
+    changes: Arc<Changes>,
+}
+
+/// Counters bumped after every committed write that the write queue caches around (see
+/// `writer::Caches`).
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    /// Every change to a webhook (the intake matches events against the enabled ones).
+    webhooks: AtomicU64,
+    /// Every event inserted outside the write queue (the queue assigns event ids itself).
+    events: AtomicU64,
+}
+
+impl Changes {
+    fn webhook_changed(&self) {
+        self.webhooks.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn event_inserted(&self) {
+        self.events.fetch_add(1, Ordering::AcqRel);
+    }
 }
 
 /// The current time as unix milliseconds, the unit of every timestamp column.
@@ -95,8 +119,14 @@ impl Db {
             .await
             .with_context(|| format!("cannot open the database {url} for reading"))?;
         let (writer, inbox) = tokio::sync::mpsc::channel(1024);
-        tokio::spawn(writer::writer_loop(write.clone(), inbox, writer::Checkpointer::new(checkpoint.clone())));
-        Ok(Db { read, write, checkpoint, writer })
+        let changes = Arc::new(Changes::default());
+        tokio::spawn(writer::writer_loop(
+            write.clone(),
+            inbox,
+            writer::Caches::new(changes.clone()),
+            writer::Checkpointer::new(checkpoint.clone()),
+        ));
+        Ok(Db { read, write, checkpoint, writer, changes })
     }
 
     /// The folder holding the database file (where `secret.key` is kept), if the URL names a file.

@@ -1,4 +1,7 @@
 //! Webhook integrations.
+//!
+//! Every write here bumps `Changes::webhooks` once it ran, which is what keeps the write queue's
+//! cache of enabled webhooks (the intake matches events against it) from ever being stale.
 
 use std::collections::BTreeMap;
 
@@ -144,7 +147,7 @@ impl Db {
 
     pub async fn insert_webhook(&self, spec: &WebhookSpec, secret: &str, actor: &str) -> Result<Webhook, sqlx::Error> {
         let now = now_ms();
-        let row: WebhookRow = sqlx::query_as(concat!("insert into webhooks (description, url, enabled, content_type, authorization, headers, body_template, events,
+        let row: Result<WebhookRow, sqlx::Error> = sqlx::query_as(concat!("insert into webhooks (description, url, enabled, content_type, authorization, headers, body_template, events,
                 projects, environments, retry_policy, secret, created_at, updated_at, updated_by)
              values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning ", columns!(), ""))
         .bind(&spec.description)
@@ -163,8 +166,9 @@ impl Db {
         .bind(now)
         .bind(actor)
         .fetch_one(&self.write)
-        .await?;
-        decode(row)
+        .await;
+        self.changes.webhook_changed();
+        decode(row?)
     }
 
     /// Replaces the configuration; bumps the version. Enabling clears an auto-disable record.
@@ -174,7 +178,7 @@ impl Db {
         spec: &WebhookSpec,
         actor: &str,
     ) -> Result<Option<Webhook>, sqlx::Error> {
-        let row: Option<WebhookRow> = sqlx::query_as(concat!("update webhooks set description = ?, url = ?, enabled = ?, content_type = ?, authorization = ?, headers = ?,
+        let row: Result<Option<WebhookRow>, sqlx::Error> = sqlx::query_as(concat!("update webhooks set description = ?, url = ?, enabled = ?, content_type = ?, authorization = ?, headers = ?,
                 body_template = ?, events = ?, projects = ?, environments = ?, retry_policy = ?,
                 disabled_reason = case when ? then null else disabled_reason end,
                 disabled_at = case when ? then null else disabled_at end,
@@ -199,8 +203,9 @@ impl Db {
         .bind(actor)
         .bind(id)
         .fetch_optional(&self.write)
-        .await?;
-        row.map(decode).transpose()
+        .await;
+        self.changes.webhook_changed();
+        row?.map(decode).transpose()
     }
 
     /// Turns a webhook on or off. Turning it on clears an auto-disable record and its failure clock.
@@ -210,7 +215,7 @@ impl Db {
         enabled: bool,
         actor: &str,
     ) -> Result<Option<Webhook>, sqlx::Error> {
-        let row: Option<WebhookRow> = sqlx::query_as(concat!(
+        let row: Result<Option<WebhookRow>, sqlx::Error> = sqlx::query_as(concat!(
             "update webhooks set enabled = ?1,
                 disabled_reason = case when ?1 then null else disabled_reason end,
                 disabled_at = case when ?1 then null else disabled_at end,
@@ -225,13 +230,15 @@ impl Db {
         .bind(actor)
         .bind(id)
         .fetch_optional(&self.write)
-        .await?;
-        row.map(decode).transpose()
+        .await;
+        self.changes.webhook_changed();
+        row?.map(decode).transpose()
     }
 
     pub async fn delete_webhook(&self, id: i64) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("delete from webhooks where id = ?").bind(id).execute(&self.write).await?;
-        Ok(done.rows_affected() == 1)
+        let done = sqlx::query("delete from webhooks where id = ?").bind(id).execute(&self.write).await;
+        self.changes.webhook_changed();
+        Ok(done?.rows_affected() == 1)
     }
 
     /// Installs a new signing secret; the old one keeps signing until `previous_expires_at`.
@@ -242,7 +249,7 @@ impl Db {
         previous_expires_at: i64,
         actor: &str,
     ) -> Result<Option<Webhook>, sqlx::Error> {
-        let row: Option<WebhookRow> = sqlx::query_as(concat!(
+        let row: Result<Option<WebhookRow>, sqlx::Error> = sqlx::query_as(concat!(
             "update webhooks set previous_secret = secret, previous_secret_expires_at = ?, secret = ?,
                 version = version + 1, updated_at = ?, updated_by = ?
              where id = ? returning ",
@@ -255,7 +262,8 @@ impl Db {
         .bind(actor)
         .bind(id)
         .fetch_optional(&self.write)
-        .await?;
-        row.map(decode).transpose()
+        .await;
+        self.changes.webhook_changed();
+        row?.map(decode).transpose()
     }
 }

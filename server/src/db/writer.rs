@@ -20,7 +20,9 @@ use sqlx::SqlitePool;
 use tokio::sync::mpsc;
 
 use super::deliveries::{self, BatchOutcome, ClaimJob, RecordJob};
-use super::events::{self, IntakeJob, StoredEvent};
+use super::events::{self, IntakeCache, IntakeJob, StoredEvent};
+use super::webhooks::Webhook;
+use super::Changes;
 
 /// The most intake events one round takes. A single request (at most 500 events) always fits.
 const ROUND_EVENTS: usize = 2_000;
@@ -54,6 +56,7 @@ struct Round {
 pub(super) async fn writer_loop(
     write: SqlitePool,
     mut inbox: mpsc::Receiver<WriteJob>,
+    mut caches: Caches,
     mut checkpointer: Checkpointer,
 ) {
     let mut jobs: Vec<WriteJob> = Vec::new();
@@ -69,7 +72,7 @@ pub(super) async fn writer_loop(
                 Err(_) => break,
             }
         }
-        match run_round(&write, &jobs).await {
+        match run_round(&write, &jobs, &mut caches).await {
             Ok(round) => answer(jobs.drain(..), round),
             Err(error) if jobs.len() == 1 => {
                 if let Some(job) = jobs.pop() {
@@ -79,7 +82,7 @@ pub(super) async fn writer_loop(
             Err(error) => {
                 tracing::warn!(%error, jobs = jobs.len(), "write round failed; writing its jobs one by one");
                 for job in jobs.drain(..) {
-                    match run_round(&write, std::slice::from_ref(&job)).await {
+                    match run_round(&write, std::slice::from_ref(&job), &mut caches).await {
                         Ok(round) => answer(std::iter::once(job), round),
                         Err(error) => fail(job, error),
                     }
@@ -138,8 +141,16 @@ fn intake_events(job: &WriteJob) -> usize {
 }
 
 /// Runs `jobs` in one transaction: finished attempts first (they free capacity), then claims,
-/// then the intake.
-async fn run_round(write: &SqlitePool, jobs: &[WriteJob]) -> Result<Round, sqlx::Error> {
+/// then the intake. A failed round forgets the caches, so the retries start from the database.
+async fn run_round(write: &SqlitePool, jobs: &[WriteJob], caches: &mut Caches) -> Result<Round, sqlx::Error> {
+    let result = try_round(write, jobs, caches).await;
+    if result.is_err() {
+        caches.forget();
+    }
+    result
+}
+
+async fn try_round(write: &SqlitePool, jobs: &[WriteJob], caches: &mut Caches) -> Result<Round, sqlx::Error> {
     let mut round = Round::default();
     let mut tx = write.begin().await?;
     for job in jobs {
@@ -159,11 +170,72 @@ async fn run_round(write: &SqlitePool, jobs: &[WriteJob]) -> Result<Round, sqlx:
             _ => None,
         })
         .collect();
+    let mut next_event_id = None;
     if !intake.is_empty() {
-        round.intake = events::write_intake(&mut tx, &intake).await?;
+        let (webhooks, next_id) = caches.for_intake(&mut tx).await?;
+        let (stored, next) = events::write_intake(&mut tx, &intake, IntakeCache { webhooks, next_id }).await?;
+        round.intake = stored;
+        next_event_id = Some(next);
     }
     tx.commit().await?;
+    if let Some(next) = next_event_id {
+        caches.committed_event_ids(next);
+    }
+    if round.records.iter().any(|outcome| !outcome.disabled_webhooks.is_empty()) {
+        caches.changes.webhook_changed();
+    }
     Ok(round)
+}
+
+/// What the writer remembers between rounds, so an intake round is one command instead of three:
+/// the enabled webhooks the intake matches against, and the next event id to assign. Each is
+/// stamped with the [`Changes`] counter it was read under and read again once that counter moves;
+/// every write to the webhooks (`db::webhooks`, the auto-disable here) and every event inserted
+/// outside this queue bumps its counter after committing.
+pub(super) struct Caches {
+    changes: Arc<Changes>,
+    webhooks: Option<(u64, Vec<Webhook>)>,
+    next_event_id: Option<(u64, Option<i64>)>,
+}
+
+impl Caches {
+    pub(super) fn new(changes: Arc<Changes>) -> Self {
+        Caches { changes, webhooks: None, next_event_id: None }
+    }
+
+    /// The enabled webhooks and the next event id, read inside the round's transaction when the
+    /// cached ones may be stale.
+    async fn for_intake(&mut self, tx: &mut sqlx::SqliteConnection) -> Result<(&[Webhook], Option<i64>), sqlx::Error> {
+        let seen = self.changes.webhooks.load(Ordering::Acquire);
+        if self.webhooks.as_ref().is_none_or(|(at, _)| *at != seen) {
+            let list = super::webhooks::enabled_webhooks(&mut *tx).await?;
+            self.webhooks = Some((seen, list));
+        }
+        let seen = self.changes.events.load(Ordering::Acquire);
+        let next_id = match self.next_event_id {
+            Some((at, next)) if at == seen => next,
+            _ => {
+                let high_water: i64 = sqlx::query_scalar(events::EVENTS_HIGH_WATER).fetch_one(&mut *tx).await?;
+                let next = high_water.checked_add(1);
+                self.next_event_id = Some((seen, next));
+                next
+            }
+        };
+        let webhooks = self.webhooks.as_ref().map(|(_, list)| list.as_slice()).unwrap_or_default();
+        Ok((webhooks, next_id))
+    }
+
+    /// The ids a committed round assigned are used: the next one is `next`.
+    fn committed_event_ids(&mut self, next: Option<i64>) {
+        if let Some((_, cached)) = &mut self.next_event_id {
+            *cached = next;
+        }
+    }
+
+    fn forget(&mut self) {
+        self.webhooks = None;
+        self.next_event_id = None;
+    }
 }
 
 /// Gives each job its result (the round's results are in queue order per kind).
