@@ -64,7 +64,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         policy.clone(),
         extra_roots,
         config.connect_timeout,
-        config.webhook_concurrency,
+        // Several webhooks may point at one host, so up to every request in flight may want a
+        // kept-alive connection to it: the per-webhook limit as the idle cap closed the extra
+        // connections after each request, and fan-out spent its time connecting.
+        config.concurrency,
     )?;
     let db = db::Db::open(&config.database_url, &config.sqlite_synchronous).await?;
     let cookie_key = cookie_key(&config)?;
