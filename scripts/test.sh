@@ -27,11 +27,27 @@ unit_and_integration() {
 
 e2e() {
   section "browser tests (debug build of the server and WASM, throw-away database)"
-  cargo leptos build
+  if ! cargo leptos build; then
+    df -h . >&2
+    echo "cargo leptos build failed (see the compiler output above)" >&2
+    exit 1
+  fi
   (cd end2end && npx playwright test)
 }
 
+# A full run needs roughly 6 GB in target/ (test build, WASM, server). Say so up front when the
+# disk is short, since a full disk shows up later as a bare "Failed to build".
+disk_check() {
+  local free_kb
+  free_kb=$(df -Pk . | awk 'NR==2 {print $4}')
+  echo "free disk space: $((free_kb / 1024 / 1024)) GB"
+  if [ "$free_kb" -lt $((8 * 1024 * 1024)) ]; then
+    echo "warning: less than 8 GB free; the build may fail with 'No space left on device'" >&2
+  fi
+}
+
 mkdir -p target
+disk_check
 case "$what" in
   all) lint; unit_and_integration; e2e ;;
   fast) lint; unit_and_integration ;;
