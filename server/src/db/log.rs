@@ -255,39 +255,54 @@ impl Db {
                     .await?
                     .unwrap_or(0);
             let bound = newest.min(count_bound.max(age_bound));
-            loop {
-                let done = sqlx::query(
-                    "delete from deliveries where id in (
-                        select id from deliveries where webhook_id = ? and id < ? and next_attempt_at is null
-                        order by id limit ?)",
-                )
-                .bind(webhook_id)
-                .bind(bound)
-                .bind(batch)
-                .execute(&self.write)
+            deleted += self
+                .delete_in_batches(batch, || {
+                    sqlx::query(
+                        "delete from deliveries where id in (
+                            select id from deliveries where webhook_id = ?1 and id < ?2 and next_attempt_at is null
+                            order by id limit ?3)",
+                    )
+                    .bind(webhook_id)
+                    .bind(bound)
+                    .bind(batch)
+                })
                 .await?;
-                deleted += done.rows_affected();
-                if done.rows_affected() < batch as u64 {
-                    break;
-                }
-                tokio::task::yield_now().await;
-            }
         }
         Ok(deleted)
     }
 
-    /// Deletes events no delivery refers to any more, older than `older_than` (in batches).
+    /// Deletes events no delivery refers to any more, older than `older_than`, in batches of
+    /// `batch` (each its own short write, like the deliveries). Returns how many.
     pub async fn prune_events(&self, older_than: i64, batch: i64) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query(
-            "delete from events where id in (
-                select e.id from events e
-                where e.received_at < ?1 and not exists (select 1 from deliveries d where d.event_id = e.id)
-                limit ?2)",
-        )
-        .bind(older_than)
-        .bind(batch)
-        .execute(&self.write)
-        .await?;
-        Ok(done.rows_affected())
+        self.delete_in_batches(batch, || {
+            sqlx::query(
+                "delete from events where id in (
+                    select e.id from events e
+                    where e.received_at < ?1 and not exists (select 1 from deliveries d where d.event_id = e.id)
+                    limit ?2)",
+            )
+            .bind(older_than)
+            .bind(batch)
+        })
+        .await
+    }
+
+    /// Runs the statement `delete` builds (one that removes at most `batch` rows) until a run
+    /// removes fewer, yielding between runs so other writers get the connection. Returns how
+    /// many rows went.
+    async fn delete_in_batches<'q>(
+        &self,
+        batch: i64,
+        delete: impl Fn() -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    ) -> Result<u64, sqlx::Error> {
+        let mut deleted = 0;
+        loop {
+            let done = delete().execute(&self.write).await?;
+            deleted += done.rows_affected();
+            if done.rows_affected() < batch.max(1) as u64 {
+                return Ok(deleted);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 }
