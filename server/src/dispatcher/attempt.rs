@@ -262,6 +262,8 @@ async fn send(
             Ok(None) => break,
             // The status arrived; a body that breaks off does not change the verdict.
             Err(error) => {
+                // Without the URL: its path or query may hold a credential (Slack-style URLs).
+                let error = error.without_url();
                 tracing::debug!(%error, "response body broke off");
                 break;
             }
@@ -292,7 +294,12 @@ fn classify(error: &reqwest::Error, target: &str, timeout: Duration) -> Outcome 
         chain.push(current.to_string());
         source = current.source();
     }
-    let detail = chain.last().cloned().unwrap_or_default();
+    // The innermost cause says what happened. Should that be reqwest's own error, its text ends
+    // with the URL, whose path or query may hold a credential: leave the URL out.
+    let mut detail = chain.last().cloned().unwrap_or_default();
+    if let Some(url) = error.url() {
+        detail = detail.replace(&format!(" for url ({url})"), "").replace(url.as_str(), "the URL");
+    }
     if let Some(guard) = guard {
         return match guard {
             GuardError::Dns { .. } => {
@@ -352,5 +359,32 @@ mod tests {
         let cut = "héllo".as_bytes();
         assert_eq!(excerpt(&cut[..2]), ("h".to_string(), "utf-8"), "a character cut at the end is dropped");
         assert_eq!(excerpt(&[0xff, 0x00, 0x80]), ("/wCA".to_string(), "base64"));
+    }
+
+    /// A receiver that answers garbage instead of HTTP: the failure is explained with the target
+    /// only, never the URL's path (Slack-style URLs carry their credential there).
+    #[tokio::test]
+    async fn transport_errors_never_repeat_the_url() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buffer = [0u8; 1024];
+                let _ = socket.read(&mut buffer).await;
+                let _ = socket.write_all(b"this is not HTTP\r\n\r\n").await;
+            }
+        });
+        let target = format!("127.0.0.1:{port}");
+        let url = format!("http://{target}/services/T000/B000/s3cr3tT0k3n?token=s3cr3tT0k3n");
+        let error = reqwest::Client::new().post(&url).send().await.expect_err("garbage is not a response");
+        let Outcome::Failure { class, message, retryable, .. } = classify(&error, &target, Duration::from_secs(10))
+        else {
+            panic!("a transport error is a failure");
+        };
+        assert_eq!(class, "connect");
+        assert!(retryable);
+        assert!(message.starts_with(&format!("The request to {target} failed: ")), "{message}");
+        assert!(!message.contains("s3cr3t"), "the URL leaked into the message: {message}");
     }
 }
