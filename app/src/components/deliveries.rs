@@ -12,7 +12,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::deliveries::list_deliveries;
 use crate::components::status::{event_place, DeliveryState};
 use crate::components::time::short_time;
-use crate::model::{DeliveryFilter, DeliveryOut, DELIVERY_STATES};
+use crate::model::{DeliveryFilter, DeliveryOut, DELIVERY_STATES, STATUS_CLASSES};
 
 /// How often the newest page refreshes in the browser.
 pub const LIVE_INTERVAL: Duration = Duration::from_secs(2);
@@ -44,6 +44,7 @@ pub fn DeliveryTable(
         DeliveryFilter {
             state: text("state"),
             event_type: text("event_type"),
+            status: text("status"),
             since: text("since").map(|s| local_to_rfc3339(&s)),
             until: text("until").map(|s| local_to_rfc3339(&s)),
             before: text("before").and_then(|b| b.parse().ok()),
@@ -79,6 +80,15 @@ pub fn DeliveryTable(
                 </select>
             </label>
             <label class="field">
+                <span>"HTTP status"</span>
+                <select name="status">
+                    <option value="" selected=move || selected("status")().is_empty()>"Any status"</option>
+                    {STATUS_CLASSES.iter().map(|(class, label)| view! {
+                        <option value=*class selected=move || selected("status")() == *class>{*label}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="field">
                 <span>"From (UTC)"</span>
                 <input type="datetime-local" name="since" value=selected("since") />
             </label>
@@ -101,7 +111,7 @@ pub fn DeliveryTable(
                     let next = page.next_cursor;
                     let older = move || {
                         let q = query.read();
-                        let mut params: Vec<(String, String)> = ["state", "event_type", "since", "until"]
+                        let mut params: Vec<(String, String)> = ["state", "event_type", "status", "since", "until"]
                             .iter()
                             .filter_map(|k| q.get(k).filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
                             .collect();

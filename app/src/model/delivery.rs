@@ -75,6 +75,9 @@ pub struct DeliveryFilter {
     pub state: Option<String>,
     #[serde(default)]
     pub event_type: Option<String>,
+    /// HTTP status class of the latest attempt: one of [`STATUS_CLASSES`].
+    #[serde(default)]
+    pub status: Option<String>,
     /// RFC 3339: only deliveries created at or after.
     #[serde(default)]
     pub since: Option<String>,
@@ -193,3 +196,25 @@ pub struct HourBucket {
 
 /// Delivery states a filter accepts.
 pub const DELIVERY_STATES: [&str; 4] = ["pending", "retrying", "succeeded", "failed"];
+
+/// HTTP status classes a filter accepts, with what each means in the page's select. `none` is
+/// an attempt that got no response (refused, timed out, blocked: status 0).
+pub const STATUS_CLASSES: [(&str, &str); 5] = [
+    ("2xx", "2xx success"),
+    ("3xx", "3xx redirect"),
+    ("4xx", "4xx client error"),
+    ("5xx", "5xx server error"),
+    ("none", "No response"),
+];
+
+/// The inclusive range of `last_status` values a status class stands for.
+pub fn status_class_range(class: &str) -> Option<(i64, i64)> {
+    match class {
+        "none" => Some((0, 0)),
+        "2xx" => Some((200, 299)),
+        "3xx" => Some((300, 399)),
+        "4xx" => Some((400, 499)),
+        "5xx" => Some((500, 599)),
+        _ => None,
+    }
+}

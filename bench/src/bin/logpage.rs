@@ -103,6 +103,9 @@ async fn main() -> anyhow::Result<()> {
         ("deliveries page, webhook 1, first page (HTML)", "/webhooks/1/deliveries".to_string()),
         ("deliveries page, all webhooks (HTML)", "/deliveries".to_string()),
         ("deliveries page, failed only (HTML)", "/webhooks/1/deliveries?state=failed".to_string()),
+        ("deliveries page, 5xx only (HTML)", "/webhooks/1/deliveries?status=5xx".to_string()),
+        // Nothing matches: the worst case, the whole webhook's log is scanned.
+        ("API no-response filter, no match (JSON)", "/api/admin/webhooks/1/deliveries?status=none".to_string()),
         ("deliveries page, deep in the log (HTML)", format!("/webhooks/1/deliveries?before={middle}")),
         ("API first page, webhook 1 (JSON)", "/api/admin/webhooks/1/deliveries".to_string()),
         (

@@ -105,11 +105,19 @@ impl DeliveryService for AppState {
                 return Err(AppError::invalid("eventType", format!("`{event_type}` is not a known event type")));
             }
         }
+        let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(class) => Some(status_class_range(class).ok_or_else(|| {
+                let classes: Vec<&str> = STATUS_CLASSES.iter().map(|(class, _)| *class).collect();
+                AppError::invalid("status", format!("`{class}` is not a status class: use {}", classes.join(", ")))
+            })?),
+        };
         let limit = filter.limit.unwrap_or(50).clamp(1, 200);
         let log_filter = LogFilter {
             webhook_id,
             state: filter.state.filter(|s| !s.is_empty()),
             event_type: filter.event_type.filter(|s| !s.is_empty()),
+            status,
             since: time_param("since", &filter.since)?,
             until: time_param("until", &filter.until)?,
             before: filter.before,

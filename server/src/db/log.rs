@@ -51,6 +51,8 @@ pub struct LogFilter {
     pub webhook_id: Option<i64>,
     pub state: Option<String>,
     pub event_type: Option<String>,
+    /// Inclusive range of the latest attempt's HTTP status.
+    pub status: Option<(i64, i64)>,
     pub since: Option<i64>,
     pub until: Option<i64>,
     pub before: Option<i64>,
@@ -80,7 +82,7 @@ impl Db {
     /// parameter. The webhook and state filters pick one of four statements, each shaped so its
     /// index serves it (an optional `?1 is null or col = ?1` condition would keep SQLite from
     /// using the index and make deep pages scan the table); the keyset bound is a plain range
-    /// (`id < coalesce(?, max)`). Event type and time are checked within that range.
+    /// (`id < coalesce(?, max)`). Event type, status class and time are checked within that range.
     pub async fn list_deliveries(&self, filter: &LogFilter) -> Result<Vec<DeliveryRow>, sqlx::Error> {
         macro_rules! residual {
             () => {
@@ -88,6 +90,7 @@ impl Db {
                   and (?4 is null or d.created_at >= ?4)
                   and (?5 is null or d.created_at < ?5)
                   and d.id < coalesce(?6, 9223372036854775807)
+                  and (?8 is null or d.last_status between ?8 and ?9)
                 order by d.id desc limit ?7"
             };
         }
@@ -105,6 +108,8 @@ impl Db {
             .bind(filter.until)
             .bind(filter.before)
             .bind(filter.limit)
+            .bind(filter.status.map(|(low, _)| low))
+            .bind(filter.status.map(|(_, high)| high))
             .fetch_all(&self.read)
             .await
     }

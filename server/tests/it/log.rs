@@ -39,6 +39,19 @@ async fn deliveries_filter_and_paginate_newest_first() {
     let (_, created) =
         api.get(&format!("/api/admin/webhooks/{id}/deliveries?eventType=feature-created&state=succeeded")).await;
     assert_eq!(created["items"].as_array().map(Vec::len), Some(5));
+    // The latest attempt's HTTP status class.
+    let count = |page: &Value| page["items"].as_array().map(Vec::len);
+    let (_, client_errors) = api.get(&format!("/api/admin/webhooks/{id}/deliveries?status=4xx")).await;
+    assert_eq!(count(&client_errors), Some(3));
+    assert!(client_errors["items"].as_array().expect("items").iter().all(|d| d["lastStatus"] == 404));
+    let (_, successes) =
+        api.get(&format!("/api/admin/webhooks/{id}/deliveries?status=2xx&eventType=feature-created")).await;
+    assert_eq!(count(&successes), Some(5));
+    let (_, no_response) = api.get(&format!("/api/admin/webhooks/{id}/deliveries?status=none")).await;
+    assert_eq!(count(&no_response), Some(0));
+    let (status, error) = api.get(&format!("/api/admin/webhooks/{id}/deliveries?status=418")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error["error"]["field"], "status");
 
     // Keyset pages of 3: 3 + 3 + 2, newest first, no overlap.
     let mut seen: Vec<i64> = Vec::new();
