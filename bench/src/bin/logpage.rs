@@ -115,6 +115,8 @@ async fn main() -> anyhow::Result<()> {
         ("API deep in the log, webhook 1 (JSON)", format!("/api/admin/webhooks/1/deliveries?before={middle}")),
         ("delivery detail page (HTML)", format!("/deliveries/{middle}")),
         ("API delivery detail (JSON)", format!("/api/admin/deliveries/{middle}")),
+        ("events page (HTML)", "/events".to_string()),
+        ("API events (JSON)", "/api/admin/events".to_string()),
         ("dashboard (HTML)", "/".to_string()),
         ("webhooks list (HTML)", "/webhooks".to_string()),
     ];
