@@ -4,13 +4,15 @@
 //! Authorization header, extra header values, the signing secret) are masked in everything this
 //! module sends out; sending the mask back in an update keeps the stored value.
 
-use std::collections::BTreeMap;
-
 use hookline_core::catalog;
 use hookline_core::template::{Escape, Template};
 use serde::{Deserialize, Serialize};
 
 use crate::AppError;
+
+/// Extra request headers, name to value, in the order the admin entered them (the order they
+/// are sent in, and shown back in the form and the API).
+pub type HeaderMap = indexmap::IndexMap<String, String>;
 
 /// What sensitive values look like in responses and forms.
 pub const MASK: &str = "*****";
@@ -82,7 +84,7 @@ pub struct WebhookOut {
     /// `*****` when set, null when not.
     pub authorization: Option<String>,
     /// Header names in clear, values masked.
-    pub headers: BTreeMap<String, String>,
+    pub headers: HeaderMap,
     pub body_template: Option<String>,
     pub events: Vec<String>,
     pub projects: Vec<String>,
@@ -168,7 +170,7 @@ pub struct WebhookIn {
     #[serde(default)]
     pub authorization: Option<String>,
     #[serde(default)]
-    pub headers: Option<BTreeMap<String, String>>,
+    pub headers: Option<HeaderMap>,
     #[serde(default)]
     pub body_template: Option<String>,
     #[serde(default)]
@@ -192,7 +194,7 @@ pub struct WebhookSpec {
     pub enabled: bool,
     pub content_type: String,
     pub authorization: Option<String>,
-    pub headers: BTreeMap<String, String>,
+    pub headers: HeaderMap,
     pub body_template: Option<String>,
     pub events: Vec<String>,
     pub projects: Vec<String>,
@@ -205,7 +207,7 @@ pub struct WebhookSpec {
 pub struct StoredSecrets {
     pub url: Option<String>,
     pub authorization: Option<String>,
-    pub headers: BTreeMap<String, String>,
+    pub headers: HeaderMap,
 }
 
 /// Headers the dispatcher sets itself; an extra header may not replace them.
@@ -252,7 +254,7 @@ impl WebhookIn {
             }
         };
 
-        let mut headers = BTreeMap::new();
+        let mut headers = HeaderMap::new();
         for (name, value) in self.headers.clone().unwrap_or_default() {
             let name = name.trim().to_string();
             if name.is_empty() && value.trim().is_empty() {
@@ -510,7 +512,7 @@ mod tests {
     #[test]
     fn headers_are_checked_and_reserved_names_refused() {
         let with = |name: &str, value: &str| WebhookIn {
-            headers: Some(BTreeMap::from([(name.to_string(), value.to_string())])),
+            headers: Some(HeaderMap::from([(name.to_string(), value.to_string())])),
             ..valid_input()
         };
         assert_eq!(field_of(&with("X Bad", "v")), "headers");
@@ -525,12 +527,12 @@ mod tests {
         let stored = StoredSecrets {
             url: Some("https://hooks.example.com/secret/path".into()),
             authorization: Some("Bearer s3cret".into()),
-            headers: BTreeMap::from([("X-Api-Key".to_string(), "k3y".to_string())]),
+            headers: HeaderMap::from([("X-Api-Key".to_string(), "k3y".to_string())]),
         };
         let input = WebhookIn {
             url: "https://hooks.example.com/*****".into(),
             authorization: Some(MASK.into()),
-            headers: Some(BTreeMap::from([("X-Api-Key".to_string(), MASK.to_string())])),
+            headers: Some(HeaderMap::from([("X-Api-Key".to_string(), MASK.to_string())])),
             ..valid_input()
         };
         let spec = input.validate(&stored).expect("valid");

@@ -1,7 +1,5 @@
 //! Helpers for the storage tests: a database in a temporary folder, webhooks, events.
 
-use std::collections::BTreeMap;
-
 use app::model::{RetryPolicy, WebhookSpec};
 use hookline_core::catalog::sample_event;
 
@@ -25,7 +23,7 @@ pub async fn webhook(db: &Db, events: &[&str]) -> Webhook {
         enabled: true,
         content_type: "application/json".into(),
         authorization: None,
-        headers: BTreeMap::new(),
+        headers: app::model::HeaderMap::new(),
         body_template: None,
         events: events.iter().map(|e| e.to_string()).collect(),
         projects: Vec::new(),

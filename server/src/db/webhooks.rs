@@ -3,8 +3,6 @@
 //! Every write here bumps `Changes::webhooks` once it ran, which is what keeps the write queue's
 //! cache of enabled webhooks (the intake matches events against it) from ever being stale.
 
-use std::collections::BTreeMap;
-
 use app::model::{RetryPolicy, WebhookSpec};
 
 use super::{now_ms, Db};
@@ -18,7 +16,7 @@ pub struct Webhook {
     pub enabled: bool,
     pub content_type: String,
     pub authorization: Option<String>,
-    pub headers: BTreeMap<String, String>,
+    pub headers: app::model::HeaderMap,
     pub body_template: Option<String>,
     pub events: Vec<String>,
     pub projects: Vec<String>,

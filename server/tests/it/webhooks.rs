@@ -103,6 +103,24 @@ async fn updates_with_masks_keep_stored_secrets() {
 }
 
 #[tokio::test]
+async fn headers_keep_the_order_they_were_entered_in() {
+    let receiver = Receiver::start().await;
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let mut config = slack_like(&receiver.url("/hook"));
+    config["headers"] = json!({"X-Zeta": "z", "X-Alpha": "a", "X-Mid": "m"});
+    let id = api.create_webhook(config).await;
+    let (_, stored) = api.get(&format!("/api/admin/webhooks/{id}")).await;
+    let names: Vec<&String> = stored["headers"].as_object().expect("headers").keys().collect();
+    assert_eq!(names, ["X-Zeta", "X-Alpha", "X-Mid"], "the API shows them as entered");
+
+    api.publish(json!({"type": "feature-created", "project": "web-shop", "featureName": "f"})).await;
+    let got = receiver.wait_for(1, std::time::Duration::from_secs(10)).await;
+    let sent: Vec<&str> = got[0].headers.keys().map(|n| n.as_str()).filter(|n| n.starts_with("x-")).collect();
+    assert_eq!(sent, ["x-zeta", "x-alpha", "x-mid"], "and they go out in that order");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn validation_names_the_field() {
     let (server, api) = TestServer::start_for_delivery(|_| {}).await;
     let base = slack_like("http://127.0.0.1:9/hook");
