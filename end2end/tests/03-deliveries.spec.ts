@@ -54,3 +54,45 @@ test('a failing receiver is diagnosed and the delivery redelivered', async ({ pa
     await receiver.stop();
   }
 });
+
+test('"Load more" appends older deliveries in place and pauses live updates', async ({ page, guard, baseURL }) => {
+  const receiver = new TestReceiver();
+  const url = await receiver.start();
+  try {
+    await signIn(page);
+    // Set up through the JSON API with the page's session (the Origin check applies to it too).
+    const headers = { Origin: baseURL! };
+    const created = await page.request.post('/api/admin/webhooks', {
+      headers,
+      data: { url, events: ['feature-created'], description: 'Busy receiver' },
+    });
+    expect(created.status()).toBe(201);
+    const { id } = await created.json();
+    // One more than a page (50).
+    for (let i = 0; i < 51; i++) {
+      const sent = await page.request.post(`/api/admin/webhooks/${id}/test`, { headers, data: { eventType: 'feature-created' } });
+      expect(sent.ok()).toBeTruthy();
+    }
+
+    await page.goto(`/webhooks/${id}/deliveries`);
+    await waitForHydration(page);
+    const rows = page.getByTestId('deliveries').locator('tbody tr');
+    await expect(rows).toHaveCount(50);
+    const newest = await rows.first().getAttribute('data-delivery-id');
+
+    await page.getByRole('link', { name: 'Load more' }).click();
+    await expect(rows).toHaveCount(51);
+    // Appended below the first page, on the same URL (no navigation to ?before=…).
+    expect(await rows.first().getAttribute('data-delivery-id')).toBe(newest);
+    expect(Number(await rows.last().getAttribute('data-delivery-id'))).toBeLessThan(Number(newest));
+    expect(page.url()).not.toContain('before=');
+    await expect(page.getByRole('link', { name: 'Load more' })).toHaveCount(0);
+    await expect(page.getByText('Live updates paused')).toBeVisible();
+
+    await page.getByRole('button', { name: 'Back to live' }).click();
+    await expect(rows).toHaveCount(50);
+    await expect(page.getByRole('link', { name: 'Load more' })).toBeVisible();
+  } finally {
+    await receiver.stop();
+  }
+});

@@ -51,8 +51,32 @@ pub fn DeliveryTable(
             limit: Some(50),
         }
     });
+    // "Load more" appends older pages in place (once hydrated; without JavaScript it is a link to
+    // the next keyset page). `more_cursor` is None until a page was appended, then the cursor
+    // after the last appended page.
+    let more_rows = RwSignal::new(Vec::<DeliveryOut>::new());
+    let more_cursor = RwSignal::new(None::<Option<i64>>);
+    let load_more = Action::new(move |before: &i64| {
+        let filter = DeliveryFilter { before: Some(*before), ..filter.get_untracked() };
+        list_deliveries(webhook_id, filter)
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(older)) = load_more.value().get() {
+            more_rows.update(|rows| rows.extend(older.items));
+            more_cursor.set(Some(older.next_cursor));
+        }
+    });
+    // Other filters start over.
+    Effect::new(move |_| {
+        filter.track();
+        more_rows.set(Vec::new());
+        more_cursor.set(None);
+    });
     let tick = live_ticker(LIVE_INTERVAL);
-    let live_tick = Memo::new(move |_| if filter.read().before.is_none() { tick.get() } else { 0 });
+    // Live while showing the newest page alone: with older rows appended below, new rows at the
+    // top would push rows off the first page and open a gap, so live updates pause.
+    let live_tick =
+        Memo::new(move |_| if filter.read().before.is_none() && more_cursor.read().is_none() { tick.get() } else { 0 });
     let page = Resource::new(
         move || (filter.get(), live_tick.get(), refresh.get()),
         move |(filter, _, _)| list_deliveries(webhook_id, filter),
@@ -108,14 +132,15 @@ pub fn DeliveryTable(
                             </div>
                         }.into_any();
                     }
-                    let next = page.next_cursor;
+                    let first_cursor = page.next_cursor;
+                    let next = move || more_cursor.get().unwrap_or(first_cursor);
                     let older = move || {
                         let q = query.read();
                         let mut params: Vec<(String, String)> = ["state", "event_type", "status", "since", "until"]
                             .iter()
                             .filter_map(|k| q.get(k).filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
                             .collect();
-                        params.push(("before".into(), next.unwrap_or_default().to_string()));
+                        params.push(("before".into(), next().unwrap_or_default().to_string()));
                         format!("?{}", params.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&"))
                     };
                     view! {
@@ -134,12 +159,47 @@ pub fn DeliveryTable(
                                 </thead>
                                 <tbody>
                                     {page.items.into_iter().map(|d| view! { <DeliveryRow delivery=d /> }).collect_view()}
+                                    <For each=move || more_rows.get() key=|d| d.id let:delivery>
+                                        <DeliveryRow delivery />
+                                    </For>
                                 </tbody>
                             </table>
                         </div>
                         <div class="pager">
                             {move || filter.read().before.is_some().then(|| view! { <a class="btn btn-ghost btn-small" href="?">"← Newest"</a> })}
-                            {next.map(|_| view! { <a class="btn btn-ghost btn-small" href=older>"Older deliveries →"</a> })}
+                            {move || next().map(|before| view! {
+                                <a
+                                    class="btn btn-ghost btn-small"
+                                    href=older
+                                    aria-busy=move || load_more.pending().get().then_some("true")
+                                    on:click=move |ev| {
+                                        ev.prevent_default();
+                                        if !load_more.pending().get_untracked() {
+                                            load_more.dispatch(before);
+                                        }
+                                    }
+                                >
+                                    {move || if load_more.pending().get() { "Loading…" } else { "Load more" }}
+                                </a>
+                            })}
+                            {move || matches!(load_more.value().get(), Some(Err(_))).then(|| view! {
+                                <span class="field-error">"Could not load older deliveries; try again."</span>
+                            })}
+                            {move || more_cursor.read().is_some().then(|| view! {
+                                <span class="muted small">
+                                    "Live updates paused while older deliveries are shown. "
+                                    <button
+                                        type="button"
+                                        class="btn btn-ghost btn-small"
+                                        on:click=move |_| {
+                                            more_rows.set(Vec::new());
+                                            more_cursor.set(None);
+                                        }
+                                    >
+                                        "Back to live"
+                                    </button>
+                                </span>
+                            })}
                         </div>
                     }.into_any()
                 })
