@@ -4,8 +4,9 @@
 
 use serde::Serialize;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use crate::context::event_json_literal;
 use crate::event::{Event, EventView};
 use crate::markdown::markdown_of;
 use crate::template::{Escape, RenderError, Template};
@@ -18,7 +19,10 @@ pub fn render_body(
     content_type: &str,
     base_url: Option<&str>,
 ) -> Result<String, RenderError> {
-    render_event_json(template, &event.to_value(), content_type, base_url)
+    match template {
+        None => Ok(event.to_json()),
+        Some(_) => render_event_json(template, &event.to_value(), content_type, base_url),
+    }
 }
 
 /// `render_body` for an event held as JSON in Unleash's format, as the dispatcher stores it.
@@ -34,13 +38,19 @@ pub fn render_event_json(
         // Serialising a JSON value cannot fail.
         return Ok(serde_json::to_string(event).unwrap_or_default());
     };
+    let escape = Escape::for_content_type(content_type);
     // Unleash's quirk: the event serialised twice, a JSON string literal (quotes included).
-    let event_json = template.uses("eventJson").then(|| {
-        let once = serde_json::to_string(event).unwrap_or_default();
-        Value::String(serde_json::to_string(&once).unwrap_or_default())
-    });
+    let event_json = template.uses("eventJson").then(|| Value::String(event_json_literal(event)));
     let markdown =
         template.uses("eventMarkdown").then(|| Value::String(markdown_of(EventView::of_json(event), base_url)));
+    if template.uses_root() {
+        // `{{.}}` or `{{json .}}` at the top: the root must be the context object itself.
+        let mut context = Map::with_capacity(3);
+        context.insert("event".to_owned(), event.clone());
+        context.extend(event_json.map(|value| ("eventJson".to_owned(), value)));
+        context.extend(markdown.map(|value| ("eventMarkdown".to_owned(), value)));
+        return template.render(&Value::Object(context), escape);
+    }
     let mut bindings: Vec<(&str, &Value)> = Vec::with_capacity(3);
     bindings.push(("event", event));
     if let Some(value) = &event_json {
@@ -49,7 +59,7 @@ pub fn render_event_json(
     if let Some(value) = &markdown {
         bindings.push(("eventMarkdown", value));
     }
-    template.render_with(&bindings, Escape::for_content_type(content_type))
+    template.render_with(&bindings, escape)
 }
 
 /// Where a body stops being valid JSON.
@@ -103,6 +113,8 @@ mod tests {
             "{{event.type}}|{{{eventJson}}}|{{eventMarkdown}}|{{#event.tags}}{{type}}={{value}};{{/event.tags}}|{{json event.data}}",
         )
         .expect("compile");
+        // The root itself needs the context object, not named bindings.
+        let root = Template::compile("{{json .}}").expect("compile");
         for name in ["feature-created", "feature-strategy-update", "change-request-approved"] {
             let event = sample_event(name).expect("sample");
             let options = ContextOptions { base_url: Some("https://u.example"), ..ContextOptions::default() };
@@ -110,6 +122,10 @@ mod tests {
             let via_bindings =
                 render_body(Some(&template), &event, "application/json", Some("https://u.example")).expect("render");
             assert_eq!(via_bindings, via_context, "{name}");
+            let whole =
+                render_body(Some(&root), &event, "application/json", Some("https://u.example")).expect("render");
+            assert_eq!(whole, root.render(&render_context(&event, &options), Escape::Json).expect("render"), "{name}");
+            assert!(whole.starts_with("{\"event\":{"), "{whole}");
         }
     }
 

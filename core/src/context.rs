@@ -33,7 +33,7 @@ pub fn render_context(event: &Event, options: &ContextOptions) -> Value {
     let mut context = Map::with_capacity(3);
     context.insert("event".to_owned(), event.to_value());
     if options.include_event_json {
-        context.insert("eventJson".to_owned(), Value::String(event_json(event)));
+        context.insert("eventJson".to_owned(), Value::String(event_json_literal(&context["event"])));
     }
     if options.include_event_markdown {
         context.insert("eventMarkdown".to_owned(), Value::String(event_markdown(event, options.base_url)));
@@ -41,10 +41,11 @@ pub fn render_context(event: &Event, options: &ContextOptions) -> Value {
     Value::Object(context)
 }
 
-/// The event's JSON as a JSON string literal, quotes included: `"{\"id\":1,...}"`.
-fn event_json(event: &Event) -> String {
-    // Serialising a string cannot fail.
-    serde_json::to_string(&event.to_json()).unwrap_or_default()
+/// The event's JSON as a JSON string literal, quotes included: `"{\"id\":1,...}"` (Unleash's
+/// `eventJson`).
+pub(crate) fn event_json_literal(event: &Value) -> String {
+    // Serialising a JSON value or a string cannot fail.
+    serde_json::to_string(&serde_json::to_string(event).unwrap_or_default()).unwrap_or_default()
 }
 
 #[cfg(test)]

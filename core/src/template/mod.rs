@@ -263,6 +263,12 @@ impl Template {
     pub fn uses(&self, top_level_name: &str) -> bool {
         self.inner.uses_root || self.inner.names.contains(top_level_name)
     }
+
+    /// True when the template refers to the root itself (`{{.}}`, `{{json .}}` outside any
+    /// section), which [`Template::render_with`]'s named bindings cannot stand for.
+    pub fn uses_root(&self) -> bool {
+        self.inner.uses_root
+    }
 }
 
 #[cfg(test)]
