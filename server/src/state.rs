@@ -100,42 +100,47 @@ impl Background {
 }
 
 impl AppState {
-    /// Starts the dispatcher and the periodic jobs (expired-session cleanup).
+    /// Starts the dispatcher and the periodic jobs (expired-session cleanup, retention).
     pub fn spawn_background_tasks(&self) -> Background {
         let cancel = CancellationToken::new();
         let mut tasks = vec![self.dispatcher.spawn(cancel.clone())];
         let db = self.db.clone();
-        let stop = cancel.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(3600));
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = every.tick() => match db.delete_expired_sessions().await {
-                        Ok(0) => {}
-                        Ok(removed) => tracing::debug!(removed, "removed expired sessions"),
-                        Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
-                    },
+        tasks.push(tokio::spawn(every(Duration::from_secs(3600), cancel.clone(), move || {
+            let db = db.clone();
+            async move {
+                match db.delete_expired_sessions().await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::debug!(removed, "removed expired sessions"),
+                    Err(error) => tracing::warn!(%error, "could not remove expired sessions"),
                 }
             }
-        }));
-        tasks.push(tokio::spawn(prune_loop(self.clone(), cancel.clone())));
-        Background { cancel, tasks }
-    }
-}
-
-/// The retention job: deletes old deliveries in small batches, then events nothing refers to.
-async fn prune_loop(state: AppState, stop: CancellationToken) {
-    let mut every = tokio::time::interval(state.config.prune_interval);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = every.tick() => {
+        })));
+        // The retention job: deletes old deliveries in small batches, then events nothing refers to.
+        let state = self.clone();
+        tasks.push(tokio::spawn(every(self.config.prune_interval, cancel.clone(), move || {
+            let state = state.clone();
+            async move {
                 if let Err(error) = state.prune_once().await {
                     tracing::warn!(%error, "retention job failed; it runs again later");
                 }
             }
+        })));
+        Background { cancel, tasks }
+    }
+}
+
+/// Runs `job` now and then every `period` (a late run delays the next) until `stop`.
+async fn every<F, Fut>(period: Duration, stop: CancellationToken, mut job: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = ticks.tick() => job().await,
         }
     }
 }

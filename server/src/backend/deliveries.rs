@@ -74,14 +74,6 @@ fn time_param(field: &str, value: &Option<String>) -> Result<Option<i64>, AppErr
     }
 }
 
-impl AppState {
-    async fn webhook_title(&self, id: i64) -> Result<(String, bool), AppError> {
-        let webhook = self.db.webhook(id).await?.ok_or_else(|| AppError::NotFound(format!("webhook {id}")))?;
-        let title = if webhook.description.is_empty() { url_host(&webhook.url) } else { webhook.description };
-        Ok((title, webhook.enabled))
-    }
-}
-
 #[async_trait]
 impl DeliveryService for AppState {
     async fn list_deliveries(
@@ -90,7 +82,7 @@ impl DeliveryService for AppState {
         filter: DeliveryFilter,
     ) -> Result<Page<DeliveryOut>, AppError> {
         if let Some(id) = webhook_id {
-            self.webhook_title(id).await?;
+            self.stored_webhook(id).await?;
         }
         if let Some(state) = filter.state.as_deref().filter(|s| !s.is_empty()) {
             if !DELIVERY_STATES.contains(&state) {
@@ -133,7 +125,7 @@ impl DeliveryService for AppState {
 
     async fn get_delivery(&self, id: i64) -> Result<DeliveryDetail, AppError> {
         let row = self.db.delivery(id).await?.ok_or_else(|| AppError::NotFound(format!("delivery {id}")))?;
-        let (title, _) = self.webhook_title(row.webhook_id).await?;
+        let title = self.stored_webhook(row.webhook_id).await?.title();
         let event =
             self.db.event(row.event_id).await?.ok_or_else(|| AppError::NotFound(format!("event {}", row.event_id)))?;
         let mut event_json: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
@@ -149,8 +141,7 @@ impl DeliveryService for AppState {
 
     async fn redeliver(&self, actor: &str, id: i64) -> Result<DeliveryOut, AppError> {
         let row = self.db.delivery(id).await?.ok_or_else(|| AppError::NotFound(format!("delivery {id}")))?;
-        let (_, enabled) = self.webhook_title(row.webhook_id).await?;
-        if !enabled {
+        if !self.stored_webhook(row.webhook_id).await?.enabled {
             return Err(AppError::Conflict("the webhook is disabled: enable it before redelivering".into()));
         }
         if !self.db.queue_redelivery(id).await? {
@@ -167,8 +158,7 @@ impl DeliveryService for AppState {
     }
 
     async fn recover(&self, actor: &str, webhook_id: i64, since: &str) -> Result<RecoverOut, AppError> {
-        let (_, enabled) = self.webhook_title(webhook_id).await?;
-        if !enabled {
+        if !self.stored_webhook(webhook_id).await?.enabled {
             return Err(AppError::Conflict("the webhook is disabled: enable it before recovering deliveries".into()));
         }
         let since_ms = time_param("since", &Some(since.to_string()))?
@@ -182,8 +172,7 @@ impl DeliveryService for AppState {
     }
 
     async fn send_test(&self, actor: &str, webhook_id: i64, event_type: &str) -> Result<DeliveryOut, AppError> {
-        let (_, enabled) = self.webhook_title(webhook_id).await?;
-        if !enabled {
+        if !self.stored_webhook(webhook_id).await?.enabled {
             return Err(AppError::Conflict("the webhook is disabled: enable it to send a test event".into()));
         }
         let sample = catalog::sample_event(event_type)
@@ -208,13 +197,8 @@ impl DeliveryService for AppState {
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let titles: HashMap<i64, String> = self
-            .db
-            .list_webhooks()
-            .await?
-            .into_iter()
-            .map(|w| (w.id, if w.description.is_empty() { url_host(&w.url) } else { w.description }))
-            .collect();
+        let titles: HashMap<i64, String> =
+            self.db.list_webhooks().await?.into_iter().map(|w| (w.id, w.title())).collect();
         let mut by_event: HashMap<i64, Vec<EventDelivery>> = HashMap::new();
         for (event_id, delivery_id, webhook_id, state) in self.db.deliveries_of_events(&ids).await? {
             by_event.entry(event_id).or_default().push(EventDelivery {
@@ -262,11 +246,7 @@ impl DeliveryService for AppState {
             let failing = last.get(&webhook.id).is_some_and(|(state, _)| state == "failed" || state == "retrying");
             webhooks.push(WebhookHealth {
                 webhook_id: webhook.id,
-                title: if webhook.description.is_empty() {
-                    url_host(&webhook.url)
-                } else {
-                    webhook.description.clone()
-                },
+                title: webhook.title(),
                 enabled: webhook.enabled,
                 disabled_reason: webhook.disabled_reason.clone(),
                 succeeded,

@@ -77,7 +77,7 @@ pub fn check_template_renders_json(spec: &WebhookSpec, save_anyway: bool) -> Res
 }
 
 impl AppState {
-    async fn stored_webhook(&self, id: i64) -> Result<Webhook, AppError> {
+    pub(super) async fn stored_webhook(&self, id: i64) -> Result<Webhook, AppError> {
         self.db.webhook(id).await?.ok_or_else(|| AppError::NotFound(format!("webhook {id}")))
     }
 
@@ -172,10 +172,7 @@ impl WebhookService for AppState {
     async fn duplicate_webhook(&self, actor: &str, id: i64) -> Result<WebhookOut, AppError> {
         let source = self.stored_webhook(id).await?;
         let spec = WebhookSpec {
-            description: format!(
-                "Copy of {}",
-                if source.description.is_empty() { url_host(&source.url) } else { source.description.clone() }
-            ),
+            description: format!("Copy of {}", source.title()),
             url: source.url,
             // A copy starts disabled, so it does not double every delivery before it is reviewed.
             enabled: false,

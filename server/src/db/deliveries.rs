@@ -226,9 +226,7 @@ impl Db {
             return Ok(Vec::new());
         }
         let ids_json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-        let (reply, answer) = oneshot::channel();
-        self.submit(WriteJob::Claim(ClaimJob { ids_json, now, lease_until, reply })).await?;
-        answer.await.map_err(|_| sqlx::Error::PoolClosed)?
+        self.submit(|reply| WriteJob::Claim(ClaimJob { ids_json, now, lease_until, reply })).await
     }
 
     /// Gives leased deliveries back (graceful shutdown): due again at once.
@@ -270,9 +268,7 @@ impl Db {
                 entry.1 = true;
             }
         }
-        let (reply, answer) = oneshot::channel();
-        self.submit(WriteJob::Record(RecordJob { rows_json, clock, disable_after_ms, reply })).await?;
-        answer.await.map_err(|_| sqlx::Error::PoolClosed)?
+        self.submit(|reply| WriteJob::Record(RecordJob { rows_json, clock, disable_after_ms, reply })).await
     }
 
     /// Queue figures for `/metrics`.
@@ -298,15 +294,14 @@ impl Db {
     /// The state and time of each webhook's newest delivery: one index seek per webhook
     /// (a `group by` over the deliveries would read the whole log).
     pub async fn last_delivery_per_webhook(&self) -> Result<HashMap<i64, (String, i64)>, sqlx::Error> {
-        let rows: Vec<(i64, Option<String>, Option<i64>)> = sqlx::query_as(
-            "select w.id,
-                    (select d.state from deliveries d where d.webhook_id = w.id order by d.id desc limit 1),
-                    (select d.updated_at from deliveries d where d.webhook_id = w.id order by d.id desc limit 1)
-             from webhooks w",
+        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+            "select d.webhook_id, d.state, d.updated_at
+             from webhooks w join deliveries d
+               on d.id = (select max(id) from deliveries where webhook_id = w.id)",
         )
         .fetch_all(&self.read)
         .await?;
-        Ok(rows.into_iter().filter_map(|(id, state, at)| Some((id, (state?, at?)))).collect())
+        Ok(rows.into_iter().map(|(id, state, at)| (id, (state, at))).collect())
     }
 
     pub async fn last_delivery_of(&self, webhook_id: i64) -> Result<Option<(String, i64)>, sqlx::Error> {

@@ -71,6 +71,15 @@ pub(super) struct PendingEvent {
     payload: String,
 }
 
+impl From<NewEvent> for PendingEvent {
+    /// Serialises the payload before the event joins the write queue, outside its serial path.
+    /// The stored payload carries no id: it is the row's id, set when read back.
+    fn from(new: NewEvent) -> Self {
+        let payload = new.event.to_json();
+        PendingEvent { new, payload }
+    }
+}
+
 impl std::fmt::Debug for IntakeJob {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IntakeJob").field("events", &self.events.len()).finish_non_exhaustive()
@@ -89,17 +98,8 @@ impl Db {
         events: Vec<NewEvent>,
         matches: Matcher,
     ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-        let events = events
-            .into_iter()
-            .map(|new| {
-                // The stored payload carries no id: it is the row's id, set when read back.
-                let payload = new.event.to_json();
-                PendingEvent { new, payload }
-            })
-            .collect();
-        let (reply, answer) = oneshot::channel();
-        self.submit(WriteJob::Intake(IntakeJob { events, matches, reply })).await?;
-        answer.await.map_err(|_| sqlx::Error::PoolClosed)?
+        let events = events.into_iter().map(PendingEvent::from).collect();
+        self.submit(|reply| WriteJob::Intake(IntakeJob { events, matches, reply })).await
     }
 
     /// Stores a test event (a catalog sample) and one single-attempt delivery to `webhook_id`.
@@ -350,13 +350,7 @@ mod tests {
     use crate::routes::events::webhook_matches;
 
     fn job(events: Vec<NewEvent>) -> IntakeJob {
-        let events = events
-            .into_iter()
-            .map(|new| {
-                let payload = new.event.to_json();
-                PendingEvent { new, payload }
-            })
-            .collect();
+        let events = events.into_iter().map(PendingEvent::from).collect();
         IntakeJob { events, matches: webhook_matches, reply: oneshot::channel().0 }
     }
 

@@ -144,9 +144,15 @@ impl Db {
         sqlx::query_scalar::<_, i64>("select 1").fetch_one(&self.read).await.is_ok()
     }
 
-    /// Queues `job` for the write queue's next round.
-    async fn submit(&self, job: writer::WriteJob) -> Result<(), sqlx::Error> {
-        self.writer.send(job).await.map_err(|_| sqlx::Error::PoolClosed)
+    /// Queues the job `make` builds around its reply channel for the write queue's next round,
+    /// and waits for the answer (which comes after the round's commit).
+    async fn submit<T>(
+        &self,
+        make: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, sqlx::Error>>) -> writer::WriteJob,
+    ) -> Result<T, sqlx::Error> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.writer.send(make(reply)).await.map_err(|_| sqlx::Error::PoolClosed)?;
+        answer.await.map_err(|_| sqlx::Error::PoolClosed)?
     }
 
     /// Closes the pools, waiting for running statements (graceful shutdown).

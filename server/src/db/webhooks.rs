@@ -35,6 +35,15 @@ pub struct Webhook {
 }
 
 impl Webhook {
+    /// What the UI calls the webhook: its description, or the URL's host when it has none.
+    pub fn title(&self) -> String {
+        if self.description.is_empty() {
+            app::model::url_host(&self.url)
+        } else {
+            self.description.clone()
+        }
+    }
+
     /// The secrets that sign a delivery at `now_ms`: the current one, plus the previous one during
     /// a rotation's grace period.
     pub fn signing_secrets(&self, now_ms: i64) -> Vec<&str> {

@@ -236,7 +236,7 @@ async fn send(
     let request = ctx.client.post(url).headers(header_map).body(body.to_owned()).timeout(ctx.request_timeout);
     let mut response = match request.send().await {
         Ok(response) => response,
-        Err(error) => return classify(&error, &target, ctx.request_timeout),
+        Err(error) => return classify(error, &target, ctx.request_timeout),
     };
     let status = response.status().as_u16();
     let response_headers: Vec<(String, String)> = response
@@ -278,10 +278,13 @@ fn target_of(url: &reqwest::Url) -> String {
 }
 
 /// Turns a transport error into an error class and a sentence.
-fn classify(error: &reqwest::Error, target: &str, timeout: Duration) -> Outcome {
+fn classify(error: reqwest::Error, target: &str, timeout: Duration) -> Outcome {
     use std::error::Error;
+    // Without the URL: its path or query may hold a credential (Slack-style URLs), and its host
+    // must not steer the classification below.
+    let error = error.without_url();
     let mut chain = Vec::new();
-    let mut source: Option<&(dyn Error + 'static)> = Some(error);
+    let mut source: Option<&(dyn Error + 'static)> = Some(&error);
     let mut guard: Option<GuardError> = None;
     let mut io_kind = None;
     while let Some(current) = source {
@@ -294,12 +297,8 @@ fn classify(error: &reqwest::Error, target: &str, timeout: Duration) -> Outcome 
         chain.push(current.to_string());
         source = current.source();
     }
-    // The innermost cause says what happened. Should that be reqwest's own error, its text ends
-    // with the URL, whose path or query may hold a credential: leave the URL out.
-    let mut detail = chain.last().cloned().unwrap_or_default();
-    if let Some(url) = error.url() {
-        detail = detail.replace(&format!(" for url ({url})"), "").replace(url.as_str(), "the URL");
-    }
+    // The innermost cause says what happened.
+    let detail = chain.last().cloned().unwrap_or_default();
     if let Some(guard) = guard {
         return match guard {
             GuardError::Dns { .. } => {
@@ -378,7 +377,7 @@ mod tests {
         let target = format!("127.0.0.1:{port}");
         let url = format!("http://{target}/services/T000/B000/s3cr3tT0k3n?token=s3cr3tT0k3n");
         let error = reqwest::Client::new().post(&url).send().await.expect_err("garbage is not a response");
-        let Outcome::Failure { class, message, retryable, .. } = classify(&error, &target, Duration::from_secs(10))
+        let Outcome::Failure { class, message, retryable, .. } = classify(error, &target, Duration::from_secs(10))
         else {
             panic!("a transport error is a failure");
         };
