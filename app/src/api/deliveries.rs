@@ -36,7 +36,7 @@ pub async fn recover_deliveries(webhook_id: i64, since: String) -> Result<Recove
         async {
             let actor = crate::api::require_admin()?;
             // The form's datetime-local input has no zone or seconds; the browser shows UTC times.
-            let since = if since.len() == 16 { format!("{since}:00Z") } else { since };
+            let since = crate::components::time::local_to_rfc3339(&since);
             crate::api::backend()?.recover(&actor.email, webhook_id, &since).await
         }
         .await,

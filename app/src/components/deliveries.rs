@@ -11,7 +11,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::deliveries::list_deliveries;
 use crate::components::status::{event_place, DeliveryState};
-use crate::components::time::short_time;
+use crate::components::time::{local_to_rfc3339, short_time};
 use crate::model::{DeliveryFilter, DeliveryOut, DELIVERY_STATES, STATUS_CLASSES};
 
 /// How often the newest page refreshes in the browser.
@@ -66,11 +66,14 @@ pub fn DeliveryTable(
             more_cursor.set(Some(older.next_cursor));
         }
     });
+    let back_to_live = move || {
+        more_rows.set(Vec::new());
+        more_cursor.set(None);
+    };
     // Other filters start over.
     Effect::new(move |_| {
         filter.track();
-        more_rows.set(Vec::new());
-        more_cursor.set(None);
+        back_to_live();
     });
     let tick = live_ticker(LIVE_INTERVAL);
     // Live while showing the newest page alone: with older rows appended below, new rows at the
@@ -191,10 +194,7 @@ pub fn DeliveryTable(
                                     <button
                                         type="button"
                                         class="btn btn-ghost btn-small"
-                                        on:click=move |_| {
-                                            more_rows.set(Vec::new());
-                                            more_cursor.set(None);
-                                        }
+                                        on:click=move |_| back_to_live()
                                     >
                                         "Back to live"
                                     </button>
@@ -227,15 +227,6 @@ fn DeliveryRow(delivery: DeliveryOut) -> impl IntoView {
             <td>{delivery.attempts}</td>
             <td class="muted">{delivery.last_duration_ms.map(|ms| format!("{ms} ms")).unwrap_or_default()}</td>
         </tr>
-    }
-}
-
-/// `2026-11-28T10:00` (a datetime-local input, shown as UTC) -> RFC 3339.
-fn local_to_rfc3339(value: &str) -> String {
-    match value.len() {
-        16 => format!("{value}:00Z"),
-        19 => format!("{value}Z"),
-        _ => value.to_string(),
     }
 }
 

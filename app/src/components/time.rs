@@ -8,6 +8,15 @@ pub fn short_time(rfc3339: &str) -> String {
     }
 }
 
+/// `2026-11-28T10:00` (a datetime-local input, whose times the pages show as UTC) -> RFC 3339.
+pub fn local_to_rfc3339(value: &str) -> String {
+    match value.len() {
+        16 => format!("{value}:00Z"),
+        19 => format!("{value}Z"),
+        _ => value.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::deliveries::dashboard;
 use crate::components::deliveries::{live_ticker, LIVE_INTERVAL};
+use crate::components::time::short_time;
 use crate::model::{DashboardOut, HourBucket};
 
 #[component]
@@ -117,7 +118,7 @@ fn HourlyChart(hours: Vec<HourBucket>) -> impl IntoView {
                 let bad_h = h.failed as f64 * scale;
                 let base = HEIGHT - BOTTOM;
                 let label = h.hour.get(11..13).unwrap_or("").to_string();
-                let title = format!("{} UTC: {} succeeded, {} failed", h.hour.get(0..16).unwrap_or("").replace('T', " "), h.succeeded, h.failed);
+                let title = format!("{}: {} succeeded, {} failed", short_time(&h.hour), h.succeeded, h.failed);
                 view! {
                     <g>
                         <title>{title}</title>
