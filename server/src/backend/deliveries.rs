@@ -126,10 +126,13 @@ impl DeliveryService for AppState {
     async fn get_delivery(&self, id: i64) -> Result<DeliveryDetail, AppError> {
         let row = self.db.delivery(id).await?.ok_or_else(|| AppError::NotFound(format!("delivery {id}")))?;
         let title = self.stored_webhook(row.webhook_id).await?.title();
-        let event =
-            self.db.event(row.event_id).await?.ok_or_else(|| AppError::NotFound(format!("event {}", row.event_id)))?;
-        let mut event_json: serde_json::Value = serde_json::from_str(&event.payload).unwrap_or_default();
-        event_json["id"] = serde_json::json!(event.id);
+        let payload = self
+            .db
+            .event_payload(row.event_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("event {}", row.event_id)))?;
+        let mut event_json: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+        event_json["id"] = serde_json::json!(row.event_id);
         let attempts = self.db.attempts_of(id).await?.into_iter().map(attempt_out).collect();
         Ok(DeliveryDetail {
             delivery: delivery_out(row),

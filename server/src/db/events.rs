@@ -30,13 +30,12 @@ pub struct StoredEvent {
     pub deliveries: usize,
 }
 
-/// A stored event, for lists.
+/// A stored event, for lists: without its payload, the largest column (see `Db::event_payload`).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
     pub id: i64,
     #[sqlx(rename = "type")]
     pub event_type: String,
-    pub payload: String,
     pub feature_name: Option<String>,
     pub project: Option<String>,
     pub environment: Option<String>,
@@ -116,14 +115,9 @@ impl Db {
         Ok((id, delivery))
     }
 
-    pub async fn event(&self, id: i64) -> Result<Option<EventRow>, sqlx::Error> {
-        sqlx::query_as(
-            "select id, type, payload, feature_name, project, environment, created_by, source, created_at, received_at
-             from events where id = ?",
-        )
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await
+    /// The stored event JSON (Unleash format, without its id, which is the row's).
+    pub async fn event_payload(&self, id: i64) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query_scalar("select payload from events where id = ?").bind(id).fetch_optional(&self.read).await
     }
 }
 

@@ -45,21 +45,6 @@ pub struct AttemptRow {
     pub next_attempt_at: Option<i64>,
 }
 
-/// An event as the events list shows it: without its payload, the largest column.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct EventListRow {
-    pub id: i64,
-    #[sqlx(rename = "type")]
-    pub event_type: String,
-    pub feature_name: Option<String>,
-    pub project: Option<String>,
-    pub environment: Option<String>,
-    pub created_by: String,
-    pub source: String,
-    pub created_at: i64,
-    pub received_at: i64,
-}
-
 /// Filters in storage terms (times in unix ms).
 #[derive(Debug, Clone, Default)]
 pub struct LogFilter {
@@ -181,7 +166,11 @@ impl Db {
     }
 
     /// Events, newest first, with keyset pagination.
-    pub async fn list_events(&self, before: Option<i64>, limit: i64) -> Result<Vec<EventListRow>, sqlx::Error> {
+    pub async fn list_events(
+        &self,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<super::events::EventRow>, sqlx::Error> {
         sqlx::query_as(
             "select id, type, feature_name, project, environment, created_by, source, created_at, received_at
              from events where (?1 is null or id < ?1) order by id desc limit ?2",
