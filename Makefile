@@ -4,29 +4,28 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TOOLCHAIN := source .toolchain/env
 
-.PHONY: run build test test-fast lint bench e2e bootstrap clean
+.PHONY: run build test test-fast lint e2e bench dist bootstrap clean
 
 ## run: install what is missing, build the release, start Hookline on http://127.0.0.1:3000
 run: build
-	@mkdir -p data
-	@echo "Starting Hookline on http://$${HOOKLINE_ADDR:-127.0.0.1:3000} (data in ./data; Ctrl-C stops it)."
-	$(TOOLCHAIN) && exec target/release/hookline serve
+	$(TOOLCHAIN) && exec scripts/run.sh
 
-## build: the release server binary target/release/hookline and the site in target/site
+## build: target/release/hookline, one binary with the site (JS, WASM, CSS) embedded
 build: bootstrap
-	$(TOOLCHAIN) && cargo leptos build --release
+	$(TOOLCHAIN) && scripts/build.sh
 
-## test: install what is missing, then formatting, clippy, unit + integration tests, browser tests
+## test: install what is missing, then formatting, clippy, the release site, unit + integration
+## tests on the release build, and the browser tests against the release binary run alone
 test:
 	scripts/bootstrap.sh --test
 	$(TOOLCHAIN) && scripts/test.sh all
 
-## test-fast: formatting, clippy, unit and integration tests (no WASM build, no browser)
+## test-fast: formatting, clippy, unit and integration tests (debug build, no WASM, no browser)
 test-fast: bootstrap
 	$(TOOLCHAIN) && scripts/test.sh fast
 
-## e2e: only the browser tests
-e2e:
+## e2e: build the release, then only the browser tests
+e2e: build
 	scripts/bootstrap.sh --test
 	$(TOOLCHAIN) && scripts/test.sh e2e
 
@@ -38,8 +37,13 @@ lint: bootstrap
 bench: bootstrap
 	$(TOOLCHAIN) && scripts/bench.sh
 
+## dist: dist/hookline-<version>-x86_64-linux.tar.gz (binary, systemd unit, example settings)
+dist: build
+	$(TOOLCHAIN) && scripts/dist.sh
+
 bootstrap:
 	scripts/bootstrap.sh
 
 clean:
 	cargo clean
+	rm -rf dist

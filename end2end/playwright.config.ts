@@ -1,5 +1,7 @@
 // Browser tests: Playwright drives Debian's Chromium (no browser download on this machine) against
-// a freshly built debug server with a throw-away database, started and awaited by `webServer`.
+// the release binary with a throw-away database, started and awaited by `webServer`.
+// scripts/test.sh copies target/release/hookline alone into an empty folder and names it in
+// E2E_BINARY: the server runs from that folder, so the site can only come from the binary itself.
 import { defineConfig } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -8,6 +10,7 @@ import * as path from 'node:path';
 const port = Number(process.env.E2E_PORT ?? 3900);
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hookline-e2e-'));
 const repoRoot = path.resolve(__dirname, '..');
+const binary = path.resolve(repoRoot, process.env.E2E_BINARY ?? 'target/release/hookline');
 
 export default defineConfig({
   testDir: './tests',
@@ -33,9 +36,8 @@ export default defineConfig({
   },
   projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
   webServer: {
-    // E2E_BINARY=target/release/hookline runs the same tests against a `make build` release.
-    command: `${path.resolve(repoRoot, process.env.E2E_BINARY ?? 'target/debug/hookline')} serve`,
-    cwd: repoRoot,
+    command: `${binary} serve`,
+    cwd: path.dirname(binary),
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,
@@ -44,7 +46,6 @@ export default defineConfig({
     env: {
       HOOKLINE_ADDR: `127.0.0.1:${port}`,
       HOOKLINE_DATABASE_URL: `sqlite://${dataDir}/e2e.db`,
-      HOOKLINE_SITE_ROOT: `${repoRoot}/target/site`,
       // The tests' receivers listen on 127.0.0.1, which the SSRF guard refuses by default.
       HOOKLINE_ALLOWED_TARGETS: '127.0.0.1/32',
       HOOKLINE_RETRY_SCHEDULE: '0s,200ms,400ms',

@@ -13,7 +13,9 @@ if [[ -f .toolchain/env ]]; then
   source .toolchain/env
 fi
 # `--bin` filters apply to every selected package, so every binary is named.
-cargo build --release -p hookline-server -p bench --bin hookline --bin bench --bin logpage
+# The site is embedded when it has been built (scripts/build.sh); the benchmarks do not need it.
+[[ -f target/site/pkg/hookline.wasm ]] && export HOOKLINE_SITE_DIR="$PWD/target/site"
+cargo build --release -p hookline -p bench --bin hookline --bin bench --bin logpage
 if [[ "${1:-}" == logpage ]]; then
   shift
   exec target/release/logpage "$@"

@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
-# Runs Hookline's checks: `scripts/test.sh all|fast|lint|e2e`. Expects the tools that
+# Runs Hookline's checks: `scripts/test.sh all|fast|lint|e2e|scripts`. Expects the tools that
 # scripts/bootstrap.sh installs (the Makefile runs it first).
+#
+# `all` tests the artifact `make run` serves: the release site, then `cargo test --release` (which
+# builds target/release/hookline with the site embedded, sharing every compiled dependency with
+# `make build`), then the browser tests against that binary copied alone into an empty folder.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT="$PWD"
 what="${1:-all}"
 # A full run rebuilds everything it needs once; incremental caches would only fill the disk.
 export CARGO_INCREMENTAL=0
 
-section() { printf '\n\033[1;35m=== %s ===\033[0m\n' "$*"; }
+section() { printf '\n\033[1;35m=== %s (%s) ===\033[0m\n' "$*" "$(date +%H:%M:%S)"; }
+
+scripts_tests() {
+  section "bootstrap: toolchain choice"
+  bash scripts/tests/toolchain.sh
+}
 
 lint() {
   section "rustfmt"
@@ -16,26 +26,29 @@ lint() {
   cargo clippy --all-targets -- -D warnings
 }
 
+# unit_and_integration [--release]
 unit_and_integration() {
-  section "unit and integration tests"
+  section "unit and integration tests ${1:-}"
   # --show-output prints what passing tests report (the Mustache spec count, the crash test's tally).
-  cargo test -- --show-output 2>&1 | tee target/test-output.txt | grep -Ev '^test .* \.\.\. ok$'
+  cargo test "$@" -- --show-output 2>&1 | tee target/test-output.txt | grep -Ev '^test .* \.\.\. ok$'
   echo
   echo "Summary:"
   grep -E '^(test result:|mustache spec:|crash test:)' target/test-output.txt | awk '{print "  " $0}'
 }
 
+# The browser tests run the release binary alone, from an empty folder: no target/site beside it,
+# no HOOKLINE_SITE_ROOT, so every page and the hydration prove the embedded site works.
 e2e() {
-  section "browser tests (debug build of the server and WASM, throw-away database)"
-  if ! cargo leptos build; then
-    df -h . >&2
-    echo "cargo leptos build failed (see the compiler output above)" >&2
-    exit 1
-  fi
-  (cd end2end && npx playwright test)
+  section "browser tests (the release binary alone in an empty folder, throw-away database)"
+  [[ -x target/release/hookline ]] || { echo "no target/release/hookline: run scripts/build.sh first" >&2; exit 1; }
+  local lone
+  lone="$(mktemp -d)"
+  cp target/release/hookline "$lone/hookline"
+  (cd end2end && E2E_BINARY="$lone/hookline" npx playwright test)
+  rm -rf "$lone"
 }
 
-# A full run needs roughly 6 GB in target/ (test build, WASM, server). Say so up front when the
+# A full run needs several GB in target/ (lint, release tests, WASM). Say so up front when the
 # disk is short, since a full disk shows up later as a bare "Failed to build".
 disk_check() {
   local free_kb
@@ -48,11 +61,35 @@ disk_check() {
 
 mkdir -p target
 disk_check
+start=$SECONDS
 case "$what" in
-  all) lint; unit_and_integration; e2e ;;
-  fast) lint; unit_and_integration ;;
+  all)
+    scripts_tests
+    section "rustfmt"
+    cargo fmt --all --check
+    # The release site builds in the background while clippy and the release tests compile: the
+    # server library never depends on the site, only the small `hookline` binary crate does.
+    section "site (release WASM), in the background: target/site-build.log"
+    scripts/build.sh site >target/site-build.log 2>&1 &
+    site_pid=$!
+    section "clippy"
+    cargo clippy --all-targets -- -D warnings
+    section "compiling the release tests"
+    cargo test --release --no-run
+    section "waiting for the site"
+    wait "$site_pid" || { cat target/site-build.log; echo "the site build failed" >&2; exit 1; }
+    grep -F '[build' target/site-build.log
+    # The same HOOKLINE_SITE_DIR as scripts/build.sh: only the binary crate relinks, and the test
+    # build's target/release/hookline is the release binary `make run` serves.
+    HOOKLINE_SITE_DIR="$ROOT/target/site" unit_and_integration --release
+    e2e
+    section "dist"
+    scripts/dist.sh
+    ;;
+  fast) scripts_tests; lint; unit_and_integration ;;
   lint) lint ;;
+  scripts) scripts_tests ;;
   e2e) e2e ;;
-  *) echo "usage: $0 all|fast|lint|e2e" >&2; exit 2 ;;
+  *) echo "usage: $0 all|fast|lint|e2e|scripts" >&2; exit 2 ;;
 esac
-section "all checks passed ($what)"
+section "all checks passed ($what) in $(((SECONDS - start) / 60)) min $(((SECONDS - start) % 60)) s"

@@ -12,22 +12,55 @@ pub mod pages;
 pub use error::AppError;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::{AppLayout, NotFound};
 use crate::pages::*;
 
-/// The HTML document around the app (server side only).
-pub fn shell(options: LeptosOptions) -> impl IntoView {
+/// Where the pages load the browser bundles from. The server provides it as context: a binary that
+/// embeds the site links to names that carry each file's hash (cached for good); otherwise the
+/// plain names below.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteUrls {
+    pub js: String,
+    pub wasm: String,
+    pub css: String,
+}
+
+impl Default for SiteUrls {
+    fn default() -> Self {
+        SiteUrls { js: "/pkg/hookline.js".into(), wasm: "/pkg/hookline.wasm".into(), css: "/pkg/hookline.css".into() }
+    }
+}
+
+impl SiteUrls {
+    /// The module script that loads the WASM and hydrates the page (what Leptos's
+    /// `HydrationScripts` writes, with our bundle names). No `<`, `>` or `&`, so it needs no escaping.
+    pub fn boot_script(&self) -> String {
+        format!(
+            "import({js:?}).then(function (m) {{ return m.default({{ module_or_path: {wasm:?} }}).then(function () {{ m.hydrate(); }}); }});",
+            js = self.js,
+            wasm = self.wasm
+        )
+    }
+}
+
+/// The HTML document around the app (server side only; only `<body>` is hydrated).
+pub fn shell(_options: LeptosOptions) -> impl IntoView {
+    let urls = use_context::<SiteUrls>().unwrap_or_default();
+    let boot = urls.boot_script();
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <HydrationScripts options />
+                <link rel="stylesheet" href=urls.css />
+                <link rel="modulepreload" href=urls.js />
+                <link rel="preload" href=urls.wasm r#as="fetch" r#type="application/wasm" crossorigin="" />
+                <script type="module">{boot}</script>
                 <MetaTags />
             </head>
             <body>
@@ -50,7 +83,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="hookline" href="/pkg/hookline.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
         <Meta name="color-scheme" content="light" />
         <Title formatter=|page: String| if page.is_empty() { "Hookline".to_string() } else { format!("{page} · Hookline") } />

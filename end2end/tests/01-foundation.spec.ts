@@ -62,3 +62,35 @@ test.describe.serial('foundation', () => {
     await expect(page.getByRole('cell', { name: ADMIN.email })).toBeVisible();
   });
 });
+
+// The release binary carries the site (scripts/test.sh runs it alone from an empty folder): the
+// pages link to bundles named by their hash, served compressed and cached for good.
+test('the binary serves its own site: hashed, compressed, cacheable bundles', async ({ page, request }) => {
+  await page.goto('/login');
+  await waitForHydration(page);
+  const html = await (await request.get('/login')).text();
+  const js = /<link rel="modulepreload" href="(\/pkg\/hookline\.[0-9a-f]{12}\.js)"/.exec(html)?.[1];
+  const wasm = /<link rel="preload" href="(\/pkg\/hookline\.[0-9a-f]{12}\.wasm)"/.exec(html)?.[1];
+  const css = /<link rel="stylesheet" href="(\/pkg\/hookline\.[0-9a-f]{12}\.css)"/.exec(html)?.[1];
+  expect([js, wasm, css].every(Boolean), `hashed bundle links in ${html.slice(0, 600)}`).toBe(true);
+
+  const hashed = await request.get(wasm!, { headers: { 'accept-encoding': 'br, gzip' } });
+  expect(hashed.status()).toBe(200);
+  expect(hashed.headers()['content-type']).toBe('application/wasm');
+  expect(hashed.headers()['content-encoding']).toBe('br');
+  expect(hashed.headers()['cache-control']).toContain('immutable');
+  // The body arrives decompressed: a WASM module starts with "\0asm".
+  expect((await hashed.body()).subarray(0, 4).toString('latin1')).toBe('\0asm');
+
+  const gz = await request.get(js!, { headers: { 'accept-encoding': 'gzip' } });
+  expect(gz.headers()['content-encoding']).toBe('gzip');
+  expect(gz.headers()['content-type']).toContain('text/javascript');
+
+  const plain = await request.get('/pkg/hookline.css', { headers: { 'accept-encoding': 'identity' } });
+  expect(plain.headers()['cache-control']).toBe('no-cache');
+  expect(plain.headers()['content-encoding']).toBeUndefined();
+  const etag = plain.headers()['etag'];
+  expect(etag).toMatch(/^"[0-9a-f]{16}"$/);
+  const again = await request.get('/pkg/hookline.css', { headers: { 'if-none-match': etag } });
+  expect(again.status()).toBe(304);
+});

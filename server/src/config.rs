@@ -80,10 +80,11 @@ pub struct Config {
     #[arg(long, env = "HOOKLINE_SESSION_IDLE", default_value = "12h", value_parser = parse_duration, global = true)]
     pub session_idle: Duration,
 
-    /// Folder holding the built site (JS, WASM, CSS). The default suits running from the repository
-    /// after `make build`; set it (or LEPTOS_SITE_ROOT) when the binary is deployed elsewhere.
-    #[arg(long, env = "HOOKLINE_SITE_ROOT", default_value = "target/site", global = true)]
-    pub site_root: PathBuf,
+    /// Folder to serve the site (JS, WASM, CSS) from instead of the copy built into the binary,
+    /// e.g. `target/site` while working on the UI. A binary built without the site uses
+    /// `target/site` when this is unset.
+    #[arg(long, env = "HOOKLINE_SITE_ROOT", global = true)]
+    pub site_root: Option<PathBuf>,
 
     /// SQLite `synchronous` mode: `normal` (durable across process crashes; the default with WAL) or
     /// `full` (also durable across power loss, slower commits).
@@ -222,7 +223,7 @@ mod tests {
         assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.database_url, "sqlite://data/hookline.db");
         assert_eq!(config.session_idle, Duration::from_secs(12 * 3600));
-        assert_eq!(config.site_root, PathBuf::from("target/site"));
+        assert_eq!(config.site_root, None);
         assert!(!config.secure_cookies());
         assert_eq!(config.retry_schedule, "0s,5s,5m,30m,2h,5h,10h,10h");
         assert_eq!(config.request_timeout, Duration::from_secs(10));

@@ -4,6 +4,7 @@
 //! server in-process on `127.0.0.1:0`; `router` builds the HTTP app without a socket.
 #![forbid(unsafe_code)]
 
+pub mod assets;
 pub mod auth;
 pub mod backend;
 pub mod cli;
@@ -126,9 +127,29 @@ pub async fn run(config: Config, listener: TcpListener) -> anyhow::Result<()> {
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
+    let site = Arc::new(assets::Site::choose(state.config.site_root.as_deref()));
+    let urls = site.urls();
     let backend: Arc<dyn Backend> = Arc::new(state.clone());
-    let provide_backend = move || provide_context(backend.clone());
+    let provide_backend = move || {
+        provide_context(backend.clone());
+        provide_context(urls.clone());
+    };
     let options = state.leptos_options.clone();
+    // Anything no route takes: a file of the site, else the app's "Page not found".
+    let not_found = {
+        let options = options.clone();
+        leptos_axum::render_app_to_stream_with_context(provide_backend.clone(), move || shell(options.clone()))
+    };
+    let fallback = move |request: axum::extract::Request| {
+        let site = site.clone();
+        let not_found = not_found.clone();
+        async move {
+            match site.serve(request).await {
+                Ok(file) => file,
+                Err(request) => not_found(request).await,
+            }
+        }
+    };
 
     let sessions = SessionManagerLayer::new(db::sessions::SqliteSessionStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
@@ -141,7 +162,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::api_router())
         .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(provide_backend, shell))
+        .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::middleware::gate))
         .layer(sessions)
         // The WASM bundle shrinks to about 40 % with gzip; HTML and JSON compress well too.
@@ -157,14 +178,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Leptos settings: cargo-leptos's LEPTOS_* variables when present (`cargo leptos serve`), else
-/// built-in defaults that suit `target/release/hookline` run from the repository.
+/// Leptos settings. The site's files are served by `assets` (embedded or from HOOKLINE_SITE_ROOT),
+/// so the site root here only names the folder for Leptos's own bookkeeping.
 fn leptos_options(config: &Config) -> LeptosOptions {
-    let site_root = std::env::var("LEPTOS_SITE_ROOT").unwrap_or_else(|_| config.site_root.display().to_string());
+    let site_root = config.site_root.as_deref().unwrap_or(Path::new(assets::DEV_SITE_ROOT)).display().to_string();
     LeptosOptions::builder()
-        .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "hookline".into()))
+        .output_name("hookline")
         .site_root(site_root)
-        .site_pkg_dir(std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".into()))
+        .site_pkg_dir("pkg")
         .site_addr(config.addr)
         .env(Env::PROD)
         .build()

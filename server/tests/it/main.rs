@@ -6,7 +6,7 @@ mod harness;
 mod receiver;
 
 mod accounts;
-mod crash;
+
 mod delivery;
 mod foundation;
 mod log;

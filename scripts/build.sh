@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Builds Hookline without cargo-leptos: plain cargo for the WASM frontend and for the server,
+# wasm-bindgen for the JS glue, wasm-opt to shrink the WASM, then the server binary with the site
+# embedded (server/build.rs). Uses the toolchain scripts/bootstrap.sh chose (.toolchain/env).
+#
+#   scripts/build.sh             the site, then target/release/hookline embedding it
+#   scripts/build.sh site        only the site, into target/site
+#   scripts/build.sh server      only the server binary (embeds the target/site already built)
+#
+# cargo-leptos is not needed (it takes 20-30 minutes to install on 2 cores); those who have it can
+# still use `cargo leptos watch` with the metadata in Cargo.toml.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+if [[ -f .toolchain/env ]]; then
+  # shellcheck source=/dev/null
+  source .toolchain/env
+fi
+
+SITE="$ROOT/target/site"
+WASM_PROFILE=wasm-release
+
+step() { printf '\033[1;36m[build %s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+elapsed() { printf '%d min %d s' $(((SECONDS - $1) / 60)) $(((SECONDS - $1) % 60)); }
+
+build_site() {
+  local start=$SECONDS
+  step "WASM frontend (profile $WASM_PROFILE)…"
+  local std_args=()
+  # Debian's rustc-web has no prebuilt std for wasm32: build it from its source (bootstrap.sh sets this).
+  [[ "${HOOKLINE_WASM_BUILD_STD:-0}" == 1 ]] && std_args=(-Zbuild-std=std,panic_abort)
+  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$WASM_PROFILE" "${std_args[@]}"
+
+  # Assemble the new site beside the old one and swap at the end, so a failed build never leaves
+  # a half-written site for the server build to embed.
+  local staging="$ROOT/target/site.new"
+  rm -rf "$staging"
+  mkdir -p "$staging/pkg"
+  step "wasm-bindgen…"
+  wasm-bindgen --target web --no-typescript --out-dir "$staging/pkg" --out-name hookline \
+    "target/wasm32-unknown-unknown/$WASM_PROFILE/frontend.wasm"
+  # Leptos loads <output name>.wasm (not _bg.wasm) when LEPTOS_OUTPUT_NAME is set at compile time.
+  mv "$staging/pkg/hookline_bg.wasm" "$staging/pkg/hookline.wasm"
+  if [[ "${HOOKLINE_WASM_OPT:-1}" == 1 ]]; then
+    step "wasm-opt -Oz…"
+    local before
+    before=$(stat -c %s "$staging/pkg/hookline.wasm")
+    wasm-opt -Oz \
+      "$staging/pkg/hookline.wasm" -o "$staging/pkg/hookline.opt.wasm"
+    mv "$staging/pkg/hookline.opt.wasm" "$staging/pkg/hookline.wasm"
+    step "wasm-opt: $before -> $(stat -c %s "$staging/pkg/hookline.wasm") bytes"
+  fi
+  cp style/main.css "$staging/pkg/hookline.css"
+  cp -R public/. "$staging/"
+  step "precompressing (gzip, brotli)…"
+  find "$staging" -type f \( -name '*.js' -o -name '*.wasm' -o -name '*.css' -o -name '*.svg' -o -name '*.json' \) \
+    -print0 | while IFS= read -r -d '' file; do
+      gzip -9 -n -k -f "$file"
+      brotli -q 11 -k -f "$file"
+    done
+  rm -rf "$SITE.old"
+  [[ -d "$SITE" ]] && mv "$SITE" "$SITE.old"
+  mv "$staging" "$SITE"
+  rm -rf "$SITE.old"
+  step "site ready in target/site ($(du -sh "$SITE" | cut -f1)) after $(elapsed "$start")"
+}
+
+build_server() {
+  local start=$SECONDS
+  [[ -f "$SITE/pkg/hookline.wasm" ]] || { echo "no site in target/site: run scripts/build.sh site first" >&2; exit 1; }
+  step "server (release, site embedded)…"
+  HOOKLINE_SITE_DIR="$SITE" cargo build --release -p hookline
+  step "target/release/hookline: $(du -h target/release/hookline | cut -f1) after $(elapsed "$start")"
+}
+
+case "${1:-all}" in
+  all) build_site; build_server ;;
+  site) build_site ;;
+  server) build_server ;;
+  *) echo "usage: $0 [all|site|server]" >&2; exit 2 ;;
+esac
