@@ -1,9 +1,11 @@
 //! The template engine beyond the Mustache spec: escaping modes, content-type mapping, the
-//! `{{json path}}` extension, output and depth limits, error positions and `uses()`.
+//! `{{json path}}` extension, output, depth and work limits, error positions and `uses()`.
 
 use std::collections::HashMap;
 
-use hookline_core::template::{Escape, RenderError, Template, TemplateError, MAX_DEPTH, MAX_OUTPUT_BYTES};
+use hookline_core::template::{
+    Escape, RenderError, RenderLimits, Template, TemplateError, MAX_DEPTH, MAX_OUTPUT_BYTES, MAX_STEPS,
+};
 use serde_json::{json, Value};
 
 fn compile(src: &str) -> Template {
@@ -271,6 +273,119 @@ fn compile_time_nesting_limit() {
     let e = compile_err(&deep);
     assert_eq!((e.line, e.column), (1, 6 * MAX_DEPTH + 1));
     assert!(e.message.contains("nested more than 64"), "{}", e.message);
+}
+
+/// `depth` sections over `a`, nested, with nothing inside: `{{#a}}{{#a}}…{{/a}}{{/a}}`.
+fn nested_empty_sections(depth: usize) -> Template {
+    compile(&("{{#a}}".repeat(depth) + &"{{/a}}".repeat(depth)))
+}
+
+fn limits(max_steps: u64) -> RenderLimits {
+    RenderLimits { max_steps, ..RenderLimits::default() }
+}
+
+#[test]
+fn nested_empty_sections_run_out_of_work_budget() {
+    // 8 levels over 10 items: ~10^8 iterations, and not one byte of output for the output cap
+    // to catch. The budget stops it after MAX_STEPS steps.
+    let ctx = json!({"a": (1..=10).collect::<Vec<_>>()});
+    let t = nested_empty_sections(8);
+    let too_much = Err(RenderError::TooMuchWork { limit: MAX_STEPS });
+    assert_eq!(t.render(&ctx, Escape::Json), too_much);
+    // Every entry point has the budget: a bigger output cap does not lift it, and neither does
+    // rendering with bindings (the dispatcher's path).
+    assert_eq!(t.render_limited(&ctx, Escape::Json, usize::MAX), too_much);
+    let list = ctx["a"].clone();
+    assert_eq!(t.render_with(&[("a", &list)], Escape::Json), too_much);
+    // Through partials too: a partial holding the inner levels.
+    let mut partials = HashMap::new();
+    partials.insert("inner".to_string(), "{{#a}}".repeat(4) + &"{{/a}}".repeat(4));
+    let via_partial =
+        Template::compile_with_partials(&("{{#a}}".repeat(4) + "{{>inner}}" + &"{{/a}}".repeat(4)), &partials)
+            .expect("compiles");
+    assert_eq!(via_partial.render(&ctx, Escape::None), too_much);
+    // Shallower nesting of the same shape is fine: 4 levels are 22,221 steps.
+    assert_eq!(nested_empty_sections(4).render(&ctx, Escape::None).as_deref(), Ok(""));
+}
+
+#[test]
+fn large_legit_render_fits_the_budget() {
+    let items: Vec<Value> = (0..10_000).map(|i| json!({"id": i, "name": format!("flag-{i}")})).collect();
+    let ctx = json!({"items": items});
+    let t = compile(r#"[{{#items}}{"id": {{id}}, "name": "{{name}}"},{{/items}}null]"#);
+    let body = t.render(&ctx, Escape::Json).expect("10,000 items render");
+    let parsed: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}"));
+    let parsed = parsed.as_array().expect("an array");
+    assert_eq!(parsed.len(), 10_001);
+    assert_eq!(parsed[9_999], json!({"id": 9_999, "name": "flag-9999"}));
+    // A 100,000-item list with a tiny body (300,003 steps) fits too.
+    let ctx = json!({"n": (0..100_000).collect::<Vec<_>>()});
+    let body = render("[{{#n}}{{.}},{{/n}}]", &ctx, Escape::None);
+    assert!(body.starts_with("[0,1,2,") && body.ends_with(",99999,]"), "{}", &body[body.len() - 20..]);
+}
+
+#[test]
+fn custom_work_budget_trips_exactly() {
+    let ok = |t: &Template, ctx: &Value, steps: u64| {
+        t.render_with_limits(ctx, Escape::None, limits(steps))
+            .unwrap_or_else(|e| panic!("{t:?} with {steps} steps: {e}"))
+    };
+    let over = |t: &Template, ctx: &Value, steps: u64| {
+        assert_eq!(
+            t.render_with_limits(ctx, Escape::None, limits(steps)),
+            Err(RenderError::TooMuchWork { limit: steps }),
+            "{t:?} with {steps} steps"
+        );
+    };
+    let ctx = json!({"x": "X", "l": [1, 2, 3], "n": null, "o": {"k": "v"}});
+    // One step per node: text, variable, text.
+    let t = compile("a{{x}}b");
+    assert_eq!(ok(&t, &ctx, 3), "aXb");
+    over(&t, &ctx, 2);
+    over(&t, &ctx, 0);
+    // A section: 1 for the tag, then per item 1 for the iteration plus its body's nodes.
+    let t = compile("{{#l}}{{.}}{{/l}}");
+    assert_eq!(ok(&t, &ctx, 1 + 3 * 2), "123");
+    over(&t, &ctx, 1 + 3 * 2 - 1);
+    // An empty body still costs its iterations: this is what the output cap cannot see.
+    let t = compile("{{#l}}{{/l}}");
+    assert_eq!(ok(&t, &ctx, 1 + 3), "");
+    over(&t, &ctx, 3);
+    // Object and falsey sections, inverted sections and partials (found or missing).
+    let mut partials = HashMap::new();
+    partials.insert("p".to_string(), "<{{k}}>".to_string());
+    let t = Template::compile_with_partials("{{#o}}{{>p}}{{/o}}{{#n}}no{{/n}}{{^n}}!{{/n}}{{>gone}}", &partials)
+        .expect("compiles");
+    // #o 1 + >p 1 + p's 3 nodes, #n 1, ^n 1 + its text 1, >gone 1.
+    assert_eq!(ok(&t, &ctx, 9), "<v>!");
+    over(&t, &ctx, 8);
+    // The budget is per render, not per template.
+    let t = compile("{{#l}}{{.}}{{/l}}");
+    for _ in 0..3 {
+        assert_eq!(ok(&t, &ctx, 7), "123");
+    }
+    // Nothing to do needs no budget.
+    assert_eq!(ok(&compile(""), &ctx, 0), "");
+    // The output cap still applies alongside, from the same limits.
+    let both = RenderLimits { max_bytes: 2, max_steps: 100 };
+    assert_eq!(
+        compile("a{{x}}b").render_with_limits(&ctx, Escape::None, both),
+        Err(RenderError::TooLarge { limit: 2 })
+    );
+}
+
+#[test]
+fn too_much_work_message() {
+    let ctx = json!({"a": (1..=10).collect::<Vec<_>>()});
+    let err = nested_empty_sections(8).render(&ctx, Escape::None).expect_err("over budget");
+    let message = err.to_string();
+    assert!(message.starts_with("template does too much work"), "{message}");
+    assert_eq!(message, "template does too much work: more than 1000000 steps (nested sections over large lists?)");
+    let small = nested_empty_sections(3).render_with_limits(&ctx, Escape::None, limits(50)).expect_err("over 50");
+    assert_eq!(
+        small.to_string(),
+        "template does too much work: more than 50 steps (nested sections over large lists?)"
+    );
 }
 
 // ---- compile errors ---------------------------------------------------------------------------

@@ -35,9 +35,16 @@
 //! # Limits
 //!
 //! Rendering stops with [`RenderError::TooLarge`] as soon as the output would pass the cap
-//! ([`MAX_OUTPUT_BYTES`] or the one given to [`Template::render_limited`]) and with
+//! ([`MAX_OUTPUT_BYTES`] or the one given to [`Template::render_limited`]), with
 //! [`RenderError::TooDeep`] when sections and partials nest deeper than [`MAX_DEPTH`] (recursive
-//! partials). Compiling rejects sections nested deeper than [`MAX_DEPTH`].
+//! partials) and with [`RenderError::TooMuchWork`] after [`MAX_STEPS`] steps (node visits; see
+//! [`RenderLimits`] to choose other bounds). Compiling rejects sections nested deeper than
+//! [`MAX_DEPTH`].
+//!
+//! The step budget exists because the output cap alone cannot bound the time a render takes:
+//! sections nested over lists multiply (eight nested `{{#a}}` over a ten-item `a` visit the
+//! innermost body 10^8 times), and when the bodies are empty nothing is ever written, so the
+//! output cap never trips and one template could keep a server thread busy for minutes.
 
 mod escape;
 mod parse;
@@ -58,6 +65,45 @@ pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
 /// How deep sections may nest (at compile time) and sections plus partials may nest at render
 /// time (which bounds partial recursion).
 pub const MAX_DEPTH: usize = 64;
+
+/// The default work budget of one render: at most this many steps, where a step is one node
+/// visit (a piece of text, a variable, a section or partial tag) or one iteration of a section
+/// over a list. Real webhook bodies take hundreds to a few tens of thousands of steps.
+///
+/// Why a budget and not just [`MAX_OUTPUT_BYTES`]: nested sections over lists do work that grows
+/// exponentially with the nesting, and with empty bodies (`{{#a}}{{#a}}…{{/a}}{{/a}}`) they write
+/// nothing, so the output cap never trips. Counting steps bounds the time of every render.
+pub const MAX_STEPS: u64 = 1_000_000;
+
+/// The bounds of one render: output size and work. [`Template::render`],
+/// [`Template::render_limited`] and [`Template::render_with`] use the defaults
+/// ([`RenderLimits::DEFAULT`]) for whatever they do not take as an argument;
+/// [`Template::render_with_limits`] takes both.
+///
+/// ```
+/// use hookline_core::template::{Escape, RenderLimits, Template};
+/// let limits = RenderLimits { max_steps: 10_000, ..RenderLimits::default() };
+/// let t = Template::compile("{{#a}}{{.}}{{/a}}").unwrap();
+/// assert_eq!(t.render_with_limits(&serde_json::json!({"a": [1, 2]}), Escape::None, limits).unwrap(), "12");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RenderLimits {
+    /// Cap on the rendered body in bytes ([`RenderError::TooLarge`] past it).
+    pub max_bytes: usize,
+    /// Work budget in steps ([`RenderError::TooMuchWork`] past it); see [`MAX_STEPS`].
+    pub max_steps: u64,
+}
+
+impl RenderLimits {
+    /// [`MAX_OUTPUT_BYTES`] and [`MAX_STEPS`].
+    pub const DEFAULT: RenderLimits = RenderLimits { max_bytes: MAX_OUTPUT_BYTES, max_steps: MAX_STEPS };
+}
+
+impl Default for RenderLimits {
+    fn default() -> Self {
+        RenderLimits::DEFAULT
+    }
+}
 
 /// How `{{x}}` escapes the interpolated text; chosen from the body's content type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -137,6 +183,13 @@ pub enum RenderError {
         /// The nesting bound ([`MAX_DEPTH`]).
         limit: usize,
     },
+    /// The render would take more than `limit` steps (node visits and section iterations);
+    /// rendering stopped there. Usually sections nested over lists, whose work multiplies even
+    /// when they write nothing (so [`RenderError::TooLarge`] cannot catch them).
+    TooMuchWork {
+        /// The work budget in steps ([`MAX_STEPS`] unless set by [`RenderLimits`]).
+        limit: u64,
+    },
 }
 
 fn human_bytes(n: usize) -> String {
@@ -164,6 +217,9 @@ impl fmt::Display for RenderError {
                 "the template nests sections and partials more than {limit} levels deep \
                  (a partial that includes itself without end?)"
             ),
+            RenderError::TooMuchWork { limit } => {
+                write!(f, "template does too much work: more than {limit} steps (nested sections over large lists?)")
+            }
         }
     }
 }
@@ -217,21 +273,34 @@ impl Template {
         })
     }
 
-    /// Render with the default output cap ([`MAX_OUTPUT_BYTES`]).
+    /// Render with the default limits: output cap [`MAX_OUTPUT_BYTES`], work budget
+    /// [`MAX_STEPS`].
     pub fn render(&self, context: &Value, escape: Escape) -> Result<String, RenderError> {
-        self.render_limited(context, escape, MAX_OUTPUT_BYTES)
+        self.render_with_limits(context, escape, RenderLimits::DEFAULT)
     }
 
-    /// Like render, with an explicit output cap (render uses MAX_OUTPUT_BYTES).
+    /// Like render, with an explicit output cap (render uses MAX_OUTPUT_BYTES); the work budget
+    /// is still [`MAX_STEPS`].
     pub fn render_limited(&self, context: &Value, escape: Escape, max_bytes: usize) -> Result<String, RenderError> {
-        self.run(Some(context), &[], escape, max_bytes)
+        self.render_with_limits(context, escape, RenderLimits { max_bytes, ..RenderLimits::DEFAULT })
+    }
+
+    /// Like render, with explicit limits on output size and work (see [`RenderLimits`]).
+    pub fn render_with_limits(
+        &self,
+        context: &Value,
+        escape: Escape,
+        limits: RenderLimits,
+    ) -> Result<String, RenderError> {
+        self.run(Some(context), &[], escape, limits)
     }
 
     /// Renders with named root values instead of a root object: `{{event.type}}` finds `event`
     /// among `bindings`. Nothing is cloned into a context, which is what makes delivery rendering
-    /// cheap. The root itself (`{{.}}` outside any section) is null.
+    /// cheap. The root itself (`{{.}}` outside any section) is null. Default limits
+    /// ([`RenderLimits::DEFAULT`]).
     pub fn render_with(&self, bindings: &[(&str, &Value)], escape: Escape) -> Result<String, RenderError> {
-        self.run(None, bindings, escape, MAX_OUTPUT_BYTES)
+        self.run(None, bindings, escape, RenderLimits::DEFAULT)
     }
 
     fn run(
@@ -239,15 +308,15 @@ impl Template {
         context: Option<&Value>,
         bindings: &[(&str, &Value)],
         escape: Escape,
-        max_bytes: usize,
+        limits: RenderLimits,
     ) -> Result<String, RenderError> {
         let inner = &*self.inner;
         let mut renderer = render::Renderer::new(
             context,
             bindings,
             escape,
-            max_bytes,
-            inner.size_hint.min(max_bytes),
+            limits,
+            inner.size_hint.min(limits.max_bytes),
             &inner.partials,
         );
         renderer.nodes(&inner.nodes)?;
@@ -296,6 +365,11 @@ mod tests {
             "the rendered body would exceed 1 MiB"
         );
         assert_eq!(RenderError::TooLarge { limit: 100 }.to_string(), "the rendered body would exceed 100 bytes");
+        assert_eq!(
+            RenderError::TooMuchWork { limit: MAX_STEPS }.to_string(),
+            "template does too much work: more than 1000000 steps (nested sections over large lists?)"
+        );
+        assert_eq!(RenderLimits::default(), RenderLimits { max_bytes: MAX_OUTPUT_BYTES, max_steps: MAX_STEPS });
     }
 
     #[test]

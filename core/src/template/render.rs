@@ -1,5 +1,6 @@
 //! Walks the compiled node tree against a `serde_json::Value` context (by reference, never
-//! cloning): the context stack, name lookup, sections, partial indentation and the depth bound.
+//! cloning): the context stack, name lookup, sections, partial indentation, the depth bound and
+//! the work budget.
 
 use std::fmt::Write as _;
 
@@ -7,7 +8,7 @@ use serde_json::Value;
 
 use super::escape::{self, Out};
 use super::parse::{Name, Node, VarKind};
-use super::{Escape, RenderError, MAX_DEPTH};
+use super::{Escape, RenderError, RenderLimits, MAX_DEPTH};
 
 static NULL: Value = Value::Null;
 
@@ -24,6 +25,12 @@ pub(super) struct Renderer<'t, 'v> {
     /// At the start of a line of template text inside an indented partial.
     pending: bool,
     depth: usize,
+    /// Steps left of the work budget: one per node visited and one per section iteration. The
+    /// output cap cannot stand in for it: nested sections over lists multiply their work, and
+    /// with empty bodies they write nothing at all.
+    steps_left: u64,
+    /// The budget `steps_left` started from, for the error.
+    max_steps: u64,
     scratch: String,
 }
 
@@ -32,14 +39,14 @@ impl<'t, 'v> Renderer<'t, 'v> {
         context: Option<&'v Value>,
         bindings: &'v [(&'v str, &'v Value)],
         escape: Escape,
-        max_bytes: usize,
+        limits: RenderLimits,
         capacity: usize,
         partials: &'t [Vec<Node>],
     ) -> Self {
         let mut stack = Vec::with_capacity(8);
         stack.extend(context);
         Renderer {
-            out: Out::new(max_bytes, capacity),
+            out: Out::new(limits.max_bytes, capacity),
             escape,
             stack,
             bindings,
@@ -47,6 +54,8 @@ impl<'t, 'v> Renderer<'t, 'v> {
             indent: String::new(),
             pending: false,
             depth: 0,
+            steps_left: limits.max_steps,
+            max_steps: limits.max_steps,
             scratch: String::new(),
         }
     }
@@ -57,6 +66,7 @@ impl<'t, 'v> Renderer<'t, 'v> {
 
     pub(super) fn nodes(&mut self, nodes: &'t [Node]) -> Result<(), RenderError> {
         for node in nodes {
+            self.step()?;
             match node {
                 Node::Text(text) => self.text(text)?,
                 Node::Var { name, kind } => {
@@ -79,6 +89,9 @@ impl<'t, 'v> Renderer<'t, 'v> {
                                 if !items.is_empty() {
                                     self.enter()?;
                                     for item in items {
+                                        // Counted even when the body is empty: the loop itself
+                                        // is the work that multiplies.
+                                        self.step()?;
                                         self.stack.push(item);
                                         self.nodes(children)?;
                                         self.stack.pop();
@@ -123,6 +136,17 @@ impl<'t, 'v> Renderer<'t, 'v> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Spends one step of the work budget, failing once it is used up: a budget of `n` allows
+    /// exactly `n` steps.
+    #[inline]
+    fn step(&mut self) -> Result<(), RenderError> {
+        if self.steps_left == 0 {
+            return Err(RenderError::TooMuchWork { limit: self.max_steps });
+        }
+        self.steps_left -= 1;
         Ok(())
     }
 
