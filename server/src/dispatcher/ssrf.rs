@@ -116,14 +116,25 @@ fn v6_reason(ip: Ipv6Addr) -> Option<&'static str> {
     if ip.is_loopback() {
         return Some("a loopback address");
     }
+    // ::/96, IPv4-compatible (deprecated, RFC 4291): `::7f00:1` embeds 127.0.0.1, and some stacks
+    // still route it to the IPv4 address.
+    if segments[..6] == [0, 0, 0, 0, 0, 0] {
+        return Some("an IPv4-compatible address (it embeds an IPv4 address)");
+    }
     Some(match segments[0] {
         0xfc00..=0xfdff => "a unique local (private) address",
         0xfe80..=0xfebf => "a link-local address",
+        0xfec0..=0xfeff => "a site-local address",
         0xff00..=0xffff => "a multicast address",
         0x2001 if segments[1] == 0x0db8 => "a documentation address",
+        0x2001 if segments[1] == 0x0000 => "a Teredo address (it can tunnel to any IPv4 address)",
         0x2002 => "a 6to4 address (it can tunnel to any IPv4 address)",
         0x0064 if segments[1] == 0xff9b && segments[2..6] == [0, 0, 0, 0] => {
             "a NAT64 address (it can reach any IPv4 address)"
+        }
+        // 64:ff9b:1::/48, NAT64 for local use (RFC 8215): translates to private IPv4 networks.
+        0x0064 if segments[1] == 0xff9b && segments[2] == 0x0001 => {
+            "a local-use NAT64 address (it can reach private IPv4 addresses)"
         }
         _ => return None,
     })
@@ -229,6 +240,15 @@ mod tests {
             ("2001:db8::1", "2001:db8::/32"),
             ("2002:c0a8:101::1", "2002::/16"),
             ("64:ff9b::a00:1", "64:ff9b::/96"),
+            ("64:ff9b:1::a00:1", "64:ff9b:1::/48 (local-use NAT64)"),
+            ("64:ff9b:1:ffff::1", "64:ff9b:1::/48 (local-use NAT64)"),
+            ("::7f00:1", "::/96 (IPv4-compatible loopback)"),
+            ("::a9fe:a9fe", "::/96 (IPv4-compatible 169.254.169.254)"),
+            ("::8.8.8.8", "::/96 (IPv4-compatible, any)"),
+            ("2001::1", "2001::/32 (Teredo)"),
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001::/32 (Teredo)"),
+            ("fec0::1", "fec0::/10 (site-local)"),
+            ("feff:ffff::1", "fec0::/10 (site-local)"),
             ("::ffff:127.0.0.1", "IPv4-mapped loopback"),
             ("::ffff:10.1.2.3", "IPv4-mapped private"),
             ("::ffff:169.254.169.254", "IPv4-mapped link-local"),
@@ -256,7 +276,7 @@ mod tests {
             "2001:4860:4860::8888",
             "::ffff:8.8.8.8",
             "2001:db9::1",
-            "64:ff9b:1::1",
+            "64:ff9b:2::1",
         ] {
             assert!(!blocked(addr), "{addr} is public");
         }
