@@ -51,6 +51,8 @@ impl SiteUrls {
 pub fn shell(_options: LeptosOptions) -> impl IntoView {
     let urls = use_context::<SiteUrls>().unwrap_or_default();
     let boot = urls.boot_script();
+    // The page's Content-Security-Policy allows inline scripts with this response's nonce only.
+    let nonce = leptos::nonce::use_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -60,7 +62,7 @@ pub fn shell(_options: LeptosOptions) -> impl IntoView {
                 <link rel="stylesheet" href=urls.css />
                 <link rel="modulepreload" href=urls.js />
                 <link rel="preload" href=urls.wasm r#as="fetch" r#type="application/wasm" crossorigin="" />
-                <script type="module">{boot}</script>
+                <script type="module" nonce=nonce>{boot}</script>
                 <MetaTags />
             </head>
             <body>

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod dispatcher;
+pub mod headers;
 pub mod metrics;
 pub mod routes;
 pub mod state;
@@ -133,6 +134,8 @@ pub fn router(state: AppState) -> Router {
     let provide_backend = move || {
         provide_context(backend.clone());
         provide_context(urls.clone());
+        // While a page renders: its Content-Security-Policy names this response's script nonce.
+        headers::set_page_policy();
     };
     let options = state.leptos_options.clone();
     // Anything no route takes: a file of the site, else the app's "Page not found".
@@ -165,6 +168,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::middleware::gate))
         .layer(sessions)
+        // Before the session is even loaded: a request for another host name (DNS rebinding).
+        .layer(axum::middleware::from_fn_with_state(state.clone(), headers::check_host))
+        // Outside the gate, so its refusals and redirects carry the headers too.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), headers::protect))
         // The WASM bundle shrinks to about 40 % with gzip; HTML and JSON compress well too.
         .layer(CompressionLayer::new())
         .layer(

@@ -1,5 +1,6 @@
 //! Reusable pieces of the UI.
 
+pub mod confirm;
 pub mod deliveries;
 pub mod form;
 pub mod layout;

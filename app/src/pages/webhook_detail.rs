@@ -129,7 +129,7 @@ fn WebhookHeader(webhook: WebhookOut, toggle: ServerAction<SetWebhookEnabled>) -
                     <button
                         type="submit"
                         class="btn btn-danger"
-                        onclick="return confirm('Delete this webhook and its delivery log? This cannot be undone.')"
+                        on:click=crate::components::confirm::confirm_click("Delete this webhook and its delivery log? This cannot be undone.")
                     >"Delete"</button>
                 </ActionForm>
             </div>
@@ -169,7 +169,7 @@ fn SecretCard(webhook: WebhookOut) -> impl IntoView {
                         <button
                             type="submit"
                             class="btn btn-secondary btn-small"
-                            onclick="return confirm('Rotate the signing secret? The old one keeps signing during the grace period (24 h by default).')"
+                            on:click=crate::components::confirm::confirm_click("Rotate the signing secret? The old one keeps signing during the grace period (24 h by default).")
                         >"Rotate"</button>
                     </ActionForm>
                 </div>
