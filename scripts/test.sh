@@ -67,15 +67,22 @@ case "$what" in
     scripts_tests
     section "rustfmt"
     cargo fmt --all --check
-    # The release site builds in the background while clippy and the release tests compile: the
-    # server library never depends on the site, only the small `hookline` binary crate does.
-    section "site (release WASM), in the background: target/site-build.log"
+    # Three builds at once: the release site, clippy and the release tests. The server library
+    # never depends on the site (only the small `hookline` binary crate does), and each build
+    # alone leaves a core idle for long stretches (one big crate compiling at a time).
+    section "site (release WASM) and clippy in the background: target/site-build.log, target/clippy.log"
+    # A failure below must not leave these running.
+    trap 'for job in $(jobs -p); do pkill -TERM -P "$job" 2>/dev/null; kill "$job" 2>/dev/null; done; true' EXIT
     scripts/build.sh site >target/site-build.log 2>&1 &
     site_pid=$!
-    section "clippy"
-    cargo clippy --all-targets -- -D warnings
+    cargo clippy --all-targets --color never -- -D warnings >target/clippy.log 2>&1 &
+    clippy_pid=$!
     section "compiling the release tests"
-    cargo test --release --no-run
+    # --timings writes target/cargo-timings/cargo-timing.html: where the build time goes.
+    cargo test --release --no-run --timings
+    section "clippy"
+    wait "$clippy_pid" || { cat target/clippy.log; echo "clippy found problems" >&2; exit 1; }
+    grep -E '^(warning|error)' target/clippy.log || echo "clippy: no warnings"
     section "waiting for the site"
     wait "$site_pid" || { cat target/site-build.log; echo "the site build failed" >&2; exit 1; }
     grep -F '[build' target/site-build.log
