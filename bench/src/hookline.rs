@@ -27,10 +27,11 @@ fn command(bin: &Path, dir: &Path) -> Command {
     command
 }
 
-/// Runs `hookline token create --name bench` and returns the token it prints.
+/// Runs `hookline token create --name bench --scope admin` (it creates webhooks and publishes
+/// events) and returns the token it prints.
 pub fn create_token(bin: &Path, dir: &Path, database_url: &str) -> anyhow::Result<String> {
     let output = command(bin, dir)
-        .args(["token", "create", "--name", "bench"])
+        .args(["token", "create", "--name", "bench", "--scope", "admin"])
         .env("HOOKLINE_DATABASE_URL", database_url)
         .stdin(Stdio::null())
         .output()

@@ -8,5 +8,6 @@ pub mod catalog;
 pub mod context;
 pub mod event;
 pub mod markdown;
+pub mod scope;
 pub mod template;
 pub mod timestamp;

@@ -61,6 +61,23 @@ test.describe.serial('foundation', () => {
     await expect(page.getByRole('heading', { name: 'Admins' })).toBeVisible();
     await expect(page.getByRole('cell', { name: ADMIN.email })).toBeVisible();
   });
+
+  test('an API token gets the scopes ticked, events by default', async ({ page }) => {
+    await signIn(page);
+    await page.goto('/settings');
+    await waitForHydration(page);
+    const events = page.getByRole('checkbox', { name: /^events/ });
+    const read = page.getByRole('checkbox', { name: /^read/ });
+    await expect(events).toBeChecked();
+    await expect(read).not.toBeChecked();
+    await page.getByLabel('Token name').fill('dashboards');
+    await events.uncheck();
+    await read.check();
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await expect(page.getByTestId('new-token')).toHaveText(/^hl_/);
+    const row = page.getByRole('row', { name: /dashboards/ });
+    await expect(row.getByTestId('token-scopes')).toHaveText('read');
+  });
 });
 
 // The release binary carries the site (scripts/test.sh runs it alone from an empty folder): the

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use app::api::AccountService;
 use app::model::*;
 use app::AppError;
+use hookline_core::scope::{self, Scope};
 
 use crate::auth::{password, throttle, token};
 use crate::db::admins::AdminRow;
@@ -18,11 +19,32 @@ use crate::time::iso;
 pub mod deliveries;
 pub mod webhooks;
 
+/// How long template work for one request (the preview, the save-time check) may take.
+pub const TEMPLATE_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Runs template work off the async workers, on the blocking pool, with a time limit. The
+/// renderer's own work budget (`hookline_core::template::MAX_STEPS`) already bounds each render;
+/// this keeps a request that renders many samples from holding a worker, and puts a wall-clock
+/// bound on all of it.
+pub async fn bounded_template_work<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    match tokio::time::timeout(TEMPLATE_TIME_LIMIT, tokio::task::spawn_blocking(work)).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(panicked)) => Err(AppError::internal(panicked)),
+        Err(_) => Err(AppError::invalid(
+            "bodyTemplate",
+            format!("template does too much work: rendering took longer than {} s", TEMPLATE_TIME_LIMIT.as_secs()),
+        )),
+    }
+}
+
 pub fn admin_out(row: AdminRow) -> Admin {
     Admin { id: row.id, email: row.email, created_at: iso(row.created_at) }
 }
 
 pub fn token_out(row: TokenRow) -> ApiToken {
+    let scopes = row.scopes();
     ApiToken {
         id: row.id,
         name: row.name,
@@ -30,6 +52,7 @@ pub fn token_out(row: TokenRow) -> ApiToken {
         created_by: row.created_by,
         created_at: iso(row.created_at),
         last_used_at: row.last_used_at.map(iso),
+        scopes,
     }
 }
 
@@ -47,18 +70,25 @@ impl AppState {
         Ok(())
     }
 
-    /// Creates an API token (also used by `hookline token create`).
-    pub async fn issue_token(&self, created_by: &str, name: &str) -> Result<NewApiToken, AppError> {
+    /// Creates an API token with `scopes` (also used by `hookline token create`).
+    pub async fn issue_token(&self, created_by: &str, name: &str, scopes: Vec<Scope>) -> Result<NewApiToken, AppError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::invalid("name", "give the token a name of 1 to 100 characters"));
         }
+        let scopes = scope::normalize(scopes).map_err(|message| AppError::invalid("scopes", message))?;
         let secret = token::generate_token();
         let row = self
             .db
-            .insert_token(name, &token::hash_token(&secret), &token::display_prefix(&secret), created_by)
+            .insert_token(
+                name,
+                &token::hash_token(&secret),
+                &token::display_prefix(&secret),
+                created_by,
+                &scope::format_list(&scopes),
+            )
             .await?;
-        tracing::info!(token_id = row.id, name = %row.name, %created_by, "API token created");
+        tracing::info!(token_id = row.id, name = %row.name, scopes = %row.scopes, %created_by, "API token created");
         Ok(NewApiToken { token: secret, info: token_out(row) })
     }
 }
@@ -153,8 +183,8 @@ impl AccountService for AppState {
         Ok(self.db.list_tokens().await?.into_iter().map(token_out).collect())
     }
 
-    async fn create_token(&self, actor: &str, name: &str) -> Result<NewApiToken, AppError> {
-        self.issue_token(actor, name).await
+    async fn create_token(&self, actor: &str, name: &str, scopes: Vec<Scope>) -> Result<NewApiToken, AppError> {
+        self.issue_token(actor, name, scopes).await
     }
 
     async fn revoke_token(&self, id: i64) -> Result<(), AppError> {

@@ -32,18 +32,24 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
 async fn token_command(state: &crate::AppState, command: TokenCommand) -> anyhow::Result<()> {
     use app::api::AccountService;
     match command {
-        TokenCommand::Create { name } => {
-            let created = state.issue_token("cli", &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            eprintln!("Created API token {} (id {}). It is shown only this once:", created.info.name, created.info.id);
+        TokenCommand::Create { name, scopes } => {
+            let created = state.issue_token("cli", &name, scopes).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "Created API token {} (id {}, scopes {}). It is shown only this once:",
+                created.info.name,
+                created.info.id,
+                hookline_core::scope::format_list(&created.info.scopes)
+            );
             println!("{}", created.token);
         }
         TokenCommand::List => {
             for token in state.list_tokens().await.map_err(|e| anyhow::anyhow!("{e}"))? {
                 println!(
-                    "{}\t{}\t{}…\tcreated {} by {}\tlast used {}",
+                    "{}\t{}\t{}…\t{}\tcreated {} by {}\tlast used {}",
                     token.id,
                     token.name,
                     token.prefix,
+                    hookline_core::scope::format_list(&token.scopes),
                     token.created_at,
                     token.created_by,
                     token.last_used_at.as_deref().unwrap_or("never")

@@ -37,6 +37,11 @@ pub enum TokenCommand {
         /// A name that says who or what uses the token, e.g. "unleash-prod".
         #[arg(long)]
         name: String,
+        /// What the token may do; repeat for several. `events`: POST /api/events only (what
+        /// Unleash needs); `read`: GET on the admin API and /metrics, never a secret; `admin`:
+        /// everything.
+        #[arg(long = "scope", value_name = "SCOPE", default_value = "events", value_parser = parse_scope)]
+        scopes: Vec<hookline_core::scope::Scope>,
     },
     /// List API tokens (names and prefixes, never the secret).
     List,
@@ -172,6 +177,11 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
     }
+}
+
+fn parse_scope(text: &str) -> Result<hookline_core::scope::Scope, String> {
+    hookline_core::scope::Scope::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a scope: use events, read or admin"))
 }
 
 /// Parses durations such as `500ms`, `90s`, `30m`, `12h`, `3d` (a bare number means seconds).

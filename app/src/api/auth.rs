@@ -8,18 +8,30 @@ use crate::AppError;
 /// Session key holding the signed-in admin's id (read by the server's auth middleware too).
 pub const SESSION_ADMIN_KEY: &str = "admin_id";
 
-/// Where to go after signing in: only a local path, so `next` cannot send users to another site.
+/// Where to go after signing in: only a path on this site, so `next` cannot send users elsewhere.
+///
+/// Browsers drop tabs and newlines inside URLs and read `\\` as `/`, so `/\t/evil.example` or
+/// `/\\evil.example` would become the protocol-relative `//evil.example`: any control character,
+/// space or backslash refuses the value outright. What is left must resolve, against this site,
+/// to this site (no scheme, no `//host`); the result is the parsed path and query, which can
+/// never hold a character that is invalid in a `Location` header.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.contains('\\')
-                && !path.starts_with("/login") =>
-        {
-            path.to_string()
-        }
-        _ => "/".to_string(),
+    const HOME: &str = "/";
+    let Some(path) = next else { return HOME.into() };
+    if !path.starts_with('/')
+        || path.starts_with("//")
+        || path.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return HOME.into();
+    }
+    let base = url::Url::parse("http://hookline.invalid/").expect("a valid base");
+    let Ok(target) = base.join(path) else { return HOME.into() };
+    if target.origin() != base.origin() || target.path().starts_with("/login") {
+        return HOME.into();
+    }
+    match target.query() {
+        Some(query) => format!("{}?{query}", target.path()),
+        None => target.path().to_string(),
     }
 }
 
@@ -150,14 +162,27 @@ pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
     crate::api::backend()?.list_tokens().await
 }
 
-/// Creates an API token; the response is the only time its secret is shown.
+/// Creates an API token with the scopes ticked (`scopes[]`; none ticked means `events`, the
+/// least a token can do); the response is the only time its secret is shown.
 #[server(prefix = "/rpc", endpoint = "create_token")]
-pub async fn create_token(name: String) -> Result<NewApiToken, AppError> {
+pub async fn create_token(name: String, scopes: Option<Vec<String>>) -> Result<NewApiToken, AppError> {
     use crate::api::backend::with_status;
+    use hookline_core::scope::Scope;
     with_status(
         async {
             let actor = crate::api::require_admin()?;
-            crate::api::backend()?.create_token(&actor.email, &name).await
+            let scopes = match scopes {
+                None => vec![Scope::Events],
+                Some(names) => names
+                    .iter()
+                    .map(|name| {
+                        Scope::parse(name).ok_or_else(|| {
+                            AppError::invalid("scopes", format!("unknown scope `{name}` (use events, read or admin)"))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            crate::api::backend()?.create_token(&actor.email, &name, scopes).await
         }
         .await,
     )
@@ -181,5 +206,32 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(Some("/login")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn next_refuses_every_way_out() {
+        let refused = [
+            ("tab", "/\t/evil.example"),
+            ("CR/LF (header injection)", "/x\r\nSet-Cookie: a=b"),
+            ("LF", "/\n/evil.example"),
+            ("NUL", "/x\0"),
+            ("space", "/ /evil.example"),
+            ("protocol-relative", "//evil.example/x"),
+            ("backslash", "/\\evil.example"),
+            ("backslash later", "/webhooks\\..\\x"),
+            ("scheme", "https:evil.example"),
+            ("javascript scheme", "javascript:alert(1)"),
+            ("absolute URL", "https://evil.example/"),
+            ("relative path", "webhooks"),
+            ("empty", ""),
+            ("the sign-in page", "/login?next=/x"),
+            ("dot segments to the sign-in page", "/a/../login"),
+        ];
+        for (why, next) in refused {
+            assert_eq!(safe_next(Some(next)), "/", "{why}: {next:?}");
+        }
+        assert_eq!(safe_next(Some("/webhooks/3/deliveries?state=failed")), "/webhooks/3/deliveries?state=failed");
+        assert_eq!(safe_next(Some("/a/../settings")), "/settings", "dot segments resolve");
+        assert_eq!(safe_next(Some("/%2f%2fevil.example")), "/%2f%2fevil.example", "an encoded slash stays a path");
     }
 }

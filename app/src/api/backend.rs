@@ -33,7 +33,12 @@ pub trait AccountService: Send + Sync {
     async fn remove_admin(&self, actor: &Admin, id: i64) -> Result<(), AppError>;
     async fn change_password(&self, actor: &Admin, current: &str, new: &str) -> Result<(), AppError>;
     async fn list_tokens(&self) -> Result<Vec<ApiToken>, AppError>;
-    async fn create_token(&self, actor: &str, name: &str) -> Result<NewApiToken, AppError>;
+    async fn create_token(
+        &self,
+        actor: &str,
+        name: &str,
+        scopes: Vec<hookline_core::scope::Scope>,
+    ) -> Result<NewApiToken, AppError>;
     async fn revoke_token(&self, id: i64) -> Result<(), AppError>;
 }
 

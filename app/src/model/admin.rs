@@ -26,6 +26,8 @@ pub struct ApiToken {
     pub created_by: String,
     pub created_at: String,
     pub last_used_at: Option<String>,
+    /// What the token may do (hookline-core's `scope` module).
+    pub scopes: Vec<hookline_core::scope::Scope>,
 }
 
 /// A freshly created token: the only time `token` is ever returned.

@@ -54,7 +54,7 @@ fn AdminsSection() -> impl IntoView {
                                                             <button
                                                                 type="submit"
                                                                 class="btn btn-danger btn-small"
-                                                                onclick="return confirm('Remove this admin? They will be signed out.')"
+                                                                on:click=crate::components::confirm::confirm_click("Remove this admin? They will be signed out.")
                                                             >"Remove"</button>
                                                         </ActionForm>
                                                     })}
@@ -98,7 +98,7 @@ fn TokensSection() -> impl IntoView {
     view! {
         <section class="card" id="tokens">
             <h2>"API tokens"</h2>
-            <p class="muted">"Scripts and Unleash-style event sources authenticate with "<code>"Authorization: Bearer <token>"</code>"."</p>
+            <p class="muted">"Scripts and Unleash-style event sources authenticate with "<code>"Authorization: Bearer <token>"</code>". A token does only what its scopes allow: give Unleash an "<strong>"events"</strong>" token."</p>
             {move || created().map(|new| view! {
                 <div class="alert alert-success" role="status">
                     <p>"Token “"{new.info.name.clone()}"” created. Copy it now: it will not be shown again."</p>
@@ -113,19 +113,20 @@ fn TokensSection() -> impl IntoView {
                         } else {
                             view! {
                                 <table class="table">
-                                    <thead><tr><th>"Name"</th><th>"Token"</th><th>"Created"</th><th>"Last used"</th><th></th></tr></thead>
+                                    <thead><tr><th>"Name"</th><th>"Token"</th><th>"Scopes"</th><th>"Created"</th><th>"Last used"</th><th></th></tr></thead>
                                     <tbody>
                                         {list.into_iter().map(|token| view! {
                                             <tr>
                                                 <td>{token.name.clone()}</td>
                                                 <td><code>{format!("{}…", token.prefix)}</code></td>
+                                                <td data-testid="token-scopes">{hookline_core::scope::format_list(&token.scopes).replace(',', ", ")}</td>
                                                 <td class="muted">{crate::components::time::short_time(&token.created_at)}" by "{token.created_by.clone()}</td>
                                                 <td class="muted">{token.last_used_at.as_deref().map(crate::components::time::short_time).unwrap_or_else(|| "never".into())}</td>
                                                 <td class="actions">
                                                     <ActionForm action=revoke>
                                                         <input type="hidden" name="id" value=token.id />
                                                         <button type="submit" class="btn btn-danger btn-small"
-                                                            onclick="return confirm('Revoke this token? Scripts using it stop working at once.')">"Revoke"</button>
+                                                            on:click=crate::components::confirm::confirm_click("Revoke this token? Scripts using it stop working at once.")>"Revoke"</button>
                                                     </ActionForm>
                                                 </td>
                                             </tr>
@@ -137,13 +138,33 @@ fn TokensSection() -> impl IntoView {
                     })
                 })}
             </Transition>
-            <ErrorBanner error=create_error fields=&["name"] />
+            <ErrorBanner error=create_error fields=&["name", "scopes"] />
             <ActionForm action=create attr:class="inline-form">
                 <label class="field">
                     <span>"Token name"</span>
                     <input type="text" name="name" placeholder="e.g. unleash-production" required maxlength="100" />
                     <FieldError error=create_error field="name" />
                 </label>
+                <fieldset class="field scopes">
+                    <legend>"Scopes"</legend>
+                    {hookline_core::scope::Scope::ALL
+                        .into_iter()
+                        .map(|scope| {
+                            view! {
+                                <label class="check">
+                                    <input
+                                        type="checkbox"
+                                        name="scopes[]"
+                                        value=scope.as_str()
+                                        checked=scope == hookline_core::scope::Scope::Events
+                                    />
+                                    <span><strong>{scope.as_str()}</strong>": "{scope.describe()}</span>
+                                </label>
+                            }
+                        })
+                        .collect_view()}
+                    <FieldError error=create_error field="scopes" />
+                </fieldset>
                 <button type="submit" class="btn btn-primary">"Create token"</button>
             </ActionForm>
         </section>

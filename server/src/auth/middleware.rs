@@ -21,6 +21,7 @@ use app::api::auth::SESSION_ADMIN_KEY;
 use app::api::CurrentAdmin;
 use app::model::Admin;
 use app::AppError;
+use hookline_core::scope;
 
 use crate::db::tokens::TokenRow;
 use crate::state::AppState;
@@ -113,6 +114,24 @@ pub async fn gate(State(state): State<AppState>, session: Session, mut request: 
             .into_response(),
             _ => AppError::Unauthorized.into_response(),
         };
+    }
+
+    // A token does only what its scopes say (least privilege: Unleash's intake token cannot read
+    // secrets or re-point webhooks).
+    if let Caller::Token(token) = &caller {
+        if matches!(access, Access::Token | Access::Api) {
+            let needed = scope::required(request.method().as_str(), &path);
+            let held = token.scopes();
+            if !scope::grants(&held, needed) {
+                let has = if held.is_empty() { "none".to_string() } else { scope::format_list(&held) };
+                tracing::warn!(token_id = token.id, %path, %needed, %has, "refused a request outside the token's scopes");
+                return AppError::Forbidden(format!(
+                    "this token lacks the `{needed}` scope that {} {path} needs (it has: {has})",
+                    request.method()
+                ))
+                .into_response();
+            }
+        }
     }
 
     // The sign-in and setup pages depend on whether an admin exists and who is signed in.

@@ -91,7 +91,9 @@ impl AppState {
             })
             .unwrap_or_default();
         let spec = input.validate(&stored)?;
-        check_template_renders_json(&spec, input.save_anyway.unwrap_or(false))?;
+        let save_anyway = input.save_anyway.unwrap_or(false);
+        let spec = super::bounded_template_work(move || check_template_renders_json(&spec, save_anyway).map(|()| spec))
+            .await?;
         self.check_target_allowed(&spec.url).await?;
         Ok(spec)
     }

@@ -10,6 +10,16 @@ pub struct TokenRow {
     pub created_by: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// `events,read,…` (hookline-core's `scope::format_list`).
+    pub scopes: String,
+}
+
+impl TokenRow {
+    /// The stored scopes; a value the database's check let through but this version does not
+    /// know grants nothing.
+    pub fn scopes(&self) -> Vec<hookline_core::scope::Scope> {
+        hookline_core::scope::parse_list(&self.scopes).unwrap_or_default()
+    }
 }
 
 impl Db {
@@ -19,23 +29,25 @@ impl Db {
         token_hash: &str,
         prefix: &str,
         created_by: &str,
+        scopes: &str,
     ) -> Result<TokenRow, sqlx::Error> {
         sqlx::query_as(
-            "insert into api_tokens (name, token_hash, prefix, created_by, created_at) values (?, ?, ?, ?, ?)
-             returning id, name, prefix, created_by, created_at, last_used_at",
+            "insert into api_tokens (name, token_hash, prefix, created_by, created_at, scopes) values (?, ?, ?, ?, ?, ?)
+             returning id, name, prefix, created_by, created_at, last_used_at, scopes",
         )
         .bind(name)
         .bind(token_hash)
         .bind(prefix)
         .bind(created_by)
         .bind(now_ms())
+        .bind(scopes)
         .fetch_one(&self.write)
         .await
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenRow>, sqlx::Error> {
         sqlx::query_as(
-            "select id, name, prefix, created_by, created_at, last_used_at from api_tokens
+            "select id, name, prefix, created_by, created_at, last_used_at, scopes from api_tokens
              where revoked_at is null order by created_at desc",
         )
         .fetch_all(&self.read)
@@ -54,7 +66,7 @@ impl Db {
     /// The live token with this hash, if any.
     pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRow>, sqlx::Error> {
         sqlx::query_as(
-            "select id, name, prefix, created_by, created_at, last_used_at from api_tokens
+            "select id, name, prefix, created_by, created_at, last_used_at, scopes from api_tokens
              where token_hash = ? and revoked_at is null",
         )
         .bind(token_hash)

@@ -22,5 +22,6 @@ async fn preview_template(
         return Err(AppError::invalid("event", "send either eventType or event, not both"));
     }
     let base = state.config.unleash_url.as_ref().map(|u| u.as_str().trim_end_matches('/').to_string());
-    Ok(Json(preview(&input, base.as_deref())))
+    let out = crate::backend::bounded_template_work(move || Ok(preview(&input, base.as_deref()))).await?;
+    Ok(Json(out))
 }

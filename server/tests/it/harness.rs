@@ -107,7 +107,12 @@ impl TestServer {
 
     /// A server with the first admin created, and a browser signed in as that admin.
     pub async fn start_signed_in() -> (TestServer, Browser) {
-        let server = TestServer::start().await;
+        Self::start_signed_in_with(|_| {}).await
+    }
+
+    /// `start_signed_in` with settings changed by `adjust` first.
+    pub async fn start_signed_in_with(adjust: impl FnOnce(&mut Config)) -> (TestServer, Browser) {
+        let server = TestServer::start_with(adjust).await;
         let browser = server.browser();
         let response = browser
             .form(&server.url("/rpc/create_first_admin"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
@@ -171,9 +176,17 @@ pub struct Api {
 }
 
 impl Api {
-    /// Creates a token through the UI's server function (as an admin would) and returns a client using it.
+    /// Creates an admin-scoped token through the UI's server function (as an admin would) and
+    /// returns a client using it.
     pub async fn new(server: &TestServer, browser: &Browser) -> Api {
-        let created = browser.call(&server.url("/rpc/create_token"), &[("name", "tests")]).await;
+        Self::with_scopes(server, browser, &["admin"]).await
+    }
+
+    /// A client whose token holds `scopes` (none: the server's default, `events`).
+    pub async fn with_scopes(server: &TestServer, browser: &Browser, scopes: &[&str]) -> Api {
+        let mut fields = vec![("name", "tests")];
+        fields.extend(scopes.iter().map(|scope| ("scopes[]", *scope)));
+        let created = browser.call(&server.url("/rpc/create_token"), &fields).await;
         assert_eq!(created.status(), StatusCode::OK, "token created");
         let body: serde_json::Value = created.json().await.expect("json");
         let token = body["token"].as_str().expect("token").to_string();

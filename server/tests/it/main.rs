@@ -6,8 +6,8 @@ mod harness;
 mod receiver;
 
 mod accounts;
-
 mod delivery;
 mod foundation;
 mod log;
+mod security;
 mod webhooks;

@@ -68,7 +68,10 @@ async fn sigkill_mid_delivery_loses_nothing() {
     let dir = tempfile::tempdir().expect("dir");
     let db = format!("sqlite://{}", dir.path().join("crash.db").display());
     let token = {
-        let out = hookline(&db).args(["token", "create", "--name", "crash-test"]).output().expect("token create");
+        let out = hookline(&db)
+            .args(["token", "create", "--name", "crash-test", "--scope", "admin"])
+            .output()
+            .expect("token create");
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         // The token is the only line on stdout (logs go to stderr).
         String::from_utf8(out.stdout).expect("utf8").trim().to_string()

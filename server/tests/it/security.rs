@@ -1,0 +1,269 @@
+//! Guards against the browser-side attacks: framing, sniffing and injected scripts (headers and
+//! the Content-Security-Policy), DNS rebinding (the Host check) and open redirects after sign-in.
+//! Each test tries to get past its guard.
+
+use reqwest::header::{HeaderMap, CONTENT_SECURITY_POLICY, HOST, LOCATION};
+use reqwest::StatusCode;
+
+use crate::harness::*;
+
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_else(|| panic!("no {name} header"))
+}
+
+#[tokio::test]
+async fn pages_carry_a_nonce_policy_that_matches_their_only_inline_script() {
+    let server = TestServer::start().await;
+    let browser = server.browser();
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let page = browser.get(&server.url("/setup")).await;
+        assert_eq!(page.status(), StatusCode::OK);
+        let headers = page.headers().clone();
+        assert_eq!(header(&headers, "x-frame-options"), "DENY");
+        assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
+        assert_eq!(header(&headers, "referrer-policy"), "same-origin");
+        assert!(headers.get("strict-transport-security").is_none(), "no HSTS over plain http");
+        let policy = header(&headers, CONTENT_SECURITY_POLICY.as_str()).to_string();
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        let nonce = policy
+            .split_once("'nonce-")
+            .and_then(|(_, rest)| rest.split_once('\''))
+            .map(|(nonce, _)| nonce.to_string())
+            .unwrap_or_else(|| panic!("no nonce in {policy}"));
+        assert!(nonce.len() >= 16, "a nonce long enough not to be guessed: {nonce}");
+        let html = page.text().await.expect("html");
+        // Every inline script carries this response's nonce; none goes without.
+        let scripts: Vec<&str> = html.split("<script").skip(1).collect();
+        assert!(!scripts.is_empty(), "the page boots its WASM with an inline module script");
+        for script in scripts {
+            let tag = script.split('>').next().unwrap_or_default();
+            assert!(tag.contains(&format!("nonce=\"{nonce}\"")), "script without the nonce: <script{tag}>");
+        }
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "a new nonce for every response");
+
+    // Not a page: a policy that allows nothing at all.
+    let health = reqwest::get(server.url("/healthz")).await.expect("get");
+    assert_eq!(header(health.headers(), "content-security-policy"), hookline_server::headers::NON_PAGE_POLICY);
+    assert_eq!(header(health.headers(), "x-frame-options"), "DENY");
+    let refused = browser.get(&server.url("/api/admin/webhooks")).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(header(refused.headers(), "x-content-type-options"), "nosniff");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn https_public_url_adds_hsts() {
+    let server = TestServer::start_with(|c| c.public_url = Some("https://hooks.example.com".parse().unwrap())).await;
+    let page = reqwest::get(server.url("/login")).await.expect("get");
+    assert_eq!(header(page.headers(), "strict-transport-security"), "max-age=31536000");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn another_host_name_is_refused_before_anything_runs() {
+    let server = TestServer::start().await;
+    let browser = server.browser();
+    // A rebinding page on evil.example posting to a fresh install: refused, no admin created.
+    let rebound = browser
+        .client
+        .post(server.url("/rpc/create_first_admin"))
+        .header(HOST, "evil.example")
+        .header("origin", "http://evil.example")
+        .form(&[("email", "attacker@evil.example"), ("password", "attacker's own password")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(rebound.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = rebound.json().await.expect("json");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("HOOKLINE_PUBLIC_URL"), "{body}");
+    for host in ["evil.example:80", "127.0.0.1.evil.example", "[::2]"] {
+        let page = browser.client.get(server.url("/setup")).header(HOST, host).send().await.expect("get");
+        assert_eq!(page.status(), StatusCode::BAD_REQUEST, "{host}");
+    }
+    // Our own names still work, and the install still has no admin.
+    for host in ["localhost", "127.0.0.1:1"] {
+        let page = browser.client.get(server.url("/setup")).header(HOST, host).send().await.expect("get");
+        assert_eq!(page.status(), StatusCode::OK, "{host}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn next_after_sign_in_never_leaves_the_site() {
+    let (server, _) = TestServer::start_signed_in().await;
+    let browser = server.browser();
+    let cases = [
+        ("/\t/evil.example", "/"),
+        ("/x\r\nSet-Cookie: a=b", "/"),
+        ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("https:evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("/webhooks?state=failed", "/webhooks?state=failed"),
+    ];
+    for (next, want) in cases {
+        let response = browser
+            .form(&server.url("/rpc/login"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", next)])
+            .await;
+        assert_eq!(response.status(), StatusCode::FOUND, "{next:?}");
+        assert_eq!(response.headers()[LOCATION], want, "{next:?}");
+    }
+    server.stop().await;
+}
+
+/// 21 nested sections over the two tags of a `feature-tagged` event: 2^21 (two million) empty
+/// iterations that write nothing, so the output cap never trips; the work budget must.
+fn exponential_template() -> String {
+    format!("{}{}", "{{#event.tags}}".repeat(21), "{{/event.tags}}".repeat(21))
+}
+
+#[tokio::test]
+async fn a_template_that_does_too_much_work_is_refused_everywhere_it_renders() {
+    let receiver = crate::receiver::Receiver::start().await;
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+
+    // 1. The preview API answers at once, with the reason.
+    let started = std::time::Instant::now();
+    let (status, preview) = api
+        .post(
+            "/api/admin/preview",
+            &serde_json::json!({"bodyTemplate": exponential_template(), "contentType": "text/plain", "eventType": "feature-tagged"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{preview}");
+    let message = preview["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("template does too much work"), "{preview}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "answered within the time limit");
+
+    // 2. Saving it for a JSON body renders the samples: refused, naming the field.
+    let (status, refused) = api
+        .post(
+            "/api/admin/webhooks",
+            &serde_json::json!({
+                "url": receiver.url("/json"), "events": ["feature-tagged"],
+                "contentType": "application/json", "bodyTemplate": exponential_template()
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["field"], "bodyTemplate");
+    assert!(
+        refused["error"]["message"].as_str().unwrap_or_default().contains("template does too much work"),
+        "{refused}"
+    );
+
+    // 3. A plain-text body is not rendered at save time; the delivery fails with the reason,
+    // once, while another webhook's delivery of the same event goes through.
+    let heavy = api
+        .create_webhook(serde_json::json!({
+            "url": receiver.url("/heavy"), "events": ["feature-tagged"],
+            "contentType": "text/plain", "bodyTemplate": exponential_template()
+        }))
+        .await;
+    api.create_webhook(serde_json::json!({"url": receiver.url("/light"), "events": ["feature-tagged"]})).await;
+    let (status, body) = api
+        .publish(serde_json::json!({
+            "type": "feature-tagged", "featureName": "f", "project": "default",
+            "tags": [{"type": "simple", "value": "a"}, {"type": "simple", "value": "b"}]
+        }))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    receiver.wait_for(1, std::time::Duration::from_secs(15)).await;
+    let items =
+        crate::delivery::wait_deliveries(&api, heavy, |items| items.iter().any(|d| d["state"] == "failed")).await;
+    let (_, detail) = api.get(&format!("/api/admin/deliveries/{}", items[0]["id"])).await;
+    let error = detail["attemptLog"][0]["errorMessage"].as_str().unwrap_or_default();
+    assert!(error.contains("template does too much work"), "{detail}");
+    assert_eq!(detail["attemptLog"].as_array().map(Vec::len), Some(1), "not retried: it would fail the same way");
+    assert!(receiver.received_on("/heavy").is_empty());
+    assert_eq!(receiver.received_on("/light").len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_does_only_what_its_scopes_say() {
+    let receiver = crate::receiver::Receiver::start().await;
+    let (server, browser) = TestServer::start_signed_in_with(fast_delivery).await;
+    let admin = Api::new(&server, &browser).await;
+    let webhook =
+        admin.create_webhook(serde_json::json!({"url": receiver.url("/h"), "events": ["feature-created"]})).await;
+    let intake = Api::with_scopes(&server, &browser, &[]).await;
+    let reader = Api::with_scopes(&server, &browser, &["read"]).await;
+    let event = serde_json::json!({"type": "feature-created", "featureName": "f", "project": "default"});
+    let secret = format!("/api/admin/webhooks/{webhook}/secret");
+    let one = format!("/api/admin/webhooks/{webhook}");
+
+    // The default (what Unleash gets): the intake and nothing else.
+    assert_eq!(intake.publish(event.clone()).await.0, StatusCode::ACCEPTED);
+    for (method, path) in [
+        (reqwest::Method::GET, "/api/admin/webhooks"),
+        (reqwest::Method::GET, secret.as_str()),
+        (reqwest::Method::POST, &format!("{secret}/rotate")),
+        (reqwest::Method::DELETE, one.as_str()),
+        (reqwest::Method::GET, "/metrics"),
+    ] {
+        let (status, body) = intake.send(method.clone(), path, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("scope") && message.contains("(it has: events)"), "{message}");
+    }
+    let (_, body) = intake.get("/api/admin/webhooks").await;
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("lacks the `read` scope"), "{body}");
+
+    // read: GET, masked, never the secret, never a change, no intake.
+    assert_eq!(reader.get("/api/admin/webhooks").await.0, StatusCode::OK);
+    assert_eq!(reader.get(&one).await.0, StatusCode::OK);
+    let (status, body) = reader.get(&secret).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("`admin`"), "{body}");
+    assert_eq!(reader.put(&one, &serde_json::json!({"url": "https://evil.example/x"})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(reader.delete(&one).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(reader.publish(event.clone()).await.0, StatusCode::FORBIDDEN);
+    let metrics = reader.client.get(server.url("/metrics")).bearer_auth(&reader.token).send().await.expect("metrics");
+    assert_eq!(metrics.status(), StatusCode::OK);
+
+    // admin: everything, the intake included.
+    assert_eq!(admin.get(&secret).await.0, StatusCode::OK);
+    assert_eq!(admin.publish(event).await.0, StatusCode::ACCEPTED);
+    let (status, tokens) = admin.get("/api/admin/webhooks").await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    // The webhook is still there: nothing above changed it.
+    assert_eq!(admin.get(&one).await.0, StatusCode::OK);
+
+    // An unknown scope is refused, naming the field.
+    let refused = browser.call(&server.url("/rpc/create_token"), &[("name", "x"), ("scopes[]", "root")]).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_made_before_scopes_keep_working_as_admin() {
+    // A token row written the way the previous version wrote it: no scopes column named. The
+    // migration's default (what existing rows got when the column was added) makes it `admin`.
+    let server = TestServer::start().await;
+    let url = format!("sqlite://{}", server.data.path().join("hookline.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.expect("pool");
+    let old = "hl_token_from_before_scopes_0123456789";
+    sqlx::query("insert into api_tokens (name, token_hash, prefix, created_by, created_at) values ('old', ?, 'hl_tok', 'cli', 0)")
+        .bind(hookline_server::auth::token::hash_token(old))
+        .execute(&pool)
+        .await
+        .expect("insert");
+    let api = Api { client: reqwest::Client::new(), base: server.url(""), token: old.to_string() };
+    let (status, body) = api.get("/api/admin/webhooks").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) =
+        api.publish(serde_json::json!({"type": "feature-created", "featureName": "f", "project": "default"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "the intake keeps working too: {body}");
+
+    // The check constraint refuses anything but the three scopes, and an empty list.
+    for bad in ["root", "", "read;admin", "events admin"] {
+        let result = sqlx::query("update api_tokens set scopes = ? where name = 'old'").bind(bad).execute(&pool).await;
+        assert!(result.is_err(), "{bad:?} must be refused");
+    }
+    pool.close().await;
+    server.stop().await;
+}
