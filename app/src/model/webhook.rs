@@ -238,12 +238,22 @@ impl WebhookIn {
             (submitted, _) => validate_url(submitted)?,
         };
 
+        // A kept (masked) secret must never follow the webhook to another host: whoever can edit a
+        // webhook could otherwise point it at their own server and receive the stored credentials.
+        let destination_changed = stored.url.as_deref().is_some_and(|current| !same_origin(current, &url));
+
         let content_type = self.content_type.as_deref().map(str::trim).filter(|c| !c.is_empty());
         let content_type = content_type.unwrap_or(DEFAULT_CONTENT_TYPE).to_string();
         validate_content_type(&content_type)?;
 
         let authorization = match self.authorization.as_deref().map(str::trim) {
             None | Some("") => None,
+            Some(MASK) if destination_changed && stored.authorization.is_some() => {
+                return Err(AppError::invalid(
+                    "authorization",
+                    "enter the Authorization again: the destination changed",
+                ));
+            }
             Some(MASK) => match &stored.authorization {
                 Some(current) => Some(current.clone()),
                 None => return Err(AppError::invalid("authorization", "enter the Authorization value")),
@@ -263,6 +273,12 @@ impl WebhookIn {
             validate_header_name(&name)?;
             let value = if value == MASK {
                 match stored.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                    Some(_) if destination_changed => {
+                        return Err(AppError::invalid(
+                            "headers",
+                            format!("enter the value of header `{name}` again: the destination changed"),
+                        ));
+                    }
                     Some((_, current)) => current.clone(),
                     None => return Err(AppError::invalid("headers", format!("enter the value of header `{name}`"))),
                 }
@@ -318,6 +334,15 @@ impl WebhookIn {
 }
 
 /// An absolute http(s) URL with a host, no credentials, at most 2048 characters.
+/// Whether two webhook URLs share scheme, host and port (ports made explicit: `https://a` and
+/// `https://a:443` are the same place). Unparseable URLs never match.
+pub fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
 pub fn validate_url(url: &str) -> Result<String, AppError> {
     if url.is_empty() {
         return Err(AppError::invalid("url", "enter the URL to post events to"));
@@ -542,6 +567,46 @@ mod tests {
         // A mask for a value that was never stored is an error, not a literal "*****".
         let fresh = WebhookIn { authorization: Some(MASK.into()), ..valid_input() };
         assert_eq!(field_of(&fresh), "authorization");
+    }
+
+    #[test]
+    fn masked_secrets_never_follow_a_changed_destination() {
+        let stored = StoredSecrets {
+            url: Some("https://hooks.example.com/secret/path".into()),
+            authorization: Some("Bearer s3cret".into()),
+            headers: HeaderMap::from([("X-Api-Key".to_string(), "k3y".to_string())]),
+        };
+        for moved in [
+            "https://attacker.example/collect",
+            "http://hooks.example.com/secret/path",
+            "https://hooks.example.com:8443/secret/path",
+            "https://hooks.example.com.attacker.example/x",
+        ] {
+            let keep_auth = WebhookIn { url: moved.into(), authorization: Some(MASK.into()), ..valid_input() };
+            let err = keep_auth.validate(&stored).unwrap_err();
+            assert_eq!(err.field(), Some("authorization"), "{moved}");
+            assert!(err.to_string().contains("the destination changed"), "{err}");
+            let keep_header = WebhookIn {
+                url: moved.into(),
+                headers: Some(HeaderMap::from([("X-Api-Key".to_string(), MASK.to_string())])),
+                ..valid_input()
+            };
+            let err = keep_header.validate(&stored).unwrap_err();
+            assert_eq!(err.field(), Some("headers"), "{moved}");
+            assert!(err.to_string().contains("header `X-Api-Key` again: the destination changed"), "{err}");
+        }
+        // The same origin, another path (or an explicit default port): the secrets stay.
+        for same in ["https://hooks.example.com/other/path", "https://HOOKS.example.com:443/x"] {
+            let input = WebhookIn { url: same.into(), authorization: Some(MASK.into()), ..valid_input() };
+            assert_eq!(input.validate(&stored).expect(same).authorization.as_deref(), Some("Bearer s3cret"));
+        }
+        // A new value typed with the new destination is fine.
+        let retyped = WebhookIn {
+            url: "https://new.example/x".into(),
+            authorization: Some("Bearer new".into()),
+            ..valid_input()
+        };
+        assert_eq!(retyped.validate(&stored).expect("valid").authorization.as_deref(), Some("Bearer new"));
     }
 
     #[test]

@@ -267,3 +267,40 @@ async fn tokens_made_before_scopes_keep_working_as_admin() {
     pool.close().await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_kept_secret_never_follows_a_changed_destination() {
+    let receiver = crate::receiver::Receiver::start().await;
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let id = api
+        .create_webhook(serde_json::json!({
+            "url": receiver.url("/hook"), "events": ["feature-created"],
+            "authorization": "Bearer s3cret", "headers": {"X-Api-Key": "k3y"}
+        }))
+        .await;
+    let path = format!("/api/admin/webhooks/{id}");
+    let (_, shown) = api.get(&path).await;
+    assert_eq!(shown["authorization"], "*****");
+
+    // Re-pointed at another port of the same host (another origin) with the masks sent back.
+    let mut moved = serde_json::json!({
+        "url": "http://127.0.0.1:9/hook", "events": ["feature-created"],
+        "authorization": "*****", "headers": {"X-Api-Key": "*****"}
+    });
+    let (status, body) = api.put(&path, &moved).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "authorization");
+    assert_eq!(body["error"]["message"], "enter the Authorization again: the destination changed");
+    moved["authorization"] = serde_json::json!("Bearer for-the-new-place");
+    let (status, body) = api.put(&path, &moved).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "headers");
+
+    // Nothing changed: a test send still reaches the old receiver with the old secrets.
+    let (status, body) = api.post(&format!("{path}/test"), &serde_json::json!({"eventType": "feature-created"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let received = receiver.wait_for(1, std::time::Duration::from_secs(15)).await;
+    assert_eq!(received[0].header("authorization"), "Bearer s3cret");
+    assert_eq!(received[0].header("x-api-key"), "k3y");
+    server.stop().await;
+}
