@@ -1,6 +1,6 @@
-//! The catalog of the 33 event types a webhook can subscribe to (Unleash's list, in Unleash's
-//! order), their grouping for the UI, and a realistic sample event of each type (used for template
-//! previews and test sends).
+//! The catalog of the 33 event types a webhook can subscribe to (exactly the types Unleash 7.5.1's
+//! webhook addon offers, in the order of REFERENCE.md §1), their grouping for the UI, and a
+//! realistic sample event of each type (used for template previews and test sends).
 
 mod samples;
 
@@ -68,7 +68,8 @@ const fn ty(name: &'static str, group: EventGroup, description: &'static str) ->
 
 use EventGroup::{ChangeRequests, Environments, FlagLifecycle, ReleasePlans, Strategies, VariantsAndTags};
 
-/// The 33 subscribable event types, in the order Unleash lists them.
+/// The 33 subscribable event types: the list of Unleash 7.5.1's webhook addon definition
+/// (`core/tests/catalog.rs` checks it against the recorded list), in REFERENCE.md's order.
 pub static EVENT_TYPES: [EventType; 33] = [
     ty("feature-created", FlagLifecycle, "A feature flag was created"),
     ty("feature-metadata-updated", FlagLifecycle, "A flag's metadata (description, type, impression data) was updated"),

@@ -117,7 +117,7 @@ mod tests {
         let only_markdown = render_context(
             &event,
             &ContextOptions {
-                base_url: Some("https://unleash.example.com/"),
+                base_url: Some("https://unleash.example.com"),
                 include_event_json: false,
                 include_event_markdown: true,
             },

@@ -81,6 +81,19 @@ fn catalog_lists_unleash_event_types_in_order() {
     assert_eq!(unique.len(), 33, "names are unique");
 }
 
+/// The catalog offers exactly the event types Unleash 7.5.1's webhook addon offers, as recorded
+/// from its definition by `make unleash-fixture` (Unleash's order differs from REFERENCE.md's).
+#[test]
+fn catalog_offers_exactly_the_unleash_webhook_addons_types() {
+    let recorded: Vec<String> =
+        serde_json::from_str(include_str!("fixtures/unleash-webhook-events.json")).expect("a list of names");
+    let mut offered: Vec<&str> = recorded.iter().map(String::as_str).collect();
+    offered.sort_unstable();
+    let mut ours: Vec<&str> = EVENT_TYPES.iter().map(|t| t.name).collect();
+    ours.sort_unstable();
+    assert_eq!(ours, offered);
+}
+
 #[test]
 fn only_feature_updated_is_deprecated() {
     let deprecated: Vec<&str> = EVENT_TYPES.iter().filter(|t| t.deprecated).map(|t| t.name).collect();
