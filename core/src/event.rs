@@ -3,7 +3,7 @@
 //! written for Unleash compare bodies byte for byte), so the struct's field order is deliberate.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// One tag on an event, as Unleash writes it: `{"type": "simple", "value": "team-a"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,13 +93,21 @@ impl<'a> EventView<'a> {
     }
 }
 
-/// An event as received: its client id (if it sent one) and its time.
+/// An event as received: its client id (if it sent one), its time, the typed fields Hookline reads,
+/// and the object itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedEvent {
     /// The client's id: the idempotency key. None means "assign one".
     pub id: Option<i64>,
+    /// The fields Hookline validates and matches on. `created_at` is normalised to UTC here; the
+    /// received text stays in `received`.
     pub event: Event,
     pub created_at_ms: i64,
+    /// The event exactly as received: every key, known or not, in the order sent, values
+    /// unchanged. This is what is stored and what receivers get as the default body and
+    /// `eventJson`, because receivers written for Unleash compare what Unleash sent. Only a missing
+    /// `createdAt` is added (at the end), so templates always have the time.
+    pub received: Map<String, Value>,
 }
 
 /// A field of a received event that is missing or malformed.
@@ -116,27 +124,41 @@ impl std::fmt::Display for EventError {
     }
 }
 
+/// The longest event type name accepted. Unleash's longest is under 50 characters; the bound
+/// keeps a hostile client from storing megabytes in an indexed column.
+pub const MAX_TYPE_LEN: usize = 100;
+
 /// Reads one event in Unleash's format, leniently where Unleash is (missing `id`, `createdAt`,
-/// `tags`, nullable fields) and strictly where a webhook would otherwise get nonsense (unknown
-/// `type`, wrong value types). `at` prefixes field names (`events[3].`); `now_ms` stands in for a
-/// missing `createdAt`. Unknown keys are dropped.
+/// `tags`, nullable fields, keys Hookline does not know, event types newer than the catalog) and
+/// strictly where a webhook would otherwise get nonsense (wrong value types). `at` prefixes field
+/// names (`events[3].`); `now_ms` stands in for a missing `createdAt`.
+///
+/// An event type outside the catalog is accepted: Unleash does not retry, so refusing a type a
+/// newer Unleash emits would lose the event for good.
 pub fn parse_event(value: Value, at: &str, now_ms: i64) -> Result<ParsedEvent, EventError> {
     let err = |name: &str, message: String| EventError { field: format!("{at}{name}"), message };
-    let Value::Object(mut object) = value else {
+    let Value::Object(mut received) = value else {
         return Err(EventError {
             field: at.trim_end_matches('.').to_string(),
             message: "an event must be a JSON object".into(),
         });
     };
-    let mut take = |key: &str| object.remove(key).unwrap_or(Value::Null);
+    let null = Value::Null;
+    let get = |key: &str| received.get(key).unwrap_or(&null);
 
-    let event_type = match take("type") {
-        Value::String(t) if crate::catalog::is_known(&t) => t,
-        Value::String(t) => return Err(err("type", format!("`{t}` is not a known event type"))),
+    let event_type = match get("type") {
+        Value::String(t) if t.trim().is_empty() => return Err(err("type", "the event type is empty".into())),
+        Value::String(t) if t.len() > MAX_TYPE_LEN => {
+            return Err(err("type", format!("the event type is longer than {MAX_TYPE_LEN} characters")))
+        }
+        Value::String(t) if t.chars().any(char::is_control) => {
+            return Err(err("type", "the event type contains control characters".into()))
+        }
+        Value::String(t) => t.clone(),
         Value::Null => return Err(err("type", "the event type is missing".into())),
         _ => return Err(err("type", "the event type must be a string".into())),
     };
-    let id = match take("id") {
+    let id = match get("id") {
         Value::Null => None,
         Value::Number(n) => match n.as_i64() {
             Some(id) if id > 0 => Some(id),
@@ -144,51 +166,58 @@ pub fn parse_event(value: Value, at: &str, now_ms: i64) -> Result<ParsedEvent, E
         },
         _ => return Err(err("id", "the id must be a positive integer".into())),
     };
-    let created_at_ms = match take("createdAt") {
-        Value::Null => now_ms,
-        Value::String(text) => crate::timestamp::parse_iso(&text).ok_or_else(|| {
+    let created_at_ms = match get("createdAt") {
+        Value::Null => None,
+        Value::String(text) => Some(crate::timestamp::parse_iso(text).ok_or_else(|| {
             err("createdAt", format!("`{text}` is not an ISO 8601 timestamp like 2024-10-03T11:09:53.225Z"))
-        })?,
+        })?),
         _ => return Err(err("createdAt", "createdAt must be an ISO 8601 string".into())),
     };
-    let created_by = match take("createdBy") {
+    let created_by = match get("createdBy") {
         Value::Null => String::new(),
-        Value::String(s) => s,
+        Value::String(s) => s.clone(),
         _ => return Err(err("createdBy", "createdBy must be a string".into())),
     };
-    let created_by_user_id = match take("createdByUserId") {
+    let created_by_user_id = match get("createdByUserId") {
         Value::Null => None,
         Value::Number(n) if n.as_i64().is_some() => n.as_i64(),
         _ => return Err(err("createdByUserId", "createdByUserId must be an integer or null".into())),
     };
-    let mut text = |key: &str| match take(key) {
+    let text = |key: &str| match get(key) {
         Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s)),
+        Value::String(s) => Ok(Some(s.clone())),
         _ => Err(err(key, format!("{key} must be a string or null"))),
     };
     let feature_name = text("featureName")?;
     let project = text("project")?;
     let environment = text("environment")?;
-    let mut object_or_null = |key: &str| match take(key) {
+    let object_or_null = |key: &str| match get(key) {
         Value::Null => Ok(None),
-        v @ Value::Object(_) => Ok(Some(v)),
+        v @ Value::Object(_) => Ok(Some(v.clone())),
         _ => Err(err(key, format!("{key} must be an object or null"))),
     };
     let data = object_or_null("data")?;
     let pre_data = object_or_null("preData")?;
-    let tags = match take("tags") {
+    let tags = match get("tags") {
         Value::Null => Vec::new(),
         Value::Array(items) => items
-            .into_iter()
+            .iter()
             .enumerate()
             .map(|(i, tag)| {
-                serde_json::from_value::<Tag>(tag)
+                Tag::deserialize(tag)
                     .map_err(|_| err(&format!("tags[{i}]"), "a tag is {\"type\": \"...\", \"value\": \"...\"}".into()))
             })
             .collect::<Result<Vec<_>, _>>()?,
         _ => return Err(err("tags", "tags must be an array".into())),
     };
 
+    let created_at_ms = match created_at_ms {
+        Some(ms) => ms,
+        None => {
+            received.insert("createdAt".to_owned(), Value::String(crate::timestamp::iso(now_ms)));
+            now_ms
+        }
+    };
     let event = Event {
         id: id.unwrap_or_default(),
         event_type,
@@ -202,7 +231,20 @@ pub fn parse_event(value: Value, at: &str, now_ms: i64) -> Result<ParsedEvent, E
         project,
         environment,
     };
-    Ok(ParsedEvent { id, event, created_at_ms })
+    Ok(ParsedEvent { id, event, created_at_ms, received })
+}
+
+/// Sets the id of a stored event's JSON: in place when the event carries one (its position kept),
+/// else first, where Unleash puts it. Stored events may lack it (the id is the row's).
+pub fn set_id(event: &mut Value, id: i64) {
+    if let Some(object) = event.as_object_mut() {
+        match object.get_mut("id") {
+            Some(slot) => *slot = Value::from(id),
+            None => {
+                object.shift_insert(0, "id".to_owned(), Value::from(id));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -236,7 +278,10 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let cases = [
-            (json!({"type": "feature-exploded"}), "events[2].type"),
+            (json!({"type": ""}), "events[2].type"),
+            (json!({"type": 7}), "events[2].type"),
+            (json!({"type": "x".repeat(MAX_TYPE_LEN + 1)}), "events[2].type"),
+            (json!({"type": "feature\ncreated"}), "events[2].type"),
             (json!({}), "events[2].type"),
             (json!({"type": "feature-created", "id": -1}), "events[2].id"),
             (json!({"type": "feature-created", "createdAt": "yesterday"}), "events[2].createdAt"),
@@ -249,5 +294,32 @@ mod tests {
             assert_eq!(err.field, field, "{event}");
         }
         assert_eq!(parse_event(json!([1]), "events[0].", 0).unwrap_err().field, "events[0]");
+    }
+
+    #[test]
+    fn keeps_the_event_as_received() {
+        let text = r#"{"id":9,"type":"feature-environment-variants-updated","createdBy":"admin","createdAt":"2024-10-03T13:09:53.225+02:00","data":{"b":1,"a":[2.5,"x"]},"environment":"dev","groupType":"transaction","groupId":"01M8GS31R8VWDZPDNVPTVDY322"}"#;
+        let parsed = parse_event(serde_json::from_str(text).expect("json"), "", 0).expect("valid");
+        assert_eq!(serde_json::to_string(&parsed.received).expect("json"), text, "keys, order and values kept");
+        assert_eq!(parsed.event.event_type, "feature-environment-variants-updated", "types outside the catalog pass");
+        assert_eq!(parsed.event.created_at, "2024-10-03T11:09:53.225Z");
+
+        let parsed =
+            parse_event(json!({"type": "feature-created", "project": "p"}), "", 1_727_953_793_225).expect("valid");
+        assert_eq!(
+            serde_json::to_string(&parsed.received).expect("json"),
+            r#"{"type":"feature-created","project":"p","createdAt":"2024-10-03T11:09:53.225Z"}"#,
+            "a missing createdAt is added at the end"
+        );
+    }
+
+    #[test]
+    fn set_id_keeps_the_position_or_goes_first() {
+        let mut with_id = json!({"id": 0, "type": "t"});
+        set_id(&mut with_id, 5);
+        assert_eq!(with_id.to_string(), r#"{"id":5,"type":"t"}"#);
+        let mut without = json!({"type": "t", "project": "p"});
+        set_id(&mut without, 6);
+        assert_eq!(without.to_string(), r#"{"id":6,"type":"t","project":"p"}"#);
     }
 }

@@ -9,5 +9,6 @@ pub mod context;
 pub mod event;
 pub mod markdown;
 pub mod scope;
+pub mod subscription;
 pub mod template;
 pub mod timestamp;

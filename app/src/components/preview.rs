@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use hookline_core::catalog;
+use hookline_core::subscription::ALL_EVENTS;
 use leptos::html::Textarea;
 use leptos::prelude::*;
 
@@ -26,7 +27,7 @@ pub fn PreviewPanel(
     #[prop(optional_no_strip)]
     initial_sample: Option<String>,
 ) -> impl IntoView {
-    let first_selected = selected.read_untracked().iter().next().cloned();
+    let first_selected = selected.read_untracked().iter().find(|name| *name != ALL_EVENTS).cloned();
     let sample = RwSignal::new(initial_sample.or(first_selected).unwrap_or_else(|| "feature-created".to_string()));
     let custom_event = RwSignal::new(String::new());
     let editor: NodeRef<Textarea> = NodeRef::new();
@@ -35,7 +36,11 @@ pub fn PreviewPanel(
     Effect::new(move || {
         let subscribed = selected.read();
         let current = sample.get_untracked();
-        if current != CUSTOM && !subscribed.is_empty() && !subscribed.contains(&current) {
+        if current != CUSTOM
+            && !subscribed.is_empty()
+            && !subscribed.contains(ALL_EVENTS)
+            && !subscribed.contains(&current)
+        {
             if let Some(first) = subscribed.iter().next() {
                 sample.set(first.clone());
             }
@@ -145,7 +150,7 @@ pub fn PreviewPanel(
                             let names: Vec<&'static str> = catalog::EVENT_TYPES
                                 .iter()
                                 .map(|t| t.name)
-                                .filter(|n| subscribed.is_empty() || subscribed.contains(*n))
+                                .filter(|n| subscribed.is_empty() || subscribed.contains(ALL_EVENTS) || subscribed.contains(*n))
                                 .collect();
                             view! {
                                 {names.into_iter().map(|n| view! { <option value=n selected=n == current>{format!("{n} sample")}</option> }).collect_view()}

@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use hookline_core::catalog::{self, EventGroup};
+use hookline_core::subscription::ALL_EVENTS;
 use leptos::prelude::*;
 
 use crate::api::webhooks::SaveWebhook;
@@ -165,9 +166,41 @@ pub fn WebhookEditor(
             <section class="card">
                 <div class="section-header">
                     <h2>"Events"</h2>
-                    <span class="muted" data-testid="selected-count">{move || format!("{} of {} selected", selected.read().len(), catalog::EVENT_TYPES.len())}</span>
+                    <span class="muted" data-testid="selected-count">{move || {
+                        let set = selected.read();
+                        if set.contains(ALL_EVENTS) {
+                            "All event types, including new ones".to_string()
+                        } else {
+                            format!("{} of {} selected", set.len(), catalog::EVENT_TYPES.len())
+                        }
+                    }}</span>
                 </div>
                 <FieldError error field="events" />
+                <label class="check all-events">
+                    <input
+                        type="checkbox"
+                        name="form[events][]"
+                        value=ALL_EVENTS
+                        data-testid="all-events"
+                        checked=selected.read_untracked().contains(ALL_EVENTS)
+                        prop:checked=move || selected.read().contains(ALL_EVENTS)
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            selected.update(|set| {
+                                if on {
+                                    set.insert(ALL_EVENTS.to_string());
+                                } else {
+                                    set.remove(ALL_EVENTS);
+                                }
+                            });
+                        }
+                    />
+                    <span>
+                        <strong>"All events, including types added later"</strong>
+                        <br />
+                        <span class="muted small">"Every event Hookline receives, also types outside the catalog below (e.g. from a newer Unleash). Project and environment filters still apply."</span>
+                    </span>
+                </label>
                 <input
                     type="search"
                     class="event-filter"

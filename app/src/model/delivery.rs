@@ -115,6 +115,9 @@ pub struct EventOut {
     pub created_at: String,
     pub received_at: String,
     pub test: bool,
+    /// Whether the type is in Hookline's catalog. Events of other types (e.g. from a newer
+    /// Unleash) are stored and go to webhooks subscribed to all events.
+    pub in_catalog: bool,
     /// The deliveries it caused: webhook, state.
     pub deliveries: Vec<EventDelivery>,
 }

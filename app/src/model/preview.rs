@@ -2,11 +2,12 @@
 //! the browser (live, on every keystroke) and on the server (`POST /api/admin/preview`, and the
 //! form's Preview button without JavaScript).
 
-use hookline_core::body::{check_json, render_body};
+use hookline_core::body::{check_json, render_event_json};
 use hookline_core::catalog;
-use hookline_core::event::{parse_event, Event};
+use hookline_core::event::{parse_event, set_id};
 use hookline_core::template::Escape;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::webhook::{validate_template, DEFAULT_CONTENT_TYPE, MASK};
 
@@ -66,15 +67,21 @@ impl PreviewOut {
     }
 }
 
-/// The event a preview renders: the pasted one, or the sample of `event_type` (default feature-created).
-pub fn preview_event(input: &PreviewIn) -> Result<Event, PreviewError> {
+/// The event a preview renders, as JSON: the pasted one as the intake would store it (every key
+/// kept, so the preview is what a receiver gets), or the sample of `event_type` (default
+/// feature-created).
+pub fn preview_event(input: &PreviewIn) -> Result<Value, PreviewError> {
     match &input.event {
         Some(value) => parse_event(value.clone(), "event.", 0)
-            .map(|parsed| Event { id: parsed.id.unwrap_or(1), ..parsed.event })
+            .map(|parsed| {
+                let mut event = Value::Object(parsed.received);
+                set_id(&mut event, parsed.id.unwrap_or(1));
+                event
+            })
             .map_err(|e| PreviewError { message: format!("the event is not valid: {e}"), line: None, column: None }),
         None => {
             let name = input.event_type.as_deref().unwrap_or("feature-created");
-            catalog::sample_event(name).ok_or_else(|| PreviewError {
+            catalog::sample_event(name).map(|sample| sample.to_value()).ok_or_else(|| PreviewError {
                 message: format!("`{name}` is not a known event type"),
                 line: None,
                 column: None,
@@ -118,7 +125,7 @@ pub fn preview(input: &PreviewIn, flag_base_url: Option<&str>) -> PreviewOut {
             }
         },
     };
-    let body = match render_body(template.as_ref(), &event, content_type, flag_base_url) {
+    let body = match render_event_json(template.as_ref(), &event, content_type, flag_base_url) {
         Ok(body) => body,
         Err(error) => return fail(PreviewError { message: error.to_string(), line: None, column: None }),
     };
@@ -200,12 +207,19 @@ mod tests {
     #[test]
     fn pasted_events_are_checked() {
         let mut bad = input("{{event.type}}", "text/plain");
-        bad.event = Some(serde_json::json!({"type": "nope"}));
+        bad.event = Some(serde_json::json!({"type": 5}));
         assert!(preview(&bad, None).error.is_some_and(|e| e.message.contains("event.type")));
         let mut good = input("{{event.type}} {{event.featureName}}", "text/plain");
         good.event = Some(serde_json::json!({"type": "feature-archived", "featureName": "old-flag"}));
         assert_eq!(preview(&good, None).body, "feature-archived old-flag");
         assert_eq!(preview(&good, None).valid_json, None, "not JSON: no verdict");
+        // A pasted event renders as the intake would store it: unknown keys and types included.
+        let mut raw = input("{{{eventJson}}}", "text/plain");
+        raw.event = Some(serde_json::json!({"type": "feature-new-in-unleash-9", "groupId": "g1"}));
+        assert_eq!(
+            preview(&raw, None).body,
+            r#""{\"id\":1,\"type\":\"feature-new-in-unleash-9\",\"groupId\":\"g1\",\"createdAt\":\"1970-01-01T00:00:00.000Z\"}""#
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! module sends out; sending the mask back in an update keeps the stored value.
 
 use hookline_core::catalog;
+use hookline_core::subscription::{takes_all, ALL_EVENTS};
 use hookline_core::template::{Escape, Template};
 use serde::{Deserialize, Serialize};
 
@@ -303,12 +304,21 @@ impl WebhookIn {
         let mut events = Vec::new();
         for event in &self.events {
             let event = event.trim();
-            if !catalog::is_known(event) {
-                return Err(AppError::invalid("events", format!("`{event}` is not a known event type")));
+            if event != ALL_EVENTS && !catalog::is_known(event) {
+                return Err(AppError::invalid(
+                    "events",
+                    format!(
+                        "`{event}` is not a known event type (`{ALL_EVENTS}` takes every type, including new ones)"
+                    ),
+                ));
             }
             if !events.iter().any(|e: &String| e == event) {
                 events.push(event.to_string());
             }
+        }
+        if takes_all(&events) {
+            // "All events" makes any list beside it redundant: store the one meaning.
+            events = vec![ALL_EVENTS.to_string()];
         }
         if events.is_empty() {
             return Err(AppError::invalid("events", "choose at least one event type"));
@@ -480,14 +490,7 @@ pub fn url_host(url: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Whether a project or environment passes a filter (REFERENCE: empty or `*` passes everything;
-/// an event without the value passes).
-pub fn filter_passes(filter: &[String], value: Option<&str>) -> bool {
-    match value {
-        None => true,
-        Some(value) => filter.is_empty() || filter.iter().any(|f| f == "*" || f == value),
-    }
-}
+pub use hookline_core::subscription::filter_passes;
 
 /// The escaping a content type implies, for the preview and the dispatcher.
 pub fn escape_for(content_type: &str) -> Escape {
@@ -617,6 +620,10 @@ mod tests {
             .validate(&StoredSecrets::default())
             .expect("valid");
         assert_eq!(spec.events, vec!["feature-created"]);
+        let all = WebhookIn { events: vec!["feature-created".into(), "*".into()], ..valid_input() }
+            .validate(&StoredSecrets::default())
+            .expect("valid");
+        assert_eq!(all.events, vec!["*"], "all events stands alone");
     }
 
     #[test]

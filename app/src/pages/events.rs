@@ -47,7 +47,8 @@ pub fn EventsPage() -> impl IntoView {
                                             <tr>
                                                 <td>{short_time(&event.received_at)}</td>
                                                 <td class="mono">{event.id}</td>
-                                                <td class="mono">{event.event_type.clone()} {event.test.then(|| view! { " " <span class="badge badge-muted">"test"</span> })}</td>
+                                                <td class="mono">{event.event_type.clone()} {event.test.then(|| view! { " " <span class="badge badge-muted">"test"</span> })}
+                                                    {(!event.in_catalog).then(|| view! { " " <span class="badge badge-warning" title="Not in Hookline's event catalog: it reaches webhooks subscribed to all events">"not in catalog"</span> })}</td>
                                                 <td class="muted">{place}</td>
                                                 <td class="muted">{event.created_by.clone()}</td>
                                                 <td>

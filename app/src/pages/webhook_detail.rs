@@ -243,12 +243,11 @@ fn DeliveryTools(webhook: WebhookOut) -> impl IntoView {
     let test_error = action_error(test);
     let recover_error = action_error(recover);
     let refresh = Signal::derive(move || test.version().get() + recover.version().get());
-    let subscribed = webhook.events.clone();
-    let others: Vec<&'static str> = hookline_core::catalog::EVENT_TYPES
+    // A webhook that takes all events is subscribed to every catalog type.
+    let (subscribed, others): (Vec<&'static str>, Vec<&'static str>) = hookline_core::catalog::EVENT_TYPES
         .iter()
         .map(|t| t.name)
-        .filter(|n| !subscribed.iter().any(|s| s == n))
-        .collect();
+        .partition(|n| hookline_core::subscription::type_subscribed(&webhook.events, n));
     view! {
         <div class="grid-2">
             <section class="card">
@@ -266,7 +265,7 @@ fn DeliveryTools(webhook: WebhookOut) -> impl IntoView {
                         <span>"Event type"</span>
                         <select name="event_type" data-testid="test-event-type">
                             <optgroup label="Subscribed">
-                                {subscribed.iter().map(|n| view! { <option value=n.clone()>{n.clone()}</option> }).collect_view()}
+                                {subscribed.into_iter().map(|n| view! { <option value=n>{n}</option> }).collect_view()}
                             </optgroup>
                             <optgroup label="Other">
                                 {others.into_iter().map(|n| view! { <option value=n>{n}</option> }).collect_view()}

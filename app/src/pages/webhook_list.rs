@@ -48,6 +48,7 @@ pub fn WebhooksPage() -> impl IntoView {
                                     {list.into_iter().map(|webhook| {
                                         let href = format!("/webhooks/{}", webhook.id);
                                         let count = webhook.events.len();
+                                        let every = hookline_core::subscription::takes_all(&webhook.events);
                                         let title = webhook.title();
                                         let enabled = webhook.enabled;
                                         view! {
@@ -59,7 +60,7 @@ pub fn WebhooksPage() -> impl IntoView {
                                                     })}
                                                 </td>
                                                 <td class="mono muted" title=webhook.url.clone()>{webhook.url_host.clone()}</td>
-                                                <td>{format!("{count} event type{}", if count == 1 { "" } else { "s" })}</td>
+                                                <td>{if every { "all event types".to_string() } else { format!("{count} event type{}", if count == 1 { "" } else { "s" }) }}</td>
                                                 <td>
                                                     {match webhook.last_delivery.clone() {
                                                         Some(last) => view! {

@@ -93,8 +93,9 @@ impl DeliveryService for AppState {
             }
         }
         if let Some(event_type) = filter.event_type.as_deref().filter(|s| !s.is_empty()) {
-            if !catalog::is_known(event_type) {
-                return Err(AppError::invalid("eventType", format!("`{event_type}` is not a known event type")));
+            // Types outside the catalog are delivered too, so any well-formed type is a filter.
+            if event_type.len() > hookline_core::event::MAX_TYPE_LEN {
+                return Err(AppError::invalid("eventType", "the event type is too long"));
             }
         }
         let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
@@ -132,7 +133,7 @@ impl DeliveryService for AppState {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("event {}", row.event_id)))?;
         let mut event_json: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
-        event_json["id"] = serde_json::json!(row.event_id);
+        hookline_core::event::set_id(&mut event_json, row.event_id);
         let attempts = self.db.attempts_of(id).await?.into_iter().map(attempt_out).collect();
         Ok(DeliveryDetail {
             delivery: delivery_out(row),
@@ -181,12 +182,7 @@ impl DeliveryService for AppState {
         let sample = catalog::sample_event(event_type)
             .ok_or_else(|| AppError::invalid("eventType", format!("`{event_type}` is not a known event type")))?;
         let now = now_ms();
-        let mut new = NewEvent {
-            id: None,
-            event: hookline_core::event::Event { created_at: iso(now), ..sample },
-            created_at_ms: now,
-            source: "test",
-        };
+        let mut new = NewEvent::made(hookline_core::event::Event { created_at: iso(now), ..sample }, now, "test");
         let (_, delivery_id) = self.db.insert_test_delivery(webhook_id, &mut new).await?;
         tracing::info!(webhook_id, %actor, event_type, delivery = delivery_id, "test event queued");
         self.dispatcher.wake();
@@ -216,6 +212,7 @@ impl DeliveryService for AppState {
             .into_iter()
             .map(|r| EventOut {
                 id: r.id,
+                in_catalog: catalog::is_known(&r.event_type),
                 event_type: r.event_type,
                 feature_name: r.feature_name,
                 project: r.project,

@@ -2,6 +2,7 @@
 //! the SSRF check of the URL, secrets and their rotation.
 
 use async_trait::async_trait;
+use hookline_core::subscription::type_subscribed;
 
 use app::api::WebhookService;
 use app::model::*;
@@ -58,7 +59,7 @@ pub fn check_template_renders_json(spec: &WebhookSpec, save_anyway: bool) -> Res
         return Ok(());
     }
     let template = validate_template(source)?;
-    for event_type in &spec.events {
+    for event_type in catalog::EVENT_TYPES.iter().map(|t| t.name).filter(|name| type_subscribed(&spec.events, name)) {
         let Some(sample) = catalog::sample_event(event_type) else { continue };
         let body = render_body(Some(&template), &sample, &spec.content_type, None).map_err(|e| {
             AppError::invalid("bodyTemplate", format!("rendering the `{event_type}` sample failed: {e}"))

@@ -316,7 +316,6 @@ impl Db {
 mod tests {
     use super::*;
     use crate::db::testing;
-    use crate::routes::events::webhook_matches;
 
     fn record(delivery_id: i64, webhook_id: i64, body: &str, next: Option<i64>) -> AttemptRecord {
         AttemptRecord {
@@ -350,7 +349,7 @@ mod tests {
         let (_dir, db) = testing::open().await;
         let webhook = testing::webhook(&db, &["feature-created"]).await;
         let events = (0..3).map(|n| testing::event(None, "feature-created", &format!("f{n}"))).collect();
-        db.insert_events(events, webhook_matches).await.expect("insert");
+        db.insert_events(events).await.expect("insert");
         let due = db.due_deliveries(i64::MAX / 2, 10).await.expect("due");
         assert_eq!(due.len(), 3);
         let bodies = ["{\"a\":\"\\\\ \\\" \\u0000\"}", "nul \0 in the middle, tab \t, line\nbreak", "ünïcödé 🎉 ✓"];

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use hookline_core::event::Event;
+use hookline_core::event::{Event, ParsedEvent};
 use serde::Serialize;
 use sqlx::SqliteConnection;
 use tokio::sync::oneshot;
@@ -16,9 +16,27 @@ use super::{now_ms, Db};
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub id: Option<i64>,
+    /// The fields the columns and the matching read.
     pub event: Event,
+    /// The JSON stored and sent: the event as received (see `ParsedEvent::received`). Rendered by
+    /// the request's task, so the write queue's serial path only binds it.
+    pub payload: String,
     pub created_at_ms: i64,
     pub source: &'static str,
+}
+
+impl NewEvent {
+    /// An event received through the intake, stored as it came.
+    pub fn received(parsed: ParsedEvent, source: &'static str) -> Self {
+        // Serialising a JSON object cannot fail.
+        let payload = serde_json::to_string(&parsed.received).unwrap_or_default();
+        NewEvent { id: parsed.id, event: parsed.event, payload, created_at_ms: parsed.created_at_ms, source }
+    }
+
+    /// An event Hookline makes itself (a test send): Unleash's key order. Its id is assigned.
+    pub fn made(event: Event, created_at_ms: i64, source: &'static str) -> Self {
+        NewEvent { id: None, payload: event.to_json(), event, created_at_ms, source }
+    }
 }
 
 /// What the intake stored for one event.
@@ -54,29 +72,10 @@ pub fn new_delivery_uid() -> String {
     format!("msg_{tail}")
 }
 
-/// Decides whether an event goes to a webhook (type, project and environment filters).
-pub type Matcher = fn(&Webhook, &Event) -> bool;
-
 /// One intake request waiting for the group commit.
 pub(super) struct IntakeJob {
-    pub(super) events: Vec<PendingEvent>,
-    matches: Matcher,
+    pub(super) events: Vec<NewEvent>,
     pub(super) reply: oneshot::Sender<Result<Vec<StoredEvent>, sqlx::Error>>,
-}
-
-/// An event with its stored JSON already rendered (by the request's task, not the writer).
-pub(super) struct PendingEvent {
-    new: NewEvent,
-    payload: String,
-}
-
-impl From<NewEvent> for PendingEvent {
-    /// Serialises the payload before the event joins the write queue, outside its serial path.
-    /// The stored payload carries no id: it is the row's id, set when read back.
-    fn from(new: NewEvent) -> Self {
-        let payload = new.event.to_json();
-        PendingEvent { new, payload }
-    }
 }
 
 impl std::fmt::Debug for IntakeJob {
@@ -87,18 +86,13 @@ impl std::fmt::Debug for IntakeJob {
 
 impl Db {
     /// Stores events and one delivery per matching enabled webhook, atomically, and returns once
-    /// they are committed. `matches` decides which webhooks an event goes to.
+    /// they are committed; `Webhook::takes` decides which webhooks an event goes to.
     ///
     /// Group commit: concurrent calls are written by the write queue, several requests per
     /// transaction (see `writer`); each caller still gets its answer only after its events and
     /// their deliveries are committed.
-    pub async fn insert_events(
-        &self,
-        events: Vec<NewEvent>,
-        matches: Matcher,
-    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-        let events = events.into_iter().map(PendingEvent::from).collect();
-        self.submit(|reply| WriteJob::Intake(IntakeJob { events, matches, reply })).await
+    pub async fn insert_events(&self, events: Vec<NewEvent>) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        self.submit(|reply| WriteJob::Intake(IntakeJob { events, reply })).await
     }
 
     /// Stores a test event (a catalog sample) and one single-attempt delivery to `webhook_id`.
@@ -188,8 +182,7 @@ pub(super) async fn write_intake(
     let mut given = Vec::new();
     for job in jobs {
         let mut job_ids = Vec::with_capacity(job.events.len());
-        for pending in &job.events {
-            let new = &pending.new;
+        for new in &job.events {
             let id = match new.id {
                 Some(id) => {
                     next = next.map(|n| n.max(id.saturating_add(1)));
@@ -209,7 +202,7 @@ pub(super) async fn write_intake(
             let row = GroupRow(
                 id,
                 &event.event_type,
-                &pending.payload,
+                &new.payload,
                 event.feature_name.as_deref(),
                 event.project.as_deref(),
                 event.environment.as_deref(),
@@ -252,12 +245,12 @@ pub(super) async fn write_intake(
     let mut results = Vec::with_capacity(jobs.len());
     for (job, job_ids) in jobs.iter().zip(ids) {
         let mut stored = Vec::with_capacity(job_ids.len());
-        for (pending, id) in job.events.iter().zip(job_ids) {
+        for (new, id) in job.events.iter().zip(job_ids) {
             let is_new = created.remove(&id);
             let mut count = 0;
             if is_new {
-                for webhook in cache.webhooks.iter().filter(|w| (job.matches)(w, &pending.new.event)) {
-                    deliveries.push((new_delivery_uid(), webhook.id, id, pending.new.event.event_type.as_str()));
+                for webhook in cache.webhooks.iter().filter(|w| w.takes(&new.event)) {
+                    deliveries.push((new_delivery_uid(), webhook.id, id, new.event.event_type.as_str()));
                     count += 1;
                 }
             }
@@ -299,7 +292,7 @@ async fn insert_event(
     )
     .bind(id)
     .bind(&event.event_type)
-    .bind(event.to_json())
+    .bind(&new.payload)
     .bind(&event.feature_name)
     .bind(&event.project)
     .bind(&event.environment)
@@ -341,11 +334,9 @@ async fn insert_delivery(
 mod tests {
     use super::*;
     use crate::db::testing;
-    use crate::routes::events::webhook_matches;
 
     fn job(events: Vec<NewEvent>) -> IntakeJob {
-        let events = events.into_iter().map(PendingEvent::from).collect();
-        IntakeJob { events, matches: webhook_matches, reply: oneshot::channel().0 }
+        IntakeJob { events, reply: oneshot::channel().0 }
     }
 
     /// Requests that exercise id assignment: auto ids, client ids above the high-water mark,
@@ -385,8 +376,7 @@ mod tests {
         let mut tx = db.write.begin().await.expect("begin");
         let webhooks = crate::db::webhooks::enabled_webhooks(&mut tx).await.expect("webhooks");
         let mut stored = Vec::new();
-        for pending in &job.events {
-            let new = &pending.new;
+        for new in &job.events {
             let inserted = insert_event(&mut tx, new.id, new, now).await.expect("insert");
             let (id, created) = match new.id {
                 Some(id) => (id, inserted.is_some()),
@@ -396,7 +386,7 @@ mod tests {
             event.id = id;
             let mut deliveries = 0;
             if created {
-                for webhook in webhooks.iter().filter(|w| (job.matches)(w, &event)) {
+                for webhook in webhooks.iter().filter(|w| w.takes(&event)) {
                     insert_delivery(&mut tx, webhook.id, id, &event.event_type, now, "scheduled", false)
                         .await
                         .expect("delivery");
@@ -419,8 +409,7 @@ mod tests {
             let (_dir, db) = testing::open().await;
             testing::webhook(&db, &["feature-created"]).await;
             testing::webhook(&db, &["feature-created", "feature-archived"]).await;
-            let before =
-                db.insert_events(vec![testing::event(Some(50), "feature-created", "x")], webhook_matches).await;
+            let before = db.insert_events(vec![testing::event(Some(50), "feature-created", "x")]).await;
             assert_eq!(before.expect("insert")[0], StoredEvent { id: 50, created: true, deliveries: 2 });
             let jobs: Vec<IntakeJob> = requests().into_iter().map(job).collect();
             let results = if grouped {
@@ -482,7 +471,7 @@ mod tests {
                     testing::event(Some(10_000 * (n + 1)), "feature-created", "a"),
                     testing::event(None, "feature-created", "b"),
                 ];
-                (n, db.insert_events(events, webhook_matches).await.expect("insert"))
+                (n, db.insert_events(events).await.expect("insert"))
             });
         }
         let mut auto_ids = HashSet::new();
@@ -507,7 +496,7 @@ mod tests {
         let publish = |name: &'static str| {
             let db = db.clone();
             async move {
-                let stored = db.insert_events(vec![testing::event(None, "feature-created", name)], webhook_matches);
+                let stored = db.insert_events(vec![testing::event(None, "feature-created", name)]);
                 stored.await.expect("insert").remove(0)
             }
         };

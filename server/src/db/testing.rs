@@ -37,5 +37,5 @@ pub async fn webhook(db: &Db, events: &[&str]) -> Webhook {
 pub fn event(id: Option<i64>, event_type: &str, name: &str) -> NewEvent {
     let mut event = sample_event(event_type).expect("known type");
     event.feature_name = Some(name.to_string());
-    NewEvent { id, event, created_at_ms: 1_700_000_000_000, source: "api" }
+    NewEvent { id, ..NewEvent::made(event, 1_700_000_000_000, "api") }
 }

@@ -4,6 +4,8 @@
 //! cache of enabled webhooks (the intake matches events against it) from ever being stale.
 
 use app::model::{RetryPolicy, WebhookSpec};
+use hookline_core::event::{Event, EventView};
+use hookline_core::subscription::Subscription;
 
 use super::{now_ms, Db};
 
@@ -54,6 +56,13 @@ impl Webhook {
             }
         }
         secrets
+    }
+
+    /// Whether an event goes to this webhook: it is enabled and its subscription takes the event.
+    pub fn takes(&self, event: &Event) -> bool {
+        self.enabled
+            && Subscription { events: &self.events, projects: &self.projects, environments: &self.environments }
+                .matches(&EventView::from(event))
     }
 }
 

@@ -147,12 +147,10 @@ pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &Pre
 }
 
 fn build_body(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &PreparedWebhook) -> Result<String, String> {
-    // The event stays JSON (Unleash's key order, as stored); only its id is set from the row.
+    // The event stays JSON, as received (keys and order kept); only its id is set from the row.
     let mut event: serde_json::Value = serde_json::from_str(&due.payload)
         .map_err(|e| format!("The stored event {} cannot be read: {e}", due.event_id))?;
-    if let Some(object) = event.as_object_mut() {
-        object.insert("id".to_string(), serde_json::Value::from(due.event_id));
-    }
+    hookline_core::event::set_id(&mut event, due.event_id);
     let template = match &prepared.template {
         None => None,
         Some(Ok(template)) => Some(template),

@@ -10,12 +10,10 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::Value;
 
-use app::model::filter_passes;
 use app::AppError;
-use hookline_core::event::{parse_event, Event};
+use hookline_core::event::parse_event;
 
 use crate::db::events::NewEvent;
-use crate::db::webhooks::Webhook;
 use crate::state::AppState;
 
 /// The largest accepted body.
@@ -71,17 +69,12 @@ async fn ingest_events(State(state): State<AppState>, body: Body) -> Result<(Sta
         .map(|(index, item)| {
             let at = if prefix.is_empty() { String::new() } else { format!("{prefix}[{index}].") };
             parse_event(item, &at, now)
-                .map(|parsed| NewEvent {
-                    id: parsed.id,
-                    event: parsed.event,
-                    created_at_ms: parsed.created_at_ms,
-                    source: "api",
-                })
+                .map(|parsed| NewEvent::received(parsed, "api"))
                 .map_err(|e| AppError::invalid(e.field, e.message))
         })
         .collect::<Result<Vec<_>, _>>()?;
 
-    let stored = state.db.insert_events(events, webhook_matches).await?;
+    let stored = state.db.insert_events(events).await?;
     let created = stored.iter().filter(|s| s.created).count();
     let deliveries = stored.iter().map(|s| s.deliveries).sum();
     state.metrics.events_received(created as u64);
@@ -91,13 +84,4 @@ async fn ingest_events(State(state): State<AppState>, body: Body) -> Result<(Sta
     tracing::info!(received = stored.len(), created, deliveries, "events accepted");
     let status = if created == 0 { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok((status, Json(IntakeOut { ids: stored.iter().map(|s| s.id).collect(), created, deliveries })))
-}
-
-/// Whether `event` goes to `webhook`: the type is subscribed and the project and environment pass
-/// the filters (REFERENCE: empty or `*` passes all; an event without the value passes).
-pub fn webhook_matches(webhook: &Webhook, event: &Event) -> bool {
-    webhook.enabled
-        && webhook.events.contains(&event.event_type)
-        && filter_passes(&webhook.projects, event.project.as_deref())
-        && filter_passes(&webhook.environments, event.environment.as_deref())
 }

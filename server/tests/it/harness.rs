@@ -241,6 +241,21 @@ impl Api {
     pub async fn publish(&self, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
         self.post("/api/events", &body).await
     }
+
+    /// Posts a body to the intake exactly as given (as Unleash's addon would: its own bytes).
+    pub async fn publish_text(&self, body: &str) -> (StatusCode, serde_json::Value) {
+        let response = self
+            .client
+            .post(format!("{}/api/events", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request");
+        let status = response.status();
+        (status, response.json().await.expect("json answer"))
+    }
 }
 
 /// Settings for delivery tests: the local receiver allowed, retries compressed to milliseconds.

@@ -10,4 +10,5 @@ mod delivery;
 mod foundation;
 mod log;
 mod security;
+mod unleash;
 mod webhooks;
