@@ -6,6 +6,7 @@
 pub mod body;
 pub mod catalog;
 pub mod context;
+pub mod delivery;
 pub mod event;
 pub mod markdown;
 pub mod scope;

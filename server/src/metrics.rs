@@ -38,7 +38,7 @@ impl Metrics {
     /// Counts a finished attempt by webhook and result, and its duration.
     pub fn record_attempt(&self, record: &AttemptRecord) {
         if let Ok(mut attempts) = self.attempts.lock() {
-            *attempts.entry((record.webhook_id, record.state)).or_default() += 1;
+            *attempts.entry((record.webhook_id, record.state.as_str())).or_default() += 1;
         }
         let seconds = record.duration_ms as f64 / 1000.0;
         for (bucket, bound) in self.duration_buckets.iter().zip(BUCKETS) {

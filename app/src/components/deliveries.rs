@@ -10,9 +10,9 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::deliveries::list_deliveries;
-use crate::components::status::{event_place, DeliveryState};
+use crate::components::status::{event_place, StateBadge};
 use crate::components::time::{local_to_rfc3339, short_time};
-use crate::model::{DeliveryFilter, DeliveryOut, DELIVERY_STATES, STATUS_CLASSES};
+use crate::model::{DeliveryFilter, DeliveryOut, DeliveryState, StatusClass};
 
 /// How often the newest page refreshes in the browser.
 pub const LIVE_INTERVAL: Duration = Duration::from_secs(2);
@@ -92,8 +92,8 @@ pub fn DeliveryTable(
                 <span>"State"</span>
                 <select name="state">
                     <option value="" selected=move || selected("state")().is_empty()>"Any state"</option>
-                    {DELIVERY_STATES.iter().map(|state| view! {
-                        <option value=*state selected=move || selected("state")() == *state>{*state}</option>
+                    {DeliveryState::ALL.iter().map(|state| view! {
+                        <option value=state.as_str() selected=move || selected("state")() == state.as_str()>{state.as_str()}</option>
                     }).collect_view()}
                 </select>
             </label>
@@ -110,8 +110,8 @@ pub fn DeliveryTable(
                 <span>"HTTP status"</span>
                 <select name="status">
                     <option value="" selected=move || selected("status")().is_empty()>"Any status"</option>
-                    {STATUS_CLASSES.iter().map(|(class, label)| view! {
-                        <option value=*class selected=move || selected("status")() == *class>{*label}</option>
+                    {StatusClass::ALL.iter().map(|class| view! {
+                        <option value=class.as_str() selected=move || selected("status")() == class.as_str()>{class.label()}</option>
                     }).collect_view()}
                 </select>
             </label>
@@ -211,7 +211,7 @@ pub fn DeliveryTable(
 #[component]
 fn DeliveryRow(delivery: DeliveryOut) -> impl IntoView {
     let href = format!("/deliveries/{}", delivery.id);
-    let failed = delivery.state == "failed";
+    let failed = delivery.state == DeliveryState::Failed;
     let place =
         event_place(delivery.feature_name.as_deref(), delivery.project.as_deref(), delivery.environment.as_deref());
     view! {
@@ -222,7 +222,7 @@ fn DeliveryRow(delivery: DeliveryOut) -> impl IntoView {
                 {delivery.test.then(|| view! { " " <span class="badge badge-muted">"test"</span> })}
             </td>
             <td class="muted">{place}</td>
-            <td><a href=href><DeliveryState state=delivery.state.clone() /></a></td>
+            <td><a href=href><StateBadge state=delivery.state /></a></td>
             <td class="mono">{delivery.last_status.map(|s| if s == 0 { "–".to_string() } else { s.to_string() }).unwrap_or_default()}</td>
             <td>{delivery.attempts}</td>
             <td class="muted">{delivery.last_duration_ms.map(|ms| format!("{ms} ms")).unwrap_or_default()}</td>

@@ -1,19 +1,19 @@
 //! Small status indicators.
 
+use hookline_core::delivery::DeliveryState;
 use leptos::prelude::*;
 
 /// A delivery state as an icon and a word: succeeded, failed, retrying, pending.
 #[component]
-pub fn DeliveryState(#[prop(into)] state: String) -> impl IntoView {
-    let (icon, class, label) = match state.as_str() {
-        "succeeded" => ("✓", "state state-ok", "Succeeded"),
-        "failed" => ("✕", "state state-failed", "Failed"),
-        "retrying" => ("↻", "state state-warn", "Retrying"),
-        "pending" => ("…", "state state-pending", "Pending"),
-        _ => ("?", "state", "Unknown"),
+pub fn StateBadge(state: DeliveryState) -> impl IntoView {
+    let (icon, class, label) = match state {
+        DeliveryState::Succeeded => ("✓", "state state-ok", "Succeeded"),
+        DeliveryState::Failed => ("✕", "state state-failed", "Failed"),
+        DeliveryState::Retrying => ("↻", "state state-warn", "Retrying"),
+        DeliveryState::Pending => ("…", "state state-pending", "Pending"),
     };
     view! {
-        <span class=class data-state=state.clone()>
+        <span class=class data-state=state.as_str()>
             <span aria-hidden="true">{icon}</span>
             " "
             {label}

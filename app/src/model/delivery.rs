@@ -1,5 +1,6 @@
 //! Deliveries, their attempts, and received events, as the log pages and the API show them.
 
+pub use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, StatusClass, UnleashState};
 use serde::{Deserialize, Serialize};
 
 /// One delivery of one event to one webhook.
@@ -15,14 +16,13 @@ pub struct DeliveryOut {
     pub feature_name: Option<String>,
     pub project: Option<String>,
     pub environment: Option<String>,
-    /// pending | retrying | succeeded | failed
-    pub state: String,
-    /// Unleash's view: success | failed | successWithErrors (null until the first attempt).
-    pub unleash_state: Option<String>,
+    pub state: DeliveryState,
+    /// Unleash's view (null until the first attempt).
+    pub unleash_state: Option<UnleashState>,
     pub state_details: Option<String>,
     pub attempts: i64,
     pub last_status: Option<i64>,
-    pub last_error_class: Option<String>,
+    pub last_error_class: Option<ErrorClass>,
     pub last_duration_ms: Option<i64>,
     pub next_attempt_at: Option<String>,
     /// Whether the event was a test send.
@@ -36,8 +36,7 @@ pub struct DeliveryOut {
 #[serde(rename_all = "camelCase")]
 pub struct AttemptOut {
     pub number: i64,
-    /// scheduled | manual | test
-    pub trigger: String,
+    pub trigger: AttemptTrigger,
     pub url: String,
     pub request_headers: Vec<(String, String)>,
     pub request_body: String,
@@ -48,8 +47,7 @@ pub struct AttemptOut {
     /// utf-8, or base64 for a binary body.
     pub response_body_encoding: String,
     pub duration_ms: i64,
-    /// dns | connect | timeout | tls | blocked | redirect | http | render
-    pub error_class: Option<String>,
+    pub error_class: Option<ErrorClass>,
     pub error_message: Option<String>,
     pub started_at: String,
     pub next_attempt_at: Option<String>,
@@ -70,12 +68,12 @@ pub struct DeliveryDetail {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryFilter {
-    /// pending, retrying, succeeded or failed.
+    /// A [`DeliveryState`] word: pending, retrying, succeeded or failed.
     #[serde(default)]
     pub state: Option<String>,
     #[serde(default)]
     pub event_type: Option<String>,
-    /// HTTP status class of the latest attempt: one of [`STATUS_CLASSES`].
+    /// HTTP status class of the latest attempt: a [`StatusClass`] word (2xx ... 5xx, none).
     #[serde(default)]
     pub status: Option<String>,
     /// RFC 3339: only deliveries created at or after.
@@ -128,7 +126,7 @@ pub struct EventDelivery {
     pub delivery_id: i64,
     pub webhook_id: i64,
     pub webhook_description: String,
-    pub state: String,
+    pub state: DeliveryState,
 }
 
 /// `POST /api/admin/webhooks/{id}/recover`.
@@ -195,29 +193,4 @@ pub struct HourBucket {
     pub hour: String,
     pub succeeded: i64,
     pub failed: i64,
-}
-
-/// Delivery states a filter accepts.
-pub const DELIVERY_STATES: [&str; 4] = ["pending", "retrying", "succeeded", "failed"];
-
-/// HTTP status classes a filter accepts, with what each means in the page's select. `none` is
-/// an attempt that got no response (refused, timed out, blocked: status 0).
-pub const STATUS_CLASSES: [(&str, &str); 5] = [
-    ("2xx", "2xx success"),
-    ("3xx", "3xx redirect"),
-    ("4xx", "4xx client error"),
-    ("5xx", "5xx server error"),
-    ("none", "No response"),
-];
-
-/// The inclusive range of `last_status` values a status class stands for.
-pub fn status_class_range(class: &str) -> Option<(i64, i64)> {
-    match class {
-        "none" => Some((0, 0)),
-        "2xx" => Some((200, 299)),
-        "3xx" => Some((300, 399)),
-        "4xx" => Some((400, 499)),
-        "5xx" => Some((500, 599)),
-        _ => None,
-    }
 }

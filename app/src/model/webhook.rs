@@ -66,8 +66,7 @@ impl RetryPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LastDelivery {
-    /// `succeeded`, `failed`, `retrying` or `pending`.
-    pub state: String,
+    pub state: hookline_core::delivery::DeliveryState,
     pub at: String,
 }
 

@@ -7,7 +7,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::deliveries::{get_delivery, Redeliver};
 use crate::components::deliveries::{live_ticker, LIVE_INTERVAL};
 use crate::components::form::{action_error, ErrorBanner};
-use crate::components::status::DeliveryState;
+use crate::components::status::StateBadge;
 use crate::components::time::short_time;
 use crate::model::{AttemptOut, DeliveryDetail};
 
@@ -49,7 +49,7 @@ fn DeliveryView(
     redeliver_error: Signal<Option<crate::AppError>>,
 ) -> impl IntoView {
     let d = detail.delivery.clone();
-    let finished = d.state == "succeeded" || d.state == "failed";
+    let finished = d.state.is_final();
     let event_json = serde_json::to_string_pretty(&detail.event).unwrap_or_default();
     let webhook_href = format!("/webhooks/{}/deliveries", d.webhook_id);
     view! {
@@ -58,7 +58,7 @@ fn DeliveryView(
                 <a href=webhook_href class="muted small">{format!("← {}", detail.webhook_description)}</a>
                 <h1>
                     {format!("Delivery #{} ", d.id)}
-                    <DeliveryState state=d.state.clone() />
+                    <StateBadge state=d.state />
                 </h1>
                 <p class="muted small">
                     <span class="mono">{d.event_type.clone()}</span>
@@ -81,11 +81,11 @@ fn DeliveryView(
             <section class="card">
                 <h2>"Status"</h2>
                 <dl class="facts">
-                    <dt>"State"</dt><dd><DeliveryState state=d.state.clone() /></dd>
+                    <dt>"State"</dt><dd><StateBadge state=d.state /></dd>
                     <dt>"Attempts"</dt><dd>{d.attempts}</dd>
                     <dt>"Last HTTP status"</dt><dd class="mono">{d.last_status.map(|s| if s == 0 { "none (no response)".to_string() } else { s.to_string() }).unwrap_or_else(|| "–".into())}</dd>
                     <dt>"Next attempt"</dt><dd>{d.next_attempt_at.as_deref().map(short_time).unwrap_or_else(|| "none".into())}</dd>
-                    <dt>"Unleash state"</dt><dd class="mono" data-testid="unleash-state">{d.unleash_state.clone().unwrap_or_else(|| "–".into())}</dd>
+                    <dt>"Unleash state"</dt><dd class="mono" data-testid="unleash-state">{d.unleash_state.map_or("–", crate::model::UnleashState::as_str)}</dd>
                     <dt>"Unleash details"</dt><dd data-testid="state-details">{d.state_details.clone().unwrap_or_else(|| "–".into())}</dd>
                 </dl>
             </section>
@@ -122,12 +122,12 @@ fn AttemptView(attempt: AttemptOut) -> impl IntoView {
         <details class="attempt" class:attempt-ok=ok open=!ok data-testid="attempt">
             <summary>
                 <strong>{format!("Attempt {}", attempt.number)}</strong>
-                " · " {attempt.trigger.clone()}
+                " · " {attempt.trigger.as_str()}
                 " · " {short_time(&attempt.started_at)}
                 " · " {format!("{} ms", attempt.duration_ms)}
                 " · "
                 <span class:text-danger=!ok class:text-ok=ok data-testid="attempt-result">{headline}</span>
-                {attempt.error_class.clone().map(|class| view! { " " <span class="badge badge-muted">{class}</span> })}
+                {attempt.error_class.map(|class| view! { " " <span class="badge badge-muted">{class.as_str()}</span> })}
             </summary>
             {attempt.next_attempt_at.as_deref().map(|at| view! { <p class="muted small">"Retry scheduled for " {short_time(at)}</p> })}
             <div class="grid-2">

@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::deliveries::list_events;
 use crate::components::deliveries::{live_ticker, LIVE_INTERVAL};
-use crate::components::status::{event_place, DeliveryState};
+use crate::components::status::{event_place, StateBadge};
 use crate::components::time::short_time;
 
 #[component]
@@ -57,7 +57,7 @@ pub fn EventsPage() -> impl IntoView {
                                                     } else {
                                                         event.deliveries.into_iter().map(|d| view! {
                                                             <a class="event-delivery" href=format!("/deliveries/{}", d.delivery_id)>
-                                                                <DeliveryState state=d.state.clone() />
+                                                                <StateBadge state=d.state />
                                                                 " " {d.webhook_description.clone()}
                                                             </a>
                                                         }).collect_view().into_any()

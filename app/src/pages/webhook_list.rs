@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::api::webhooks::{list_webhooks, SetWebhookEnabled};
 use crate::components::form::{action_error, ErrorBanner};
-use crate::components::status::DeliveryState;
+use crate::components::status::StateBadge;
 use crate::components::time::short_time;
 
 #[component]
@@ -64,7 +64,7 @@ pub fn WebhooksPage() -> impl IntoView {
                                                 <td>
                                                     {match webhook.last_delivery.clone() {
                                                         Some(last) => view! {
-                                                            <DeliveryState state=last.state.clone() />
+                                                            <StateBadge state=last.state />
                                                             " "
                                                             <span class="muted small">{short_time(&last.at)}</span>
                                                         }.into_any(),

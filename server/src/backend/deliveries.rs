@@ -84,14 +84,10 @@ impl DeliveryService for AppState {
         if let Some(id) = webhook_id {
             self.stored_webhook(id).await?;
         }
-        if let Some(state) = filter.state.as_deref().filter(|s| !s.is_empty()) {
-            if !DELIVERY_STATES.contains(&state) {
-                return Err(AppError::invalid(
-                    "state",
-                    format!("`{state}` is not a state: use {}", DELIVERY_STATES.join(", ")),
-                ));
-            }
-        }
+        let state = match filter.state.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(state) => Some(state.parse::<DeliveryState>().map_err(|e| AppError::invalid("state", e))?),
+        };
         if let Some(event_type) = filter.event_type.as_deref().filter(|s| !s.is_empty()) {
             // Types outside the catalog are delivered too, so any well-formed type is a filter.
             if event_type.len() > hookline_core::event::MAX_TYPE_LEN {
@@ -100,15 +96,12 @@ impl DeliveryService for AppState {
         }
         let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
             None => None,
-            Some(class) => Some(status_class_range(class).ok_or_else(|| {
-                let classes: Vec<&str> = STATUS_CLASSES.iter().map(|(class, _)| *class).collect();
-                AppError::invalid("status", format!("`{class}` is not a status class: use {}", classes.join(", ")))
-            })?),
+            Some(class) => Some(class.parse::<StatusClass>().map_err(|e| AppError::invalid("status", e))?.range()),
         };
         let limit = filter.limit.unwrap_or(50).clamp(1, 200);
         let log_filter = LogFilter {
             webhook_id,
-            state: filter.state.filter(|s| !s.is_empty()),
+            state,
             event_type: filter.event_type.filter(|s| !s.is_empty()),
             status,
             since: time_param("since", &filter.since)?,
@@ -243,7 +236,7 @@ impl DeliveryService for AppState {
         let mut webhooks = Vec::new();
         for webhook in self.db.list_webhooks().await? {
             let (succeeded, failed) = counts.get(&webhook.id).copied().unwrap_or_default();
-            let failing = last.get(&webhook.id).is_some_and(|(state, _)| state == "failed" || state == "retrying");
+            let failing = last.get(&webhook.id).is_some_and(|(state, _)| state.is_failing());
             webhooks.push(WebhookHealth {
                 webhook_id: webhook.id,
                 title: webhook.title(),

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use sqlx::SqliteConnection;
 use tokio::sync::oneshot;
 
+use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, UnleashState};
+
 use super::writer::WriteJob;
 use super::{now_ms, Db};
 
@@ -19,7 +21,7 @@ pub struct DueDelivery {
     pub event_id: i64,
     pub payload: String,
     pub attempts: i64,
-    pub next_trigger: String,
+    pub next_trigger: AttemptTrigger,
     pub single_attempt: bool,
 }
 
@@ -29,7 +31,7 @@ pub struct AttemptRecord {
     pub delivery_id: i64,
     pub webhook_id: i64,
     pub number: i64,
-    pub trigger: String,
+    pub trigger: AttemptTrigger,
     pub url: String,
     pub request_headers: String,
     pub request_body: String,
@@ -38,12 +40,12 @@ pub struct AttemptRecord {
     pub response_body: Option<String>,
     pub response_body_encoding: &'static str,
     pub duration_ms: i64,
-    pub error_class: Option<&'static str>,
+    pub error_class: Option<ErrorClass>,
     pub error_message: Option<String>,
     pub started_at: i64,
-    /// The delivery's new state: succeeded | retrying | failed.
-    pub state: &'static str,
-    pub unleash_state: &'static str,
+    /// The delivery's new state: succeeded, retrying or failed.
+    pub state: DeliveryState,
+    pub unleash_state: UnleashState,
     pub state_details: String,
     pub next_attempt_at: Option<i64>,
     /// Whether this attempt counts as a success for the webhook's failure clock.
@@ -56,55 +58,52 @@ pub struct BatchOutcome {
     pub disabled_webhooks: Vec<i64>,
 }
 
-/// One attempt as a row of `record_attempts`' statements: a JSON array read back with
-/// `value ->> n`, in the order delivery_id (0), number, trigger, url, request_headers,
-/// request_body, status (6), response_headers, response_body, response_body_encoding,
-/// duration_ms (10), error_class, error_message, started_at, next_attempt_at (14), state,
-/// unleash_state, state_details (17).
+/// One attempt as a row of `record_attempts`' statements: a JSON object read back by key
+/// (`value ->> 'state'`), so a field cannot be read from the wrong position.
 #[derive(serde::Serialize)]
-struct RecordRow<'a>(
-    i64,
-    i64,
-    &'a str,
-    &'a str,
-    &'a str,
-    &'a str,
-    i64,
-    Option<&'a str>,
-    Option<&'a str>,
-    &'a str,
-    i64,
-    Option<&'a str>,
-    Option<&'a str>,
-    i64,
-    Option<i64>,
-    &'a str,
-    &'a str,
-    &'a str,
-);
+struct RecordRow<'a> {
+    delivery_id: i64,
+    number: i64,
+    trigger: AttemptTrigger,
+    url: &'a str,
+    request_headers: &'a str,
+    request_body: &'a str,
+    status: i64,
+    response_headers: Option<&'a str>,
+    response_body: Option<&'a str>,
+    response_body_encoding: &'a str,
+    duration_ms: i64,
+    error_class: Option<ErrorClass>,
+    error_message: Option<&'a str>,
+    started_at: i64,
+    next_attempt_at: Option<i64>,
+    state: DeliveryState,
+    unleash_state: UnleashState,
+    state_details: &'a str,
+}
 
 impl<'a> RecordRow<'a> {
     fn of(a: &'a AttemptRecord) -> Self {
-        RecordRow(
-            a.delivery_id,
-            a.number,
-            &a.trigger,
-            &a.url,
-            &a.request_headers,
-            &a.request_body,
-            a.status,
-            a.response_headers.as_deref(),
-            a.response_body.as_deref(),
-            a.response_body_encoding,
-            a.duration_ms,
-            a.error_class,
-            a.error_message.as_deref(),
-            a.started_at,
-            a.next_attempt_at,
-            a.state,
-            a.unleash_state,
-            &a.state_details,
-        )
+        RecordRow {
+            delivery_id: a.delivery_id,
+            number: a.number,
+            trigger: a.trigger,
+            url: &a.url,
+            request_headers: &a.request_headers,
+            request_body: &a.request_body,
+            status: a.status,
+            response_headers: a.response_headers.as_deref(),
+            response_body: a.response_body.as_deref(),
+            response_body_encoding: a.response_body_encoding,
+            duration_ms: a.duration_ms,
+            error_class: a.error_class,
+            error_message: a.error_message.as_deref(),
+            started_at: a.started_at,
+            next_attempt_at: a.next_attempt_at,
+            state: a.state,
+            unleash_state: a.unleash_state,
+            state_details: &a.state_details,
+        }
     }
 }
 
@@ -150,17 +149,19 @@ pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob) -> Result
         "insert into attempts (delivery_id, number, trigger, url, request_headers, request_body, status,
             response_headers, response_body, response_body_encoding, duration_ms, error_class, error_message,
             started_at, next_attempt_at)
-         select value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6,
-            value ->> 7, value ->> 8, value ->> 9, value ->> 10, value ->> 11, value ->> 12, value ->> 13,
-            value ->> 14
+         select value ->> 'delivery_id', value ->> 'number', value ->> 'trigger', value ->> 'url',
+            value ->> 'request_headers', value ->> 'request_body', value ->> 'status',
+            value ->> 'response_headers', value ->> 'response_body', value ->> 'response_body_encoding',
+            value ->> 'duration_ms', value ->> 'error_class', value ->> 'error_message',
+            value ->> 'started_at', value ->> 'next_attempt_at'
          from json_each(?1) order by key;
-         update deliveries set state = r.value ->> 15, unleash_state = r.value ->> 16,
-            state_details = r.value ->> 17, attempts = r.value ->> 1, last_status = r.value ->> 6,
-            last_error_class = r.value ->> 11, last_duration_ms = r.value ->> 10,
-            next_attempt_at = r.value ->> 14, next_trigger = 'scheduled', single_attempt = 0,
-            lease_until = null, updated_at = ?2
+         update deliveries set state = r.value ->> 'state', unleash_state = r.value ->> 'unleash_state',
+            state_details = r.value ->> 'state_details', attempts = r.value ->> 'number',
+            last_status = r.value ->> 'status', last_error_class = r.value ->> 'error_class',
+            last_duration_ms = r.value ->> 'duration_ms', next_attempt_at = r.value ->> 'next_attempt_at',
+            next_trigger = 'scheduled', single_attempt = 0, lease_until = null, updated_at = ?2
          from json_each(?1) as r
-         where deliveries.id = r.value ->> 0;
+         where deliveries.id = r.value ->> 'delivery_id';
          update webhooks set failing_since = null
          where id in (select value from json_each(?3)) and failing_since is not null",
     )
@@ -293,8 +294,8 @@ impl Db {
 
     /// The state and time of each webhook's newest delivery: one index seek per webhook
     /// (a `group by` over the deliveries would read the whole log).
-    pub async fn last_delivery_per_webhook(&self) -> Result<HashMap<i64, (String, i64)>, sqlx::Error> {
-        let rows: Vec<(i64, String, i64)> = sqlx::query_as(
+    pub async fn last_delivery_per_webhook(&self) -> Result<HashMap<i64, (DeliveryState, i64)>, sqlx::Error> {
+        let rows: Vec<(i64, DeliveryState, i64)> = sqlx::query_as(
             "select d.webhook_id, d.state, d.updated_at
              from webhooks w join deliveries d
                on d.id = (select max(id) from deliveries where webhook_id = w.id)",
@@ -304,7 +305,7 @@ impl Db {
         Ok(rows.into_iter().map(|(id, state, at)| (id, (state, at))).collect())
     }
 
-    pub async fn last_delivery_of(&self, webhook_id: i64) -> Result<Option<(String, i64)>, sqlx::Error> {
+    pub async fn last_delivery_of(&self, webhook_id: i64) -> Result<Option<(DeliveryState, i64)>, sqlx::Error> {
         sqlx::query_as("select state, updated_at from deliveries where webhook_id = ? order by id desc limit 1")
             .bind(webhook_id)
             .fetch_optional(&self.read)
@@ -322,7 +323,7 @@ mod tests {
             delivery_id,
             webhook_id,
             number: 1,
-            trigger: "scheduled".into(),
+            trigger: AttemptTrigger::Scheduled,
             url: "http://127.0.0.1:9/hook?q=\"x\"".into(),
             request_headers: r#"[["content-type","application/json"]]"#.into(),
             request_body: body.into(),
@@ -331,15 +332,53 @@ mod tests {
             response_body: next.map(|_| format!("back: {body}")),
             response_body_encoding: "utf-8",
             duration_ms: 7,
-            error_class: next.map(|_| "http"),
+            error_class: next.map(|_| ErrorClass::Http),
             error_message: None,
             started_at: 1_700_000_000_123,
-            state: if next.is_some() { "retrying" } else { "succeeded" },
-            unleash_state: if next.is_some() { "failed" } else { "success" },
+            state: if next.is_some() { DeliveryState::Retrying } else { DeliveryState::Succeeded },
+            unleash_state: if next.is_some() { UnleashState::Failed } else { UnleashState::Success },
             state_details: "Webhook request was successful with status code: 200.".into(),
             next_attempt_at: next,
             succeeded: next.is_none(),
         }
+    }
+
+    /// The enums' words are the only ones the tables take, whatever SQL writes them.
+    #[tokio::test]
+    async fn wrong_words_cannot_be_stored() {
+        let (_dir, db) = testing::open().await;
+        testing::webhook(&db, &["feature-created"]).await;
+        db.insert_events(vec![testing::event(None, "feature-created", "f")]).await.expect("insert");
+        let id: i64 = sqlx::query_scalar("select id from deliveries").fetch_one(&db.write).await.expect("id");
+        for (column, word) in
+            [("state", "done"), ("unleash_state", "ok"), ("next_trigger", "cron"), ("last_error_class", "Dns")]
+        {
+            let refused = sqlx::query(&format!("update deliveries set {column} = ? where id = ?"))
+                .bind(word)
+                .bind(id)
+                .execute(&db.write)
+                .await
+                .expect_err("refused");
+            assert!(refused.to_string().contains("not one of its words"), "{column}: {refused}");
+        }
+        for state in DeliveryState::ALL {
+            sqlx::query("update deliveries set state = ? where id = ?")
+                .bind(state)
+                .bind(id)
+                .execute(&db.write)
+                .await
+                .expect("every enum word is stored");
+            let row = db.delivery(id).await.expect("read").expect("delivery");
+            assert_eq!(row.state, *state);
+        }
+        let attempt = sqlx::query(
+            "insert into attempts (delivery_id, number, trigger, url, request_headers, request_body, status,
+                duration_ms, started_at) values (?, 1, 'later', '', '[]', '', 0, 0, 0)",
+        )
+        .bind(id)
+        .execute(&db.write)
+        .await;
+        assert!(attempt.is_err_and(|e| e.to_string().contains("not one of its words")));
     }
 
     /// A batch travels as JSON: text with quotes, backslashes, control characters, NUL and
@@ -369,7 +408,7 @@ mod tests {
             assert_eq!(got.request_headers, record.request_headers);
             assert_eq!(got.response_body, record.response_body);
             assert_eq!(got.response_headers, record.response_headers);
-            assert_eq!(got.error_class.as_deref(), record.error_class);
+            assert_eq!(got.error_class, record.error_class);
             assert_eq!(got.error_message, record.error_message);
             assert_eq!(
                 (got.number, got.status, got.duration_ms, got.started_at, got.next_attempt_at),
@@ -377,13 +416,13 @@ mod tests {
             );
             let delivery = db.delivery(record.delivery_id).await.expect("read").expect("delivery");
             assert_eq!(delivery.state, record.state);
-            assert_eq!(delivery.unleash_state.as_deref(), Some(record.unleash_state));
+            assert_eq!(delivery.unleash_state, Some(record.unleash_state));
             assert_eq!(delivery.state_details.as_deref(), Some(record.state_details.as_str()));
             assert_eq!(
                 (delivery.attempts, delivery.last_status, delivery.last_duration_ms, delivery.next_attempt_at),
                 (1, Some(record.status), Some(7), record.next_attempt_at)
             );
-            assert_eq!(delivery.last_error_class.as_deref(), record.error_class);
+            assert_eq!(delivery.last_error_class, record.error_class);
         }
         let leased: i64 = sqlx::query_scalar("select count(*) from deliveries where lease_until is not null")
             .fetch_one(&db.read)

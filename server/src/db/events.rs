@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use hookline_core::delivery::AttemptTrigger;
 use hookline_core::event::{Event, ParsedEvent};
 use serde::Serialize;
 use sqlx::SqliteConnection;
@@ -101,7 +102,8 @@ impl Db {
         let mut tx = self.write.begin().await?;
         let id = insert_event(&mut tx, None, new, now).await?.unwrap_or_default();
         new.event.id = id;
-        let delivery = insert_delivery(&mut tx, webhook_id, id, &new.event.event_type, now, "test", true).await?;
+        let delivery =
+            insert_delivery(&mut tx, webhook_id, id, &new.event.event_type, now, AttemptTrigger::Test, true).await?;
         let committed = tx.commit().await;
         // The write queue assigns event ids itself: it reads them again after this one.
         self.changes.event_inserted();
@@ -310,7 +312,7 @@ async fn insert_delivery(
     event_id: i64,
     event_type: &str,
     now: i64,
-    trigger: &str,
+    trigger: AttemptTrigger,
     single_attempt: bool,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
@@ -387,7 +389,7 @@ mod tests {
             let mut deliveries = 0;
             if created {
                 for webhook in webhooks.iter().filter(|w| w.takes(&event)) {
-                    insert_delivery(&mut tx, webhook.id, id, &event.event_type, now, "scheduled", false)
+                    insert_delivery(&mut tx, webhook.id, id, &event.event_type, now, AttemptTrigger::Scheduled, false)
                         .await
                         .expect("delivery");
                     deliveries += 1;

@@ -1,6 +1,8 @@
 //! Reading the delivery log: filtered keyset pages, one delivery with its attempts, events with
 //! their deliveries, dashboard figures; and the log's operations: redeliver, recover, prune.
 
+use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, UnleashState};
+
 use super::{now_ms, Db};
 
 /// A delivery row joined with its event's flag, project and environment.
@@ -14,12 +16,12 @@ pub struct DeliveryRow {
     pub feature_name: Option<String>,
     pub project: Option<String>,
     pub environment: Option<String>,
-    pub state: String,
-    pub unleash_state: Option<String>,
+    pub state: DeliveryState,
+    pub unleash_state: Option<UnleashState>,
     pub state_details: Option<String>,
     pub attempts: i64,
     pub last_status: Option<i64>,
-    pub last_error_class: Option<String>,
+    pub last_error_class: Option<ErrorClass>,
     pub last_duration_ms: Option<i64>,
     pub next_attempt_at: Option<i64>,
     pub source: String,
@@ -30,7 +32,7 @@ pub struct DeliveryRow {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AttemptRow {
     pub number: i64,
-    pub trigger: String,
+    pub trigger: AttemptTrigger,
     pub url: String,
     pub request_headers: String,
     pub request_body: String,
@@ -39,7 +41,7 @@ pub struct AttemptRow {
     pub response_body: Option<String>,
     pub response_body_encoding: String,
     pub duration_ms: i64,
-    pub error_class: Option<String>,
+    pub error_class: Option<ErrorClass>,
     pub error_message: Option<String>,
     pub started_at: i64,
     pub next_attempt_at: Option<i64>,
@@ -49,7 +51,7 @@ pub struct AttemptRow {
 #[derive(Debug, Clone, Default)]
 pub struct LogFilter {
     pub webhook_id: Option<i64>,
-    pub state: Option<String>,
+    pub state: Option<DeliveryState>,
     pub event_type: Option<String>,
     /// Inclusive range of the latest attempt's HTTP status.
     pub status: Option<(i64, i64)>,
@@ -102,7 +104,7 @@ impl Db {
         };
         sqlx::query_as(sql)
             .bind(filter.webhook_id)
-            .bind(&filter.state)
+            .bind(filter.state)
             .bind(&filter.event_type)
             .bind(filter.since)
             .bind(filter.until)
@@ -182,7 +184,10 @@ impl Db {
     }
 
     /// (event id, delivery id, webhook id, state) for the deliveries of these events.
-    pub async fn deliveries_of_events(&self, event_ids: &[i64]) -> Result<Vec<(i64, i64, i64, String)>, sqlx::Error> {
+    pub async fn deliveries_of_events(
+        &self,
+        event_ids: &[i64],
+    ) -> Result<Vec<(i64, i64, i64, DeliveryState)>, sqlx::Error> {
         let ids = serde_json::to_string(event_ids).unwrap_or_else(|_| "[]".into());
         sqlx::query_as(
             "select event_id, id, webhook_id, state from deliveries

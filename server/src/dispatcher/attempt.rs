@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use hookline_core::body::render_event_json;
+use hookline_core::delivery::{DeliveryState, ErrorClass, UnleashState};
 use hookline_core::template::Template;
 
 use app::model::MASK;
@@ -47,7 +48,7 @@ pub struct AttemptContext<'a> {
 /// What the transport said, before deciding about retries.
 enum Outcome {
     Response { status: u16, headers: Vec<(String, String)>, body: Vec<u8>, retry_after: Option<Duration> },
-    Failure { class: &'static str, message: String, retryable: bool, throttled: bool },
+    Failure { class: ErrorClass, message: String, retryable: bool, throttled: bool },
 }
 
 /// Performs one attempt of `due` to `prepared` and returns the record to store.
@@ -60,7 +61,7 @@ pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &Pre
     let mut request_headers: Vec<(String, String)> = Vec::new();
     let (body, outcome) = match build_body(ctx, due, prepared) {
         Err(message) => {
-            (String::new(), Outcome::Failure { class: "render", message, retryable: false, throttled: false })
+            (String::new(), Outcome::Failure { class: ErrorClass::Render, message, retryable: false, throttled: false })
         }
         Ok(body) => {
             let outcome = send(ctx, due, webhook, &body, &mut request_headers).await;
@@ -81,7 +82,7 @@ pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &Pre
         delivery_id: due.id,
         webhook_id: webhook.id,
         number,
-        trigger: due.next_trigger.clone(),
+        trigger: due.next_trigger,
         url: webhook.url.clone(),
         request_headers: serde_json::to_string(&request_headers).unwrap_or_default(),
         request_body: body,
@@ -93,8 +94,8 @@ pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &Pre
         error_class: None,
         error_message: None,
         started_at,
-        state: "failed",
-        unleash_state: "failed",
+        state: DeliveryState::Failed,
+        unleash_state: UnleashState::Failed,
         state_details: String::new(),
         next_attempt_at: None,
         succeeded: false,
@@ -108,8 +109,8 @@ pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &Pre
             record.response_body = Some(text);
             record.response_body_encoding = encoding;
             if (200..300).contains(&status) {
-                record.state = "succeeded";
-                record.unleash_state = "success";
+                record.state = DeliveryState::Succeeded;
+                record.unleash_state = UnleashState::Success;
                 record.succeeded = true;
                 record.state_details = format!("Webhook request was successful with status code: {status}.");
             } else {
@@ -120,15 +121,15 @@ pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &Pre
                         .find(|(n, _)| n == "location")
                         .map(|(_, v)| v.as_str())
                         .unwrap_or("(no Location)");
-                    record.error_class = Some("redirect");
+                    record.error_class = Some(ErrorClass::Redirect);
                     record.error_message =
                         Some(format!("Redirect {status} to {location} not followed: update the webhook URL instead"));
                 } else {
-                    record.error_class = Some("http");
+                    record.error_class = Some(ErrorClass::Http);
                     record.error_message = Some(format!("The receiver answered HTTP {status} {}", reason(status)));
                 }
                 if status_is_retryable(status) && attempts_left {
-                    record.state = "retrying";
+                    record.state = DeliveryState::Retrying;
                     record.next_attempt_at = Some(schedule_retry(retry_after, status == 429));
                 }
             }
@@ -138,7 +139,7 @@ pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &Pre
             record.error_class = Some(class);
             record.error_message = Some(message);
             if retryable && attempts_left {
-                record.state = "retrying";
+                record.state = DeliveryState::Retrying;
                 record.next_attempt_at = Some(schedule_retry(None, throttled));
             }
         }
@@ -172,7 +173,7 @@ async fn send(
         Ok(url) => url,
         Err(e) => {
             return Outcome::Failure {
-                class: "render",
+                class: ErrorClass::Render,
                 message: format!("The URL is invalid: {e}"),
                 retryable: false,
                 throttled: false,
@@ -181,7 +182,12 @@ async fn send(
     };
     let target = target_of(&url);
     if let Err(blocked) = check_literal(ctx.policy, &url) {
-        return Outcome::Failure { class: "blocked", message: blocked.to_string(), retryable: false, throttled: false };
+        return Outcome::Failure {
+            class: ErrorClass::Blocked,
+            message: blocked.to_string(),
+            retryable: false,
+            throttled: false,
+        };
     }
 
     let timestamp = now_ms() / 1000;
@@ -189,7 +195,7 @@ async fn send(
         Ok(signature) => signature,
         Err(e) => {
             return Outcome::Failure {
-                class: "render",
+                class: ErrorClass::Render,
                 message: format!("Cannot sign: {e}"),
                 retryable: false,
                 throttled: false,
@@ -222,7 +228,7 @@ async fn send(
             }
             _ => {
                 return Outcome::Failure {
-                    class: "render",
+                    class: ErrorClass::Render,
                     message: format!("Header `{name}` is not a valid HTTP header"),
                     retryable: false,
                     throttled: false,
@@ -299,15 +305,23 @@ fn classify(error: reqwest::Error, target: &str, timeout: Duration) -> Outcome {
     let detail = chain.last().cloned().unwrap_or_default();
     if let Some(guard) = guard {
         return match guard {
-            GuardError::Dns { .. } => {
-                Outcome::Failure { class: "dns", message: guard.to_string(), retryable: true, throttled: false }
-            }
-            _ => Outcome::Failure { class: "blocked", message: guard.to_string(), retryable: false, throttled: false },
+            GuardError::Dns { .. } => Outcome::Failure {
+                class: ErrorClass::Dns,
+                message: guard.to_string(),
+                retryable: true,
+                throttled: false,
+            },
+            _ => Outcome::Failure {
+                class: ErrorClass::Blocked,
+                message: guard.to_string(),
+                retryable: false,
+                throttled: false,
+            },
         };
     }
     if error.is_timeout() {
         return Outcome::Failure {
-            class: "timeout",
+            class: ErrorClass::Timeout,
             message: format!("Timed out after {} waiting for {target}", human_duration(timeout.as_millis() as i64)),
             retryable: true,
             throttled: true,
@@ -316,7 +330,7 @@ fn classify(error: reqwest::Error, target: &str, timeout: Duration) -> Outcome {
     let lower = chain.join(" ").to_lowercase();
     if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") || lower.contains("ssl") {
         return Outcome::Failure {
-            class: "tls",
+            class: ErrorClass::Tls,
             message: format!("TLS handshake with {target} failed: {detail}"),
             retryable: true,
             throttled: false,
@@ -329,7 +343,7 @@ fn classify(error: reqwest::Error, target: &str, timeout: Duration) -> Outcome {
         _ if error.is_connect() => format!("Could not connect to {target}: {detail}"),
         _ => format!("The request to {target} failed: {detail}"),
     };
-    Outcome::Failure { class: "connect", message, retryable: true, throttled: false }
+    Outcome::Failure { class: ErrorClass::Connect, message, retryable: true, throttled: false }
 }
 
 /// The response excerpt as text, or base64 when it is not UTF-8.
@@ -379,7 +393,7 @@ mod tests {
         else {
             panic!("a transport error is a failure");
         };
-        assert_eq!(class, "connect");
+        assert_eq!(class, ErrorClass::Connect);
         assert!(retryable);
         assert!(message.starts_with(&format!("The request to {target} failed: ")), "{message}");
         assert!(!message.contains("s3cr3t"), "the URL leaked into the message: {message}");

@@ -264,7 +264,7 @@ impl Inner {
                 webhook_id = due.webhook_id,
                 attempt = record.number,
                 status = record.status,
-                state = record.state,
+                state = record.state.as_str(),
                 "attempt finished"
             );
             inner.metrics.record_attempt(&record);
