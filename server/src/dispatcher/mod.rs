@@ -15,7 +15,7 @@ pub mod ssrf;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
@@ -61,6 +61,20 @@ struct Inner {
     flight: Mutex<Flight>,
 }
 
+/// Locks one of the dispatcher's mutexes, recovering it if a thread panicked while holding it.
+///
+/// Treating a poisoned lock as "nothing in flight" or "claim nothing" (what `.lock().ok()` did)
+/// would stop deliveries silently while `/healthz` says ok. Recovery is sound here: every critical
+/// section is a few map updates with no panic point between them that could leave the maps
+/// half-changed, and the cache only holds values that can be rebuilt.
+fn relock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| {
+        tracing::warn!("a dispatcher lock was poisoned by a panic; recovering it");
+        mutex.clear_poison();
+        poisoned.into_inner()
+    })
+}
+
 /// What is being delivered right now.
 #[derive(Default)]
 struct Flight {
@@ -103,7 +117,7 @@ impl Dispatcher {
 
     /// How many attempts are in flight.
     pub fn in_flight(&self) -> usize {
-        self.inner.flight.lock().map(|f| f.ids.len()).unwrap_or_default()
+        relock(&self.inner.flight).ids.len()
     }
 
     /// Runs until `cancel` fires, then shuts down gracefully.
@@ -148,7 +162,7 @@ impl Inner {
                 () = tokio::time::sleep_until(deadline) => break,
             }
         }
-        let unfinished: Vec<i64> = self.flight.lock().map(|f| f.ids.iter().copied().collect()).unwrap_or_default();
+        let unfinished: Vec<i64> = relock(&self.flight).ids.iter().copied().collect();
         tasks.abort_all();
         drop(records);
         if let Err(error) = writer.await {
@@ -156,7 +170,7 @@ impl Inner {
         }
         // Attempts cut off by the deadline are given back, due again at the next start.
         let still_leased: Vec<i64> = {
-            let flight = self.flight.lock().map(|f| f.ids.clone()).unwrap_or_default();
+            let flight = relock(&self.flight).ids.clone();
             unfinished.into_iter().filter(|id| flight.contains(id)).collect()
         };
         if !still_leased.is_empty() {
@@ -176,8 +190,7 @@ impl Inner {
         tasks: &mut JoinSet<()>,
     ) -> Result<Duration, sqlx::Error> {
         let now = now_ms();
-        let free =
-            self.settings.concurrency.saturating_sub(self.flight.lock().map(|f| f.ids.len()).unwrap_or_default());
+        let free = self.settings.concurrency.saturating_sub(relock(&self.flight).ids.len());
         if free > 0 {
             let candidates = self.db.due_deliveries(now, (free * 4).min(2000) as i64).await?;
             let chosen = self.choose(candidates, free);
@@ -205,7 +218,7 @@ impl Inner {
 
     /// Picks deliveries within the free global capacity and each webhook's limit, marking them in flight.
     fn choose(&self, candidates: Vec<DueDelivery>, free: usize) -> Vec<DueDelivery> {
-        let Ok(mut flight) = self.flight.lock() else { return Vec::new() };
+        let mut flight = relock(&self.flight);
         let mut chosen = Vec::new();
         for due in candidates {
             if chosen.len() >= free {
@@ -224,13 +237,12 @@ impl Inner {
 
     /// Marks a delivery as no longer in flight.
     fn land(&self, delivery_id: i64, webhook_id: i64) {
-        if let Ok(mut flight) = self.flight.lock() {
-            flight.ids.remove(&delivery_id);
-            if let Some(count) = flight.per_webhook.get_mut(&webhook_id) {
-                *count = count.saturating_sub(1);
-                if *count == 0 {
-                    flight.per_webhook.remove(&webhook_id);
-                }
+        let mut flight = relock(&self.flight);
+        flight.ids.remove(&delivery_id);
+        if let Some(count) = flight.per_webhook.get_mut(&webhook_id) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                flight.per_webhook.remove(&webhook_id);
             }
         }
     }
@@ -276,16 +288,14 @@ impl Inner {
 
     /// The webhook at this version, compiled template included (cached until the version changes).
     async fn prepared_webhook(&self, id: i64, version: i64) -> Result<Option<Arc<PreparedWebhook>>, sqlx::Error> {
-        if let Some(cached) = self.webhooks.lock().ok().and_then(|m| m.get(&id).cloned()) {
+        if let Some(cached) = relock(&self.webhooks).get(&id).cloned() {
             if cached.webhook.version == version {
                 return Ok(Some(cached));
             }
         }
         let Some(webhook) = self.db.webhook(id).await? else { return Ok(None) };
         let prepared = Arc::new(PreparedWebhook::new(webhook));
-        if let Ok(mut cache) = self.webhooks.lock() {
-            cache.insert(id, prepared.clone());
-        }
+        relock(&self.webhooks).insert(id, prepared.clone());
         Ok(Some(prepared))
     }
 
@@ -328,5 +338,25 @@ impl Inner {
             }
             self.wake.notify_one();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poisoned_lock_is_recovered_not_read_as_empty() {
+        let flight = Arc::new(Mutex::new(Flight::default()));
+        relock(&flight).ids.insert(7);
+        let holder = flight.clone();
+        let panicked = std::thread::spawn(move || {
+            let _guard = holder.lock().expect("lock");
+            panic!("poison it");
+        })
+        .join();
+        assert!(panicked.is_err() && flight.is_poisoned());
+        assert!(relock(&flight).ids.contains(&7), "the data survives");
+        assert!(!flight.is_poisoned(), "and the lock is usable again");
     }
 }

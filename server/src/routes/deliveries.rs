@@ -4,7 +4,7 @@
 //! `POST /api/admin/webhooks/{id}/recover`, `POST /api/admin/webhooks/{id}/test`,
 //! `GET /api/admin/events`, `GET /api/admin/dashboard`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -14,7 +14,7 @@ use app::api::DeliveryService;
 use app::model::*;
 use app::AppError;
 
-use super::json::JsonBody;
+use super::extract::{JsonBody, PathParams, QueryParams};
 use crate::auth::middleware::Caller;
 use crate::state::AppState;
 
@@ -30,36 +30,32 @@ pub fn router() -> Router<AppState> {
         .route("/api/admin/dashboard", get(dashboard))
 }
 
-/// Query parameters are checked by our own code, so a bad one gets our error shape.
-fn filter_from(
-    query: Result<Query<DeliveryFilter>, axum::extract::rejection::QueryRejection>,
-) -> Result<DeliveryFilter, AppError> {
-    query.map(|Query(f)| f).map_err(|e| AppError::BadRequest(format!("bad query parameters: {}", e.body_text())))
-}
-
 async fn list_webhook_deliveries(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
-    query: Result<Query<DeliveryFilter>, axum::extract::rejection::QueryRejection>,
+    PathParams(id): PathParams<i64>,
+    QueryParams(query): QueryParams<DeliveryFilter>,
 ) -> Result<Json<Page<DeliveryOut>>, AppError> {
-    Ok(Json(state.list_deliveries(Some(id), filter_from(query)?).await?))
+    Ok(Json(state.list_deliveries(Some(id), query).await?))
 }
 
 async fn list_all_deliveries(
     State(state): State<AppState>,
-    query: Result<Query<DeliveryFilter>, axum::extract::rejection::QueryRejection>,
+    QueryParams(query): QueryParams<DeliveryFilter>,
 ) -> Result<Json<Page<DeliveryOut>>, AppError> {
-    Ok(Json(state.list_deliveries(None, filter_from(query)?).await?))
+    Ok(Json(state.list_deliveries(None, query).await?))
 }
 
-async fn get_delivery(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<DeliveryDetail>, AppError> {
+async fn get_delivery(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<i64>,
+) -> Result<Json<DeliveryDetail>, AppError> {
     Ok(Json(state.get_delivery(id).await?))
 }
 
 async fn redeliver(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
 ) -> Result<(StatusCode, Json<DeliveryOut>), AppError> {
     Ok((StatusCode::ACCEPTED, Json(state.redeliver(&caller.actor(), id).await?)))
 }
@@ -67,7 +63,7 @@ async fn redeliver(
 async fn recover(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     JsonBody(input): JsonBody<RecoverIn>,
 ) -> Result<Json<RecoverOut>, AppError> {
     Ok(Json(state.recover(&caller.actor(), id, &input.since).await?))
@@ -76,7 +72,7 @@ async fn recover(
 async fn send_test(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     JsonBody(input): JsonBody<TestSendIn>,
 ) -> Result<(StatusCode, Json<DeliveryOut>), AppError> {
     Ok((StatusCode::ACCEPTED, Json(state.send_test(&caller.actor(), id, &input.event_type).await?)))
@@ -90,9 +86,8 @@ struct EventsQuery {
 
 async fn list_events(
     State(state): State<AppState>,
-    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+    QueryParams(query): QueryParams<EventsQuery>,
 ) -> Result<Json<Page<EventOut>>, AppError> {
-    let Query(query) = query.map_err(|e| AppError::BadRequest(format!("bad query parameters: {}", e.body_text())))?;
     Ok(Json(state.list_events(query.before, query.limit).await?))
 }
 

@@ -2,8 +2,8 @@
 
 pub mod deliveries;
 pub mod events;
+pub mod extract;
 pub mod health;
-pub mod json;
 pub mod preview;
 pub mod webhooks;
 

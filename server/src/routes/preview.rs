@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use app::model::preview::{preview, PreviewIn, PreviewOut};
 use app::AppError;
 
-use super::json::JsonBody;
+use super::extract::JsonBody;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

@@ -3,7 +3,7 @@
 //! `GET /api/admin/webhooks/{id}/secret`, `POST /api/admin/webhooks/{id}/secret/rotate`,
 //! `GET /api/admin/event-types`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -12,7 +12,7 @@ use app::api::WebhookService;
 use app::model::{EventTypeOut, WebhookIn, WebhookOut, WebhookSecret};
 use app::AppError;
 
-use super::json::JsonBody;
+use super::extract::{JsonBody, PathParams};
 use crate::auth::middleware::Caller;
 use crate::state::AppState;
 
@@ -38,14 +38,17 @@ async fn create_webhook(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-async fn get_webhook(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<WebhookOut>, AppError> {
+async fn get_webhook(
+    State(state): State<AppState>,
+    PathParams(id): PathParams<i64>,
+) -> Result<Json<WebhookOut>, AppError> {
     Ok(Json(state.get_webhook(id).await?))
 }
 
 async fn update_webhook(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     JsonBody(input): JsonBody<WebhookIn>,
 ) -> Result<Json<WebhookOut>, AppError> {
     Ok(Json(state.update_webhook(&caller.actor(), id, input).await?))
@@ -54,7 +57,7 @@ async fn update_webhook(
 async fn delete_webhook(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
 ) -> Result<StatusCode, AppError> {
     state.delete_webhook(&caller.actor(), id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -63,7 +66,7 @@ async fn delete_webhook(
 async fn get_webhook_secret(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
 ) -> Result<Json<WebhookSecret>, AppError> {
     Ok(Json(state.reveal_webhook_secret(&caller.actor(), id).await?))
 }
@@ -71,7 +74,7 @@ async fn get_webhook_secret(
 async fn rotate_webhook_secret(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
 ) -> Result<Json<WebhookSecret>, AppError> {
     Ok(Json(state.rotate_webhook_secret(&caller.actor(), id).await?))
 }

@@ -335,3 +335,65 @@ async fn preview_api_renders_and_locates_errors() {
     );
     server.stop().await;
 }
+
+/// Malformed paths, query strings and bodies get the same JSON error shape as every other
+/// refusal, naming what is wrong, never axum's plain-text 400.
+#[tokio::test]
+async fn malformed_requests_get_the_json_error_shape() {
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    // (method, path, body, status, what the message says, the field it names)
+    type Case<'a> = (reqwest::Method, &'a str, Option<Value>, StatusCode, &'a str, Option<&'a str>);
+    let cases: [Case; 6] = [
+        (reqwest::Method::GET, "/api/admin/webhooks/abc", None, StatusCode::BAD_REQUEST, "`abc`", None),
+        (
+            reqwest::Method::GET,
+            "/api/admin/deliveries/1.5",
+            None,
+            StatusCode::BAD_REQUEST,
+            "ids are whole numbers",
+            None,
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/admin/deliveries?limit=many",
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "limit",
+            Some("limit"),
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/admin/events?before=yesterday",
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "before",
+            Some("before"),
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/admin/deliveries?state=done",
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "`done` is not a delivery state",
+            Some("state"),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/admin/webhooks",
+            Some(json!({"url": 5})),
+            StatusCode::BAD_REQUEST,
+            "expected a string",
+            None,
+        ),
+    ];
+    for (method, path, body, status, says, field) in cases {
+        let (got, answer) = api.send(method, path, body.as_ref()).await;
+        assert_eq!(got, status, "{path}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_else(|| panic!("{path}: not our shape: {answer}"));
+        assert!(message.contains(says), "{path}: {message}");
+        if let Some(field) = field {
+            assert_eq!(answer["error"]["field"], field, "{path}: {answer}");
+        }
+    }
+    server.stop().await;
+}
