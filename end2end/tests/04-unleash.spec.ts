@@ -1,0 +1,45 @@
+// Hookline as a drop-in for Unleash's webhook addon: an event type newer than the catalog is
+// accepted, listed in the event log as "not in catalog", and delivered to a webhook that takes
+// all events (ticked in the form), byte for byte as it was posted.
+import { test, expect, signIn, waitForHydration, TestReceiver } from './fixtures';
+
+test('an event type outside the catalog reaches an "all events" webhook and the event log', async ({ page, request }) => {
+  const receiver = new TestReceiver();
+  const url = await receiver.start();
+  try {
+    await signIn(page);
+    await page.goto('/webhooks/new');
+    await waitForHydration(page);
+    await page.getByLabel('Webhook URL').fill(url);
+    await page.getByLabel('Description', { exact: true }).fill('Everything');
+    await page.getByTestId('all-events').check();
+    await expect(page.getByTestId('selected-count')).toHaveText('All event types, including new ones');
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    await expect(page.getByText('Saved.')).toBeVisible();
+
+    // An intake token, as an operator would create it for Unleash.
+    await page.goto('/settings');
+    await waitForHydration(page);
+    await page.getByLabel('Token name').fill('unleash');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const token = (await page.getByTestId('new-token').textContent())!.trim();
+
+    const body =
+      '{"id":990001,"type":"feature-environment-variants-updated","createdBy":"admin","createdAt":"2025-06-02T09:15:31.418Z",' +
+      '"data":{"variants":[]},"featureName":"demo-flag","project":"default","environment":"production","groupType":"transaction"}';
+    const posted = await request.post('/api/events', {
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      data: body,
+    });
+    expect(posted.status()).toBe(202);
+    await expect.poll(() => receiver.received.length, { timeout: 20_000 }).toBe(1);
+    expect(receiver.received[0].body).toBe(body);
+
+    await page.goto('/events');
+    const row = page.getByTestId('events').locator('tbody tr').filter({ hasText: 'feature-environment-variants-updated' });
+    await expect(row).toContainText('not in catalog');
+    await expect(row).toContainText('Everything');
+  } finally {
+    await receiver.stop();
+  }
+});
