@@ -1,24 +1,41 @@
-//! Prometheus metrics: counters kept in memory by the dispatcher and the intake, and queue gauges
-//! read from the database when `/metrics` is scraped.
+//! Prometheus metrics through `prometheus-client` (the exposition format, escaping and `_total`
+//! suffixes are the crate's job, not hand-written text): counters kept in memory by the dispatcher
+//! and the intake, and queue gauges read from the database when `/metrics` is scraped.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+use hookline_core::delivery::DeliveryState;
 
 use crate::db::deliveries::AttemptRecord;
 
 /// Upper bounds (seconds) of the attempt-duration histogram buckets.
 const BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
-#[derive(Debug, Default)]
+/// The labels of an attempt counter: which webhook, and the delivery state the attempt led to.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AttemptLabels {
+    webhook: i64,
+    result: &'static str,
+}
+
+/// A gauge holding a float.
+type FloatGauge = Gauge<f64, AtomicU64>;
+
 pub struct Metrics {
-    events_received: AtomicU64,
-    /// (webhook id, result) -> attempts.
-    attempts: Mutex<BTreeMap<(i64, &'static str), u64>>,
-    duration_buckets: [AtomicU64; BUCKETS.len()],
-    duration_count: AtomicU64,
-    duration_sum_micros: AtomicU64,
+    registry: Registry,
+    events_received: Counter,
+    attempts: Family<AttemptLabels, Counter>,
+    durations: Histogram,
+    queue_due: Gauge,
+    queue_waiting_retries: Gauge,
+    queue_oldest_age: FloatGauge,
+    in_flight: Gauge,
 }
 
 /// Queue figures read from the database at scrape time.
@@ -30,91 +47,136 @@ pub struct QueueGauges {
     pub in_flight: usize,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut metrics = Metrics {
+            registry: Registry::default(),
+            events_received: Counter::default(),
+            attempts: Family::default(),
+            durations: Histogram::new(BUCKETS),
+            queue_due: Gauge::default(),
+            queue_waiting_retries: Gauge::default(),
+            queue_oldest_age: FloatGauge::default(),
+            in_flight: Gauge::default(),
+        };
+        let r = &mut metrics.registry;
+        r.register(
+            "hookline_events_received",
+            "Events accepted by the intake (duplicates not counted)",
+            metrics.events_received.clone(),
+        );
+        r.register(
+            "hookline_delivery_attempts",
+            "Delivery attempts by webhook and resulting delivery state",
+            metrics.attempts.clone(),
+        );
+        r.register(
+            "hookline_attempt_duration_seconds",
+            "Time from sending a request to having its response",
+            metrics.durations.clone(),
+        );
+        r.register(
+            "hookline_queue_due",
+            "Deliveries due now (first attempts and retries whose time has come)",
+            metrics.queue_due.clone(),
+        );
+        r.register(
+            "hookline_queue_waiting_retries",
+            "Deliveries waiting for a scheduled retry",
+            metrics.queue_waiting_retries.clone(),
+        );
+        r.register(
+            "hookline_queue_oldest_pending_age_seconds",
+            "Age of the oldest delivery not yet final",
+            metrics.queue_oldest_age.clone(),
+        );
+        r.register("hookline_attempts_in_flight", "Attempts being made right now", metrics.in_flight.clone());
+        metrics
+    }
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").field("events_received", &self.events_received.get()).finish_non_exhaustive()
+    }
+}
+
 impl Metrics {
     pub fn events_received(&self, count: u64) {
-        self.events_received.fetch_add(count, Ordering::Relaxed);
+        self.events_received.inc_by(count);
     }
 
     /// Counts a finished attempt by webhook and result, and its duration.
     pub fn record_attempt(&self, record: &AttemptRecord) {
-        if let Ok(mut attempts) = self.attempts.lock() {
-            *attempts.entry((record.webhook_id, record.state.as_str())).or_default() += 1;
-        }
-        let seconds = record.duration_ms as f64 / 1000.0;
-        for (bucket, bound) in self.duration_buckets.iter().zip(BUCKETS) {
-            if seconds <= bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.duration_count.fetch_add(1, Ordering::Relaxed);
-        self.duration_sum_micros.fetch_add((record.duration_ms.max(0) as u64) * 1000, Ordering::Relaxed);
+        self.attempts.get_or_create(&AttemptLabels { webhook: record.webhook_id, result: record.state.as_str() }).inc();
+        self.durations.observe(record.duration_ms.max(0) as f64 / 1000.0);
     }
 
-    /// The Prometheus text exposition.
+    /// Drops the series of a deleted webhook, so scrapes do not carry it forever.
+    pub fn forget_webhook(&self, webhook_id: i64) {
+        for state in DeliveryState::ALL {
+            self.attempts.remove(&AttemptLabels { webhook: webhook_id, result: state.as_str() });
+        }
+    }
+
+    /// The OpenMetrics text exposition, with the queue gauges as of now.
     pub fn render(&self, queue: QueueGauges) -> String {
+        self.queue_due.set(queue.due);
+        self.queue_waiting_retries.set(queue.waiting_retries);
+        self.queue_oldest_age.set(queue.oldest_pending_age_seconds);
+        self.in_flight.set(i64::try_from(queue.in_flight).unwrap_or(i64::MAX));
         let mut out = String::with_capacity(2048);
-        let _ = writeln!(
-            out,
-            "# HELP hookline_events_received_total Events accepted by the intake (duplicates not counted)."
-        );
-        let _ = writeln!(out, "# TYPE hookline_events_received_total counter");
-        let _ = writeln!(out, "hookline_events_received_total {}", self.events_received.load(Ordering::Relaxed));
-
-        let _ = writeln!(
-            out,
-            "# HELP hookline_delivery_attempts_total Delivery attempts by webhook and resulting delivery state."
-        );
-        let _ = writeln!(out, "# TYPE hookline_delivery_attempts_total counter");
-        if let Ok(attempts) = self.attempts.lock() {
-            for ((webhook, result), count) in attempts.iter() {
-                let _ = writeln!(
-                    out,
-                    "hookline_delivery_attempts_total{{webhook=\"{webhook}\",result=\"{result}\"}} {count}"
-                );
-            }
-        }
-
-        let _ = writeln!(
-            out,
-            "# HELP hookline_attempt_duration_seconds Time from sending a request to having its response."
-        );
-        let _ = writeln!(out, "# TYPE hookline_attempt_duration_seconds histogram");
-        for (bucket, bound) in self.duration_buckets.iter().zip(BUCKETS) {
-            let _ = writeln!(
-                out,
-                "hookline_attempt_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-                bucket.load(Ordering::Relaxed)
-            );
-        }
-        let count = self.duration_count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "hookline_attempt_duration_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let sum = self.duration_sum_micros.load(Ordering::Relaxed) as f64 / 1_000_000.0;
-        let _ = writeln!(out, "hookline_attempt_duration_seconds_sum {sum}");
-        let _ = writeln!(out, "hookline_attempt_duration_seconds_count {count}");
-
-        let gauges = [
-            (
-                "hookline_queue_due",
-                "Deliveries due now (first attempts and retries whose time has come).",
-                queue.due as f64,
-            ),
-            (
-                "hookline_queue_waiting_retries",
-                "Deliveries waiting for a scheduled retry.",
-                queue.waiting_retries as f64,
-            ),
-            (
-                "hookline_queue_oldest_pending_age_seconds",
-                "Age of the oldest delivery not yet final.",
-                queue.oldest_pending_age_seconds,
-            ),
-            ("hookline_attempts_in_flight", "Attempts being made right now.", queue.in_flight as f64),
-        ];
-        for (name, help, value) in gauges {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} gauge");
-            let _ = writeln!(out, "{name} {value}");
-        }
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+/// The content type of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookline_core::delivery::{AttemptTrigger, UnleashState};
+
+    fn attempt(webhook_id: i64, state: DeliveryState) -> AttemptRecord {
+        AttemptRecord {
+            delivery_id: 1,
+            webhook_id,
+            number: 1,
+            trigger: AttemptTrigger::Scheduled,
+            url: String::new(),
+            request_headers: String::new(),
+            request_body: String::new(),
+            status: 200,
+            response_headers: None,
+            response_body: None,
+            response_body_encoding: "utf-8",
+            duration_ms: 12,
+            error_class: None,
+            error_message: None,
+            started_at: 0,
+            state,
+            unleash_state: UnleashState::Success,
+            state_details: String::new(),
+            next_attempt_at: None,
+            succeeded: true,
+        }
+    }
+
+    #[test]
+    fn a_deleted_webhook_leaves_the_exposition() {
+        let metrics = Metrics::default();
+        metrics.record_attempt(&attempt(7, DeliveryState::Succeeded));
+        metrics.record_attempt(&attempt(8, DeliveryState::Failed));
+        let text = metrics.render(QueueGauges::default());
+        assert!(text.contains(r#"hookline_delivery_attempts_total{webhook="7",result="succeeded"} 1"#), "{text}");
+        assert!(text.contains("hookline_attempt_duration_seconds_count 2"), "{text}");
+        assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with EOF");
+        metrics.forget_webhook(7);
+        let text = metrics.render(QueueGauges::default());
+        assert!(!text.contains(r#"webhook="7""#), "{text}");
+        assert!(text.contains(r#"webhook="8""#), "{text}");
     }
 }

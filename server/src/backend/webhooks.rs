@@ -159,6 +159,7 @@ impl WebhookService for AppState {
         if !self.db.delete_webhook(id).await? {
             return Err(AppError::NotFound(format!("webhook {id}")));
         }
+        self.metrics.forget_webhook(id);
         tracing::info!(webhook_id = id, %actor, "webhook deleted");
         Ok(())
     }

@@ -280,6 +280,15 @@ async fn metrics_count_a_known_sequence() {
     assert_eq!(dashboard["hourly"].as_array().map(Vec::len), Some(24));
     let health: Value = reqwest::get(format!("{}/healthz", api.base)).await.expect("get").json().await.expect("json");
     assert_eq!(health["dispatcher"], true);
+
+    // A deleted webhook's series leave the exposition.
+    let (status, _) = api.delete(&format!("/api/admin/webhooks/{id}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let response =
+        api.client.get(format!("{}/metrics", api.base)).bearer_auth(&api.token).send().await.expect("metrics");
+    let text = response.text().await.expect("text");
+    assert!(text.contains("hookline_events_received_total 2"), "{text}");
+    assert!(!text.contains(&format!("webhook=\"{id}\"")), "{text}");
     server.stop().await;
 }
 
