@@ -184,42 +184,11 @@ fn parse_scope(text: &str) -> Result<hookline_core::scope::Scope, String> {
         .ok_or_else(|| format!("`{text}` is not a scope: use events, read or admin"))
 }
 
-/// Parses durations such as `500ms`, `90s`, `30m`, `12h`, `3d` (a bare number means seconds).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration: expected a number with a unit such as 90s, 30m, 12h"))?;
-    let seconds = match unit.trim() {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        "d" => value * 86400.0,
-        other => return Err(format!("`{other}` is not a duration unit: use ms, s, m, h or d")),
-    };
-    if !seconds.is_finite() || seconds < 0.0 {
-        return Err(format!("`{text}` is not a valid duration"));
-    }
-    Ok(Duration::from_secs_f64(seconds))
-}
+pub use crate::time::parse_duration;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_parse_with_units() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3600)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("3d"), Ok(Duration::from_secs(3 * 86400)));
-        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5 weeks").is_err());
-    }
 
     /// Serialises the tests that read the process environment (clap reads HOOKLINE_* on every parse).
     static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -1,7 +1,27 @@
-//! Timestamps: the database keeps unix milliseconds; APIs and pages show RFC 3339 in UTC with
-//! milliseconds, the shape Unleash uses (`2024-10-03T11:09:53.225Z`).
+//! Time in one place: the clock (unix milliseconds, the unit of every timestamp column),
+//! timestamps as APIs and pages show them (RFC 3339 in UTC with milliseconds, the shape Unleash
+//! uses: `2024-10-03T11:09:53.225Z`), and durations as settings take them and messages say them.
+
+use std::time::Duration;
 
 pub use hookline_core::timestamp::{iso, parse_iso};
+
+/// The current time as unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
+}
+
+/// Parses a duration setting: `500ms`, `90s`, `30m`, `12h`, `3d`, `1h 30m` (humantime's syntax), or
+/// a bare number of seconds, as the settings have always accepted.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(text).map_err(|e| {
+        format!("`{text}` is not a duration ({e}): use a number with a unit such as 500ms, 90s, 30m, 12h, 3d")
+    })
+}
 
 /// A duration in milliseconds as words: `3 days`, `2 h 5 min`, `1.5 s`, `200 ms`.
 pub fn human_duration(ms: i64) -> String {
@@ -29,6 +49,20 @@ pub fn human_duration(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(12 * 3600)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("3d"), Ok(Duration::from_secs(3 * 86400)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration(" 15 "), Ok(Duration::from_secs(15)));
+        let error = parse_duration("soon").unwrap_err();
+        assert!(error.contains("`soon` is not a duration"), "{error}");
+        assert!(parse_duration("-5s").is_err());
+        assert!(parse_duration("").is_err());
+    }
 
     #[test]
     fn durations_read_as_words() {

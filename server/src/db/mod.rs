@@ -62,10 +62,8 @@ impl Changes {
     }
 }
 
-/// The current time as unix milliseconds, the unit of every timestamp column.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
-}
+/// The clock every timestamp column is written with (it lives in `crate::time`).
+pub use crate::time::now_ms;
 
 impl Db {
     /// Opens (creating if needed) the database at `url`, applies pending migrations, and returns the handle.

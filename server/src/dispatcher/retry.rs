@@ -18,7 +18,7 @@ pub struct Schedule {
 impl Schedule {
     /// Parses `HOOKLINE_RETRY_SCHEDULE`, e.g. `0s,5s,5m,30m,2h,5h,10h,10h`.
     pub fn parse(text: &str, min_after_throttle: Duration) -> Result<Schedule, String> {
-        let delays = text.split(',').map(|d| crate::config::parse_duration(d.trim())).collect::<Result<Vec<_>, _>>()?;
+        let delays = text.split(',').map(crate::time::parse_duration).collect::<Result<Vec<_>, _>>()?;
         if delays.is_empty() || delays.len() > 50 {
             return Err("list between 1 and 50 delays".into());
         }
