@@ -10,7 +10,7 @@ use app::model::*;
 use app::AppError;
 use hookline_core::scope::{self, Scope};
 
-use crate::auth::{password, throttle, token};
+use crate::auth::{throttle, token};
 use crate::db::admins::AdminRow;
 use crate::db::tokens::TokenRow;
 use crate::state::AppState;
@@ -102,7 +102,7 @@ impl AccountService for AppState {
     async fn create_first_admin(&self, email: &str, password: &str) -> Result<Admin, AppError> {
         let email = validate_email(email)?;
         validate_new_password("password", password)?;
-        let hash = password::hash_password(password).await?;
+        let hash = self.password_hashing.hash(password).await?;
         match self.db.insert_admin(&email, &hash, true).await? {
             Some(row) => Ok(admin_out(row)),
             None => Err(AppError::Conflict("an admin already exists; sign in instead".into())),
@@ -119,8 +119,7 @@ impl AccountService for AppState {
         }
         let row = self.db.admin_by_email(email.trim()).await?;
         // Verify against a decoy for unknown emails, so timing does not reveal which accounts exist.
-        let stored = row.as_ref().map(|r| r.password_hash.as_str()).unwrap_or_else(|| password::decoy_hash());
-        let matches = password::verify_password(password, stored).await;
+        let matches = self.password_hashing.verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await?;
         match row {
             Some(row) if matches => {
                 self.login_throttle.record_success(&keys);
@@ -145,7 +144,7 @@ impl AccountService for AppState {
         if self.db.admin_by_email(&email).await?.is_some() {
             return Err(AppError::invalid("email", "an admin with this email already exists"));
         }
-        let hash = password::hash_password(password).await?;
+        let hash = self.password_hashing.hash(password).await?;
         let row = self
             .db
             .insert_admin(&email, &hash, false)
@@ -169,11 +168,11 @@ impl AccountService for AppState {
 
     async fn change_password(&self, actor: &Admin, current: &str, new: &str) -> Result<(), AppError> {
         let row = self.db.admin_by_id(actor.id).await?.ok_or(AppError::Unauthorized)?;
-        if !password::verify_password(current, &row.password_hash).await {
+        if !self.password_hashing.verify(current, Some(&row.password_hash)).await? {
             return Err(AppError::invalid("currentPassword", "the current password is incorrect"));
         }
         validate_new_password("newPassword", new)?;
-        let hash = password::hash_password(new).await?;
+        let hash = self.password_hashing.hash(new).await?;
         self.db.update_admin_password(actor.id, &hash).await?;
         tracing::info!(admin = %actor.email, "password changed");
         Ok(())

@@ -85,6 +85,16 @@ pub struct Config {
     #[arg(long, env = "HOOKLINE_SESSION_IDLE", default_value = "12h", value_parser = parse_duration, global = true)]
     pub session_idle: Duration,
 
+    /// Argon2 hashes or verifications running at once; by default one per core. Not a setting:
+    /// tests lower it (0: every slot is always busy) to see what callers get then.
+    #[arg(skip)]
+    pub password_hash_limit: Option<usize>,
+
+    /// How long a sign-in (or password change) may wait for a free hashing slot before it gets
+    /// 429. Not a setting: tests change it.
+    #[arg(skip = crate::auth::password::DEFAULT_WAIT)]
+    pub password_hash_wait: Duration,
+
     /// Folder to serve the site (JS, WASM, CSS) from instead of the copy built into the binary,
     /// e.g. `target/site` while working on the UI. A binary built without the site uses
     /// `target/site` when this is unset.

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use crate::auth::password::Counters as PasswordCounters;
 use crate::db::deliveries::AttemptRecord;
 
 /// Upper bounds (seconds) of the attempt-duration histogram buckets.
@@ -51,7 +52,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self, queue: QueueGauges) -> String {
+    pub fn render(&self, queue: QueueGauges, passwords: &PasswordCounters) -> String {
         let mut out = String::with_capacity(2048);
         let _ = writeln!(
             out,
@@ -91,6 +92,22 @@ impl Metrics {
         let sum = self.duration_sum_micros.load(Ordering::Relaxed) as f64 / 1_000_000.0;
         let _ = writeln!(out, "hookline_attempt_duration_seconds_sum {sum}");
         let _ = writeln!(out, "hookline_attempt_duration_seconds_count {count}");
+
+        // A rising refusal count means sign-ins are arriving faster than the cores can check them
+        // (often someone guessing passwords).
+        let password_counters = [
+            ("hookline_password_hashes_total", "Argon2 password hashes and verifications run.", passwords.operations()),
+            (
+                "hookline_password_hash_refusals_total",
+                "Sign-ins and password changes refused with 429 because every hashing slot stayed busy.",
+                passwords.refused(),
+            ),
+        ];
+        for (name, help, value) in password_counters {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {value}");
+        }
 
         let gauges = [
             (

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_sessions::cookie::Key;
 
+use crate::auth::password::PasswordHashing;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Db;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Every Argon2 hash and verification goes through here (a bounded number at once).
+    pub password_hashing: PasswordHashing,
     /// Signs session cookies.
     pub cookie_key: Key,
     pub dispatcher: Dispatcher,
@@ -45,11 +48,16 @@ impl AppState {
         metrics: Arc<Metrics>,
         target_policy: Arc<TargetPolicy>,
     ) -> Self {
+        let password_hashing = PasswordHashing::new(
+            config.password_hash_limit.unwrap_or_else(PasswordHashing::default_limit),
+            config.password_hash_wait,
+        );
         AppState {
             db,
             config: Arc::new(config),
             leptos_options,
             login_throttle: Arc::default(),
+            password_hashing,
             cookie_key,
             dispatcher,
             metrics,

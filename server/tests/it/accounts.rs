@@ -46,6 +46,44 @@ async fn setup_page_works_once_then_is_gone() {
 }
 
 #[tokio::test]
+async fn password_checks_beyond_the_hashing_slots_get_429_in_words() {
+    // No free slot at all: every hash must wait, and then gets its refusal.
+    let server = TestServer::start_with(|config| {
+        config.password_hash_limit = Some(0);
+        config.password_hash_wait = std::time::Duration::from_millis(50);
+    })
+    .await;
+    let browser = server.browser();
+    let setup = browser
+        .call(&server.url("/rpc/create_first_admin"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .await;
+    assert_eq!(setup.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = setup.json().await.expect("json");
+    assert_eq!(body["TooManyRequests"], hookline_server::auth::password::BUSY_MESSAGE);
+
+    let login = browser.call(&server.url("/rpc/login"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(login.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = login.json().await.expect("json");
+    assert_eq!(body["TooManyRequests"], hookline_server::auth::password::BUSY_MESSAGE);
+
+    // Without JavaScript the form goes back with the message for the page to show.
+    let form = browser
+        .form(&server.url("/rpc/create_first_admin"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .await;
+    assert_eq!(form.status(), StatusCode::FOUND);
+    let back = location(&form);
+    let error = back.split_once("__err=").map(|(_, e)| e).unwrap_or_else(|| panic!("no error in {back}"));
+    let error: String =
+        url::form_urlencoded::parse(format!("e={error}").as_bytes()).map(|(_, v)| v.into_owned()).collect();
+    let json = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, error.as_bytes()).expect("base64");
+    let body: Value = serde_json::from_slice(&json).expect("the error as JSON");
+    assert_eq!(body["TooManyRequests"], hookline_server::auth::password::BUSY_MESSAGE);
+    let setup_page = browser.get(&server.url("/setup")).await;
+    assert_eq!(setup_page.status(), StatusCode::OK, "still not set up");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn admin_from_environment_is_created_at_start() {
     let server = TestServer::start_with(|config| {
         config.admin_email = Some("ops@example.com".into());
