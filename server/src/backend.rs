@@ -100,12 +100,20 @@ impl AccountService for AppState {
     }
 
     async fn create_first_admin(&self, email: &str, password: &str) -> Result<Admin, AppError> {
+        let already_set_up = || AppError::Conflict("an admin already exists; sign in instead".into());
+        // Before any hashing: this endpoint is open to everyone, so once set up a refusal must
+        // cost one indexed read, not an Argon2 hash per request.
+        if self.db.count_admins().await? > 0 {
+            return Err(already_set_up());
+        }
         let email = validate_email(email)?;
         validate_new_password("password", password)?;
         let hash = self.password_hashing.hash(password).await?;
+        // Two setups racing past the check above both hash, but the insert only happens while no
+        // admin exists (one statement on the single write connection), so only one wins.
         match self.db.insert_admin(&email, &hash, true).await? {
             Some(row) => Ok(admin_out(row)),
-            None => Err(AppError::Conflict("an admin already exists; sign in instead".into())),
+            None => Err(already_set_up()),
         }
     }
 

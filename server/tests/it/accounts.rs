@@ -46,6 +46,46 @@ async fn setup_page_works_once_then_is_gone() {
 }
 
 #[tokio::test]
+async fn setup_after_setup_is_refused_without_hashing() {
+    let (server, browser) = TestServer::start_signed_in().await;
+    let hashes = browser.metric(&server, "hookline_password_hashes_total").await;
+    assert_eq!(hashes, 1.0, "the first admin's password");
+
+    let latecomer = server.browser();
+    for _ in 0..5 {
+        let refused = latecomer
+            .call(
+                &server.url("/rpc/create_first_admin"),
+                &[("email", "other@example.com"), ("password", ADMIN_PASSWORD)],
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::CONFLICT);
+    }
+    // Refused before any validation too: nothing about the input is looked at once set up.
+    let short = latecomer.call(&server.url("/rpc/create_first_admin"), &[("email", "x"), ("password", "short")]).await;
+    assert_eq!(short.status(), StatusCode::CONFLICT);
+    assert_eq!(browser.metric(&server, "hookline_password_hashes_total").await, hashes, "no hash for a refusal");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn racing_setups_create_one_admin() {
+    let server = TestServer::start().await;
+    let attempts = (0..4).map(|i| {
+        let browser = server.browser();
+        let url = server.url("/rpc/create_first_admin");
+        async move {
+            let email = format!("racer{i}@example.com");
+            browser.call(&url, &[("email", &email), ("password", ADMIN_PASSWORD)]).await.status()
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert_eq!(statuses.iter().filter(|s| s.is_success()).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| s.is_success() || *s == StatusCode::CONFLICT), "{statuses:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn password_checks_beyond_the_hashing_slots_get_429_in_words() {
     // No free slot at all: every hash must wait, and then gets its refusal.
     let server = TestServer::start_with(|config| {
