@@ -119,25 +119,35 @@ impl AccountService for AppState {
 
     async fn sign_in(&self, email: &str, password: &str, client: &str) -> Result<Admin, AppError> {
         let keys = throttle::keys(email, client);
-        if let Some(wait) = self.login_throttle.wait_for(&keys, Instant::now()) {
+        // Counted before the password is checked, so attempts sent at once are all counted.
+        if let Err(wait) = self.login_throttle.begin_attempt(&keys, Instant::now()) {
             return Err(AppError::TooManyRequests(format!(
                 "Too many failed sign-in attempts. Try again in {} s.",
                 wait.as_secs().max(1)
             )));
         }
-        let row = self.db.admin_by_email(email.trim()).await?;
-        // Verify against a decoy for unknown emails, so timing does not reveal which accounts exist.
-        let matches = self.password_hashing.verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await?;
-        match row {
-            Some(row) if matches => {
+        let checked = async {
+            let row = self.db.admin_by_email(email.trim()).await?;
+            // Unknown emails verify against a decoy, so timing does not reveal which accounts exist.
+            let matches =
+                self.password_hashing.verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await?;
+            Ok::<_, AppError>(row.filter(|_| matches))
+        }
+        .await;
+        match checked {
+            Ok(Some(row)) => {
                 self.login_throttle.record_success(&keys);
                 tracing::info!(admin = %row.email, %client, "signed in");
                 Ok(admin_out(row))
             }
-            _ => {
-                self.login_throttle.record_failure(&keys, Instant::now());
+            Ok(None) => {
                 tracing::warn!(%client, "failed sign-in attempt");
                 Err(AppError::InvalidCredentials)
+            }
+            Err(error) => {
+                // No password was checked (busy, or the database failed): not a failed attempt.
+                self.login_throttle.cancel_attempt(&keys);
+                Err(error)
             }
         }
     }

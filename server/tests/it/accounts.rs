@@ -212,6 +212,36 @@ async fn repeated_failures_are_slowed_down() {
 }
 
 #[tokio::test]
+async fn a_burst_of_wrong_passwords_is_counted_in_full() {
+    let (server, admin) = TestServer::start_signed_in().await;
+    let hashes_before = admin.metric(&server, "hookline_password_hashes_total").await;
+    // Twelve wrong passwords sent at once, each on its own connection: only the five free
+    // attempts may be checked; the rest are refused without a hash, although none of the five
+    // had failed yet when they arrived.
+    let attacker = server.browser();
+    let url = server.url("/rpc/login");
+    let burst = (0..12).map(|i| {
+        let (attacker, url) = (&attacker, &url);
+        async move {
+            let wrong = format!("wrong password {i}");
+            attacker.call(url, &[("email", ADMIN_EMAIL), ("password", &wrong)]).await.status()
+        }
+    });
+    let statuses = futures::future::join_all(burst).await;
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((checked, throttled), (5, 7), "{statuses:?}");
+    assert_eq!(admin.metric(&server, "hookline_password_hashes_total").await, hashes_before + 5.0);
+
+    // The next attempt, even with the right password, waits.
+    let next = attacker.call(&url, &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(next.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = next.json().await.expect("json");
+    assert!(body["TooManyRequests"].as_str().is_some_and(|m| m.starts_with("Too many failed sign-in attempts")));
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn session_survives_a_restart() {
     let (server, browser) = TestServer::start_signed_in().await;
     let data = server.stop().await;
