@@ -81,6 +81,14 @@ pub struct Config {
     #[arg(long, env = "HOOKLINE_PUBLIC_URL", global = true)]
     pub public_url: Option<url::Url>,
 
+    /// Reverse proxies in front of Hookline whose `X-Forwarded-For` header is believed:
+    /// comma-separated CIDRs or addresses, e.g. `127.0.0.1/32,10.0.0.0/8`. Only a request whose
+    /// connection comes from one of them is attributed to the right-most address in that header
+    /// that is not itself a trusted proxy (for the sign-in throttle and logs); any other request
+    /// to the connection's own address. Empty (the default): the header is ignored.
+    #[arg(long, env = "HOOKLINE_TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: String,
+
     /// Sessions expire after this long without activity (e.g. `12h`, `30m`, `90s`).
     #[arg(long, env = "HOOKLINE_SESSION_IDLE", default_value = "12h", value_parser = parse_duration, global = true)]
     pub session_idle: Duration,
@@ -249,6 +257,7 @@ mod tests {
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert_eq!(config.auto_disable_after, Duration::from_secs(3 * 86400));
         assert_eq!(config.allowed_targets, "");
+        assert_eq!(config.trusted_proxies, "", "no proxy is trusted unless named");
         assert!(config.extra_ca_certs.is_none());
     }
 

@@ -51,6 +51,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         dispatcher::ssrf::TargetPolicy::parse(&config.allowed_targets)
             .map_err(|e| anyhow::anyhow!("HOOKLINE_ALLOWED_TARGETS: {e}"))?,
     );
+    let trusted_proxies = auth::proxies::TrustedProxies::parse(&config.trusted_proxies)
+        .map_err(|e| anyhow::anyhow!("HOOKLINE_TRUSTED_PROXIES: {e}"))?;
     let schedule = dispatcher::retry::Schedule::parse(&config.retry_schedule, config.retry_throttle_min)
         .map_err(|e| anyhow::anyhow!("HOOKLINE_RETRY_SCHEDULE: {e}"))?;
     anyhow::ensure!(
@@ -87,7 +89,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         flag_base_url: config.unleash_url.as_ref().map(|u| u.as_str().trim_end_matches('/').to_string()),
     };
     let dispatcher = dispatcher::Dispatcher::new(db.clone(), client, policy.clone(), settings, metrics.clone());
-    Ok(AppState::new(db, config, options, cookie_key, dispatcher, metrics, policy))
+    Ok(AppState::new(db, config, options, cookie_key, dispatcher, metrics, policy)
+        .with_trusted_proxies(trusted_proxies))
 }
 
 /// Serves until `shutdown` completes, then stops gracefully: in-flight requests finish, background

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tower_sessions::cookie::Key;
 
 use crate::auth::password::PasswordHashing;
+use crate::auth::proxies::TrustedProxies;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Db;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// What webhook URLs may reach (the SSRF guard's allow-list).
     pub target_policy: Arc<TargetPolicy>,
+    /// Whose `X-Forwarded-For` names the client (HOOKLINE_TRUSTED_PROXIES).
+    pub trusted_proxies: Arc<TrustedProxies>,
     /// When each token's `last_used_at` was last written (to write it at most once a minute).
     token_touches: Arc<Mutex<HashMap<i64, Instant>>>,
 }
@@ -62,8 +65,14 @@ impl AppState {
             dispatcher,
             metrics,
             target_policy,
+            trusted_proxies: Arc::default(),
             token_touches: Arc::default(),
         }
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies (none by default).
+    pub fn with_trusted_proxies(self, trusted_proxies: TrustedProxies) -> Self {
+        AppState { trusted_proxies: Arc::new(trusted_proxies), ..self }
     }
 
     /// Records that a token was used, writing to the database at most once per `every`.

@@ -44,12 +44,11 @@ mod server_side {
         leptos_axum::extract::<Session>().await.map_err(AppError::internal)
     }
 
-    /// The client's address for sign-in throttling: the socket peer (proxies are not trusted blindly).
+    /// The client's address for sign-in throttling, as the server's middleware resolved it (the
+    /// connection's peer; `X-Forwarded-For` only from a trusted proxy).
     pub fn client_address() -> String {
         use_context::<http::request::Parts>()
-            .and_then(|parts| {
-                parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
-            })
+            .and_then(|parts| parts.extensions.get::<crate::api::ClientAddress>().map(|c| c.0.to_string()))
             .unwrap_or_else(|| "unknown".to_string())
     }
 

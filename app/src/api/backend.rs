@@ -13,6 +13,12 @@ use crate::AppError;
 #[derive(Debug, Clone)]
 pub struct CurrentAdmin(pub Option<Admin>);
 
+/// The address the request comes from, resolved once per request by the server's auth middleware:
+/// the connection's peer, or behind a trusted proxy (HOOKLINE_TRUSTED_PROXIES) the address it
+/// forwarded. For the sign-in throttle and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
 /// Everything the UI can ask of the server, one trait per area. Implemented by the server crate's
 /// state; provided to server functions as `Arc<dyn Backend>`.
 pub trait Backend: AccountService + WebhookService + DeliveryService + Send + Sync + 'static {}

@@ -1,24 +1,25 @@
 //! The gate in front of every route.
 //!
 //! 1. Identify the caller: a session cookie (admins in the browser) or `Authorization: Bearer <token>`
-//!    (scripts). The result is stored in the request extensions (`Caller`, and `CurrentAdmin` for
-//!    server functions).
+//!    (scripts), and the address it calls from (`ClientAddress`: see `proxies`). The results are
+//!    stored in the request extensions (`Caller`, and `CurrentAdmin` for server functions).
 //! 2. Refuse cross-site state changes (CSRF): the session cookie is `SameSite=Lax`, and every
 //!    POST/PUT/PATCH/DELETE that a browser could send with it must carry an `Origin` (or, failing
 //!    that, `Referer`) naming this server. Token-only requests carry no ambient credential and are exempt.
 //! 3. Apply the access rule of the path: public, token-only, session-or-token (JSON 401), or page
 //!    (redirect to `/login?next=...`).
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
 use app::api::auth::SESSION_ADMIN_KEY;
-use app::api::CurrentAdmin;
+use app::api::{ClientAddress, CurrentAdmin};
 use app::model::Admin;
 use app::AppError;
 use hookline_core::scope;
@@ -77,6 +78,11 @@ fn access_of(path: &str) -> Access {
 /// Identifies the caller, checks the origin of state-changing requests, and enforces access rules.
 pub async fn gate(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
+    // Before anything that may log or throttle by address.
+    if let Some(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()) {
+        let client = state.trusted_proxies.client_address(peer, request.headers());
+        request.extensions_mut().insert(ClientAddress(client));
+    }
     let access = access_of(&path);
     let caller = match identify(&state, &session, request.headers()).await {
         Ok(caller) => caller,
