@@ -180,19 +180,25 @@ impl AccountService for AppState {
         if !self.db.delete_admin_unless_last(id).await? {
             return Err(AppError::Conflict("the last admin cannot be removed".into()));
         }
-        tracing::info!(by = %actor.email, removed = %target.email, "admin removed");
+        tracing::info!(by = %actor.email, removed = %target.email, "admin removed, and their sessions ended");
         Ok(())
     }
 
-    async fn change_password(&self, actor: &Admin, current: &str, new: &str) -> Result<(), AppError> {
+    async fn change_password(
+        &self,
+        actor: &Admin,
+        current: &str,
+        new: &str,
+        keep_session: Option<&str>,
+    ) -> Result<(), AppError> {
         let row = self.db.admin_by_id(actor.id).await?.ok_or(AppError::Unauthorized)?;
         if !self.password_hashing.verify(current, Some(&row.password_hash)).await? {
             return Err(AppError::invalid("currentPassword", "the current password is incorrect"));
         }
         validate_new_password("newPassword", new)?;
         let hash = self.password_hashing.hash(new).await?;
-        self.db.update_admin_password(actor.id, &hash).await?;
-        tracing::info!(admin = %actor.email, "password changed");
+        self.db.update_admin_password(actor.id, &hash, keep_session).await?;
+        tracing::info!(admin = %actor.email, "password changed; the admin's other sessions ended");
         Ok(())
     }
 

@@ -93,6 +93,11 @@ pub struct Config {
     #[arg(long, env = "HOOKLINE_SESSION_IDLE", default_value = "12h", value_parser = parse_duration, global = true)]
     pub session_idle: Duration,
 
+    /// Sessions end this long after sign-in however active they are (e.g. `7d`, `24h`), so a
+    /// session cookie that leaked stops working by then at the latest.
+    #[arg(long, env = "HOOKLINE_SESSION_MAX", default_value = "7d", value_parser = parse_duration, global = true)]
+    pub session_max: Duration,
+
     /// Argon2 hashes or verifications running at once; by default one per core. Not a setting:
     /// tests lower it (0: every slot is always busy) to see what callers get then.
     #[arg(skip)]
@@ -251,6 +256,7 @@ mod tests {
         assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.database_url, "sqlite://data/hookline.db");
         assert_eq!(config.session_idle, Duration::from_secs(12 * 3600));
+        assert_eq!(config.session_max, Duration::from_secs(7 * 86400));
         assert_eq!(config.site_root, None);
         assert!(!config.secure_cookies());
         assert_eq!(config.retry_schedule, "0s,5s,5m,30m,2h,5h,10h,10h");
@@ -281,12 +287,15 @@ mod tests {
             "sqlite:///tmp/x.db",
             "--session-idle",
             "30m",
+            "--session-max",
+            "36h",
         ])
         .expect("parse");
         assert!(matches!(from_flags.command, Some(Command::Serve)));
         assert_eq!(from_flags.config.addr.to_string(), "127.0.0.1:4000");
         assert_eq!(from_flags.config.database_url, "sqlite:///tmp/x.db");
         assert_eq!(from_flags.config.session_idle, Duration::from_secs(1800));
+        assert_eq!(from_flags.config.session_max, Duration::from_secs(36 * 3600));
 
         let bad = Cli::try_parse_from(["hookline", "--addr", "not-an-address"]);
         assert!(bad.is_err());

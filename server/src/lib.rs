@@ -59,6 +59,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         config.lease > config.request_timeout,
         "HOOKLINE_LEASE must be longer than HOOKLINE_REQUEST_TIMEOUT"
     );
+    anyhow::ensure!(
+        !config.session_idle.is_zero() && !config.session_max.is_zero(),
+        "HOOKLINE_SESSION_IDLE and HOOKLINE_SESSION_MAX must be longer than zero"
+    );
     anyhow::ensure!(config.concurrency > 0 && config.webhook_concurrency > 0, "concurrency limits must be at least 1");
     let extra_roots = match &config.extra_ca_certs {
         Some(path) => dispatcher::client::load_extra_roots(path)?,
@@ -157,12 +161,15 @@ pub fn router(state: AppState) -> Router {
         }
     };
 
-    let sessions = SessionManagerLayer::new(db::sessions::SqliteSessionStore::new(state.db.clone()))
+    // The idle time as configured, to the millisecond (`1500ms` is not cut to one second).
+    let idle = ::time::Duration::try_from(state.config.session_idle).unwrap_or(::time::Duration::MAX);
+    let store = db::sessions::SqliteSessionStore::new(state.db.clone(), state.config.session_max);
+    let sessions = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.secure_cookies())
-        .with_expiry(Expiry::OnInactivity(::time::Duration::seconds(state.config.session_idle.as_secs() as i64)))
+        .with_expiry(Expiry::OnInactivity(idle))
         .with_signed(state.cookie_key.clone());
 
     Router::new()

@@ -122,10 +122,11 @@ impl AppState {
         let cancel = CancellationToken::new();
         let mut tasks = vec![self.dispatcher.spawn(cancel.clone())];
         let db = self.db.clone();
+        let session_max = self.config.session_max;
         tasks.push(tokio::spawn(every(Duration::from_secs(3600), cancel.clone(), move || {
             let db = db.clone();
             async move {
-                match db.delete_expired_sessions().await {
+                match db.delete_expired_sessions(session_max).await {
                     Ok(0) => {}
                     Ok(removed) => tracing::debug!(removed, "removed expired sessions"),
                     Err(error) => tracing::warn!(%error, "could not remove expired sessions"),

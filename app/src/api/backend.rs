@@ -36,8 +36,17 @@ pub trait AccountService: Send + Sync {
     async fn sign_in(&self, email: &str, password: &str, client: &str) -> Result<Admin, AppError>;
     async fn list_admins(&self) -> Result<Vec<Admin>, AppError>;
     async fn add_admin(&self, actor: &Admin, email: &str, password: &str) -> Result<Admin, AppError>;
+    /// Removes an admin, and with them all their sessions.
     async fn remove_admin(&self, actor: &Admin, id: i64) -> Result<(), AppError>;
-    async fn change_password(&self, actor: &Admin, current: &str, new: &str) -> Result<(), AppError>;
+    /// Changes the actor's password and ends their other sessions; `keep_session` (the id of the
+    /// session asking) stays signed in.
+    async fn change_password(
+        &self,
+        actor: &Admin,
+        current: &str,
+        new: &str,
+        keep_session: Option<&str>,
+    ) -> Result<(), AppError>;
     async fn list_tokens(&self) -> Result<Vec<ApiToken>, AppError>;
     async fn create_token(
         &self,

@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
-use app::api::auth::SESSION_ADMIN_KEY;
+use app::api::auth::{SESSION_ADMIN_KEY, SESSION_REFRESHED_KEY};
 use app::api::{ClientAddress, CurrentAdmin};
 use app::model::Admin;
 use app::AppError;
@@ -182,12 +182,31 @@ async fn identify(state: &AppState, session: &Session, headers: &HeaderMap) -> R
     let admin_id = session.get::<i64>(SESSION_ADMIN_KEY).await.map_err(AppError::internal)?;
     if let Some(id) = admin_id {
         match state.db.admin_by_id(id).await? {
-            Some(row) => return Ok(Caller::Admin(crate::backend::admin_out(row))),
-            // The admin was removed: end the stale session.
+            Some(row) => {
+                refresh_if_due(session, state.config.session_idle).await?;
+                return Ok(Caller::Admin(crate::backend::admin_out(row)));
+            }
+            // The admin was removed after this request loaded its session (removal deletes
+            // their sessions, so later requests find none): end it.
             None => session.flush().await.map_err(AppError::internal)?,
         }
     }
     Ok(Caller::Anonymous)
+}
+
+/// Pushes a session's idle expiry back while it is used. tower-sessions only writes a session
+/// (and renews its cookie) when its data changed, so without this a session ended
+/// HOOKLINE_SESSION_IDLE after sign-in however busy. Touching it on every request would write the
+/// database once per page and call, so it is touched at most once a minute (a quarter of the idle
+/// time when that is shorter): the expiry is then at most that much early.
+async fn refresh_if_due(session: &Session, idle: Duration) -> Result<(), AppError> {
+    let every = i64::try_from((idle / 4).min(Duration::from_secs(60)).as_millis()).unwrap_or(i64::MAX);
+    let now = crate::db::now_ms();
+    let last = session.get::<i64>(SESSION_REFRESHED_KEY).await.map_err(AppError::internal)?;
+    if last.is_none_or(|last| now.saturating_sub(last) >= every) {
+        session.insert(SESSION_REFRESHED_KEY, now).await.map_err(AppError::internal)?;
+    }
+    Ok(())
 }
 
 fn is_state_changing(method: &Method) -> bool {

@@ -1,5 +1,7 @@
 //! First-admin setup, sign-in, sessions and admin management.
 
+use std::time::{Duration, Instant};
+
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -90,7 +92,7 @@ async fn password_checks_beyond_the_hashing_slots_get_429_in_words() {
     // No free slot at all: every hash must wait, and then gets its refusal.
     let server = TestServer::start_with(|config| {
         config.password_hash_limit = Some(0);
-        config.password_hash_wait = std::time::Duration::from_millis(50);
+        config.password_hash_wait = Duration::from_millis(50);
     })
     .await;
     let browser = server.browser();
@@ -307,5 +309,132 @@ async fn admins_are_managed_and_the_last_one_stays() {
         fresh.sign_in(&server.base, "second@example.com", "brand-new-password").await.status(),
         StatusCode::FOUND
     );
+    server.stop().await;
+}
+
+/// Runs a counting query on the server's SQLite file directly (read-only, plain SQL), to see what
+/// is stored rather than what the server says.
+async fn count_rows(server: &TestServer, sql: &str, value: i64) -> i64 {
+    use sqlx::Connection;
+    let options =
+        sqlx::sqlite::SqliteConnectOptions::new().filename(server.data.path().join("hookline.db")).read_only(true);
+    let mut connection = sqlx::SqliteConnection::connect_with(&options).await.expect("open the database file");
+    let count = sqlx::query_scalar(sql).bind(value).fetch_one(&mut connection).await.expect("query");
+    connection.close().await.expect("close");
+    count
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_the_other_sessions_but_not_this_one() {
+    let (server, here) = TestServer::start_signed_in().await;
+    let elsewhere = server.browser();
+    assert_eq!(elsewhere.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::FOUND);
+    assert_eq!(elsewhere.get(&server.url("/settings")).await.status(), StatusCode::OK);
+
+    let changed = here
+        .call(
+            &server.url("/rpc/change_password"),
+            &[("current_password", ADMIN_PASSWORD), ("new_password", "a brand new password")],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_eq!(here.get(&server.url("/settings")).await.status(), StatusCode::OK, "this browser stays signed in");
+    let out = elsewhere.get(&server.url("/settings")).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER, "the other browser is signed out");
+    assert!(location(&out).starts_with("/login"));
+    assert_eq!(elsewhere.call(&server.url("/rpc/list_admins"), &[]).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(count_rows(&server, "select count(*) from sessions where admin_id = ?", 1).await, 1);
+
+    // Back in only with the new password.
+    let old = elsewhere.call(&server.url("/rpc/login"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let new = elsewhere.sign_in(&server.base, ADMIN_EMAIL, "a brand new password").await;
+    assert_eq!(location(&new), "/");
+    assert_eq!(elsewhere.get(&server.url("/settings")).await.status(), StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn removing_an_admin_ends_all_their_sessions_at_once() {
+    let (server, owner) = TestServer::start_signed_in().await;
+    let added = owner
+        .call(&server.url("/rpc/add_admin"), &[("email", "second@example.com"), ("password", "second-password-1")])
+        .await;
+    let second_id = added.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
+    let (laptop, phone) = (server.browser(), server.browser());
+    for browser in [&laptop, &phone] {
+        assert_eq!(
+            browser.sign_in(&server.base, "second@example.com", "second-password-1").await.status(),
+            StatusCode::FOUND
+        );
+        assert_eq!(browser.get(&server.url("/settings")).await.status(), StatusCode::OK);
+    }
+    let sessions_of = "select count(*) from sessions where admin_id = ?";
+    assert_eq!(count_rows(&server, sessions_of, second_id).await, 2);
+
+    let removed = owner.call(&server.url("/rpc/remove_admin"), &[("id", &second_id.to_string())]).await;
+    assert_eq!(removed.status(), StatusCode::OK);
+    assert_eq!(count_rows(&server, sessions_of, second_id).await, 0, "ended with the removal, not at expiry");
+
+    // SQLite gives the next admin the highest free id, which may be the removed admin's: their
+    // cookies must not sign them in as the newcomer.
+    let newcomer = owner
+        .call(&server.url("/rpc/add_admin"), &[("email", "third@example.com"), ("password", "third-password-12")])
+        .await;
+    assert_eq!(newcomer.status(), StatusCode::OK);
+    let out = laptop.get(&server.url("/settings")).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(phone.call(&server.url("/rpc/me"), &[]).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(owner.get(&server.url("/settings")).await.status(), StatusCode::OK, "the remover stays");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn idle_expiry_is_pushed_back_while_the_session_is_used() {
+    let idle = Duration::from_secs(1);
+    let (server, browser) = TestServer::start_signed_in_with(|config| config.session_idle = idle).await;
+    // In use for twice the idle time: still signed in.
+    let start = Instant::now();
+    while start.elapsed() < 2 * idle {
+        assert_eq!(browser.get(&server.url("/settings")).await.status(), StatusCode::OK, "after {:?}", start.elapsed());
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    // Then left alone for longer than the idle time: signed out.
+    tokio::time::sleep(idle + Duration::from_millis(300)).await;
+    assert_eq!(browser.get(&server.url("/settings")).await.status(), StatusCode::SEE_OTHER);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_however_busy() {
+    // A short idle time refreshed by constant use, and a lifetime a little longer: only the
+    // lifetime can end this session.
+    let (idle, max) = (Duration::from_secs(1), Duration::from_millis(1500));
+    let (server, browser) = TestServer::start_signed_in_with(|config| {
+        config.session_idle = idle;
+        config.session_max = max;
+    })
+    .await;
+    let start = Instant::now();
+    let ended = loop {
+        let status = browser.get(&server.url("/settings")).await.status();
+        if status != StatusCode::OK {
+            assert_eq!(status, StatusCode::SEE_OTHER);
+            break start.elapsed();
+        }
+        assert!(start.elapsed() < max + Duration::from_secs(3), "still signed in long after HOOKLINE_SESSION_MAX");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(ended > idle, "outlived its idle time through use (ended after {ended:?})");
+    assert!(ended >= max - Duration::from_millis(200), "not before its lifetime (ended after {ended:?})");
+    assert_eq!(
+        count_rows(&server, "select count(*) from sessions where admin_id = ?", 1).await,
+        1,
+        "kept until cleanup"
+    );
+
+    // Signing in again starts a new lifetime.
+    assert_eq!(browser.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::FOUND);
+    assert_eq!(browser.get(&server.url("/settings")).await.status(), StatusCode::OK);
     server.stop().await;
 }
