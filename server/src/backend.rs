@@ -10,7 +10,7 @@ use app::model::*;
 use app::AppError;
 use hookline_core::scope::{self, Scope};
 
-use crate::auth::{password, throttle, token};
+use crate::auth::{throttle, token};
 use crate::db::admins::AdminRow;
 use crate::db::tokens::TokenRow;
 use crate::state::AppState;
@@ -100,37 +100,54 @@ impl AccountService for AppState {
     }
 
     async fn create_first_admin(&self, email: &str, password: &str) -> Result<Admin, AppError> {
+        let already_set_up = || AppError::Conflict("an admin already exists; sign in instead".into());
+        // Before any hashing: this endpoint is open to everyone, so once set up a refusal must
+        // cost one indexed read, not an Argon2 hash per request.
+        if self.db.count_admins().await? > 0 {
+            return Err(already_set_up());
+        }
         let email = validate_email(email)?;
         validate_new_password("password", password)?;
-        let hash = password::hash_password(password).await?;
+        let hash = self.password_hashing.hash(password).await?;
+        // Two setups racing past the check above both hash, but the insert only happens while no
+        // admin exists (one statement on the single write connection), so only one wins.
         match self.db.insert_admin(&email, &hash, true).await? {
             Some(row) => Ok(admin_out(row)),
-            None => Err(AppError::Conflict("an admin already exists; sign in instead".into())),
+            None => Err(already_set_up()),
         }
     }
 
     async fn sign_in(&self, email: &str, password: &str, client: &str) -> Result<Admin, AppError> {
         let keys = throttle::keys(email, client);
-        if let Some(wait) = self.login_throttle.wait_for(&keys, Instant::now()) {
+        // Counted before the password is checked, so attempts sent at once are all counted.
+        if let Err(wait) = self.login_throttle.begin_attempt(&keys, Instant::now()) {
             return Err(AppError::TooManyRequests(format!(
                 "Too many failed sign-in attempts. Try again in {} s.",
                 wait.as_secs().max(1)
             )));
         }
-        let row = self.db.admin_by_email(email.trim()).await?;
-        // Verify against a decoy for unknown emails, so timing does not reveal which accounts exist.
-        let stored = row.as_ref().map(|r| r.password_hash.as_str()).unwrap_or_else(|| password::decoy_hash());
-        let matches = password::verify_password(password, stored).await;
-        match row {
-            Some(row) if matches => {
+        let checked = async {
+            let row = self.db.admin_by_email(email.trim()).await?;
+            // Unknown emails verify against a decoy, so timing does not reveal which accounts exist.
+            let matches =
+                self.password_hashing.verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await?;
+            Ok::<_, AppError>(row.filter(|_| matches))
+        }
+        .await;
+        match checked {
+            Ok(Some(row)) => {
                 self.login_throttle.record_success(&keys);
                 tracing::info!(admin = %row.email, %client, "signed in");
                 Ok(admin_out(row))
             }
-            _ => {
-                self.login_throttle.record_failure(&keys, Instant::now());
+            Ok(None) => {
                 tracing::warn!(%client, "failed sign-in attempt");
                 Err(AppError::InvalidCredentials)
+            }
+            Err(error) => {
+                // No password was checked (busy, or the database failed): not a failed attempt.
+                self.login_throttle.cancel_attempt(&keys);
+                Err(error)
             }
         }
     }
@@ -145,7 +162,7 @@ impl AccountService for AppState {
         if self.db.admin_by_email(&email).await?.is_some() {
             return Err(AppError::invalid("email", "an admin with this email already exists"));
         }
-        let hash = password::hash_password(password).await?;
+        let hash = self.password_hashing.hash(password).await?;
         let row = self
             .db
             .insert_admin(&email, &hash, false)
@@ -163,19 +180,25 @@ impl AccountService for AppState {
         if !self.db.delete_admin_unless_last(id).await? {
             return Err(AppError::Conflict("the last admin cannot be removed".into()));
         }
-        tracing::info!(by = %actor.email, removed = %target.email, "admin removed");
+        tracing::info!(by = %actor.email, removed = %target.email, "admin removed, and their sessions ended");
         Ok(())
     }
 
-    async fn change_password(&self, actor: &Admin, current: &str, new: &str) -> Result<(), AppError> {
+    async fn change_password(
+        &self,
+        actor: &Admin,
+        current: &str,
+        new: &str,
+        keep_session: Option<&str>,
+    ) -> Result<(), AppError> {
         let row = self.db.admin_by_id(actor.id).await?.ok_or(AppError::Unauthorized)?;
-        if !password::verify_password(current, &row.password_hash).await {
+        if !self.password_hashing.verify(current, Some(&row.password_hash)).await? {
             return Err(AppError::invalid("currentPassword", "the current password is incorrect"));
         }
         validate_new_password("newPassword", new)?;
-        let hash = password::hash_password(new).await?;
-        self.db.update_admin_password(actor.id, &hash).await?;
-        tracing::info!(admin = %actor.email, "password changed");
+        let hash = self.password_hashing.hash(new).await?;
+        self.db.update_admin_password(actor.id, &hash, keep_session).await?;
+        tracing::info!(admin = %actor.email, "password changed; the admin's other sessions ended");
         Ok(())
     }
 

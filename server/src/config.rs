@@ -81,9 +81,32 @@ pub struct Config {
     #[arg(long, env = "HOOKLINE_PUBLIC_URL", global = true)]
     pub public_url: Option<url::Url>,
 
+    /// Reverse proxies in front of Hookline whose `X-Forwarded-For` header is believed:
+    /// comma-separated CIDRs or addresses, e.g. `127.0.0.1/32,10.0.0.0/8`. Only a request whose
+    /// connection comes from one of them is attributed to the right-most address in that header
+    /// that is not itself a trusted proxy (for the sign-in throttle and logs); any other request
+    /// to the connection's own address. Empty (the default): the header is ignored.
+    #[arg(long, env = "HOOKLINE_TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: String,
+
     /// Sessions expire after this long without activity (e.g. `12h`, `30m`, `90s`).
     #[arg(long, env = "HOOKLINE_SESSION_IDLE", default_value = "12h", value_parser = parse_duration, global = true)]
     pub session_idle: Duration,
+
+    /// Sessions end this long after sign-in however active they are (e.g. `7d`, `24h`), so a
+    /// session cookie that leaked stops working by then at the latest.
+    #[arg(long, env = "HOOKLINE_SESSION_MAX", default_value = "7d", value_parser = parse_duration, global = true)]
+    pub session_max: Duration,
+
+    /// Argon2 hashes or verifications running at once; by default one per core. Not a setting:
+    /// tests lower it (0: every slot is always busy) to see what callers get then.
+    #[arg(skip)]
+    pub password_hash_limit: Option<usize>,
+
+    /// How long a sign-in (or password change) may wait for a free hashing slot before it gets
+    /// 429. Not a setting: tests change it.
+    #[arg(skip = crate::auth::password::DEFAULT_WAIT)]
+    pub password_hash_wait: Duration,
 
     /// Folder to serve the site (JS, WASM, CSS) from instead of the copy built into the binary,
     /// e.g. `target/site` while working on the UI. A binary built without the site uses
@@ -202,12 +225,14 @@ mod tests {
         assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.database_url, "sqlite://data/hookline.db");
         assert_eq!(config.session_idle, Duration::from_secs(12 * 3600));
+        assert_eq!(config.session_max, Duration::from_secs(7 * 86400));
         assert_eq!(config.site_root, None);
         assert!(!config.secure_cookies());
         assert_eq!(config.retry_schedule, "0s,5s,5m,30m,2h,5h,10h,10h");
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert_eq!(config.auto_disable_after, Duration::from_secs(3 * 86400));
         assert_eq!(config.allowed_targets, "");
+        assert_eq!(config.trusted_proxies, "", "no proxy is trusted unless named");
         assert!(config.extra_ca_certs.is_none());
     }
 
@@ -231,12 +256,15 @@ mod tests {
             "sqlite:///tmp/x.db",
             "--session-idle",
             "30m",
+            "--session-max",
+            "36h",
         ])
         .expect("parse");
         assert!(matches!(from_flags.command, Some(Command::Serve)));
         assert_eq!(from_flags.config.addr.to_string(), "127.0.0.1:4000");
         assert_eq!(from_flags.config.database_url, "sqlite:///tmp/x.db");
         assert_eq!(from_flags.config.session_idle, Duration::from_secs(1800));
+        assert_eq!(from_flags.config.session_max, Duration::from_secs(36 * 3600));
 
         let bad = Cli::try_parse_from(["hookline", "--addr", "not-an-address"]);
         assert!(bad.is_err());

@@ -17,7 +17,7 @@ pub mod routes;
 pub mod state;
 pub mod time;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -51,11 +51,17 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         dispatcher::ssrf::TargetPolicy::parse(&config.allowed_targets)
             .map_err(|e| anyhow::anyhow!("HOOKLINE_ALLOWED_TARGETS: {e}"))?,
     );
+    let trusted_proxies = auth::proxies::TrustedProxies::parse(&config.trusted_proxies)
+        .map_err(|e| anyhow::anyhow!("HOOKLINE_TRUSTED_PROXIES: {e}"))?;
     let schedule = dispatcher::retry::Schedule::parse(&config.retry_schedule, config.retry_throttle_min)
         .map_err(|e| anyhow::anyhow!("HOOKLINE_RETRY_SCHEDULE: {e}"))?;
     anyhow::ensure!(
         config.lease > config.request_timeout,
         "HOOKLINE_LEASE must be longer than HOOKLINE_REQUEST_TIMEOUT"
+    );
+    anyhow::ensure!(
+        !config.session_idle.is_zero() && !config.session_max.is_zero(),
+        "HOOKLINE_SESSION_IDLE and HOOKLINE_SESSION_MAX must be longer than zero"
     );
     anyhow::ensure!(config.concurrency > 0 && config.webhook_concurrency > 0, "concurrency limits must be at least 1");
     let extra_roots = match &config.extra_ca_certs {
@@ -87,7 +93,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         flag_base_url: config.unleash_url.as_ref().map(|u| u.as_str().trim_end_matches('/').to_string()),
     };
     let dispatcher = dispatcher::Dispatcher::new(db.clone(), client, policy.clone(), settings, metrics.clone());
-    Ok(AppState::new(db, config, options, cookie_key, dispatcher, metrics, policy))
+    Ok(AppState::new(db, config, options, cookie_key, dispatcher, metrics, policy)
+        .with_trusted_proxies(trusted_proxies))
 }
 
 /// Serves until `shutdown` completes, then stops gracefully: in-flight requests finish, background
@@ -110,10 +117,25 @@ pub async fn run_until(
             tracing::debug!(%error, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("server error")?;
+    // Graceful, within a deadline: requests in flight get `shutdown_grace` to finish, then the
+    // server stops waiting for them (a client holding a connection open must not keep the process,
+    // its dispatcher and its database alive forever).
+    let grace = state.config.shutdown_grace;
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping.send(());
+        })
+        .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        served = &mut server => served.context("server error")?,
+        () = async {
+            let _ = stopped.await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!(grace = ?grace, "connections still open after the shutdown grace period; closing anyway"),
+    }
     tracing::info!("shutting down");
     background.stop().await;
     state.db.close().await;
@@ -154,12 +176,15 @@ pub fn router(state: AppState) -> Router {
         }
     };
 
-    let sessions = SessionManagerLayer::new(db::sessions::SqliteSessionStore::new(state.db.clone()))
+    // The idle time as configured, to the millisecond (`1500ms` is not cut to one second).
+    let idle = ::time::Duration::try_from(state.config.session_idle).unwrap_or(::time::Duration::MAX);
+    let store = db::sessions::SqliteSessionStore::new(state.db.clone(), state.config.session_max);
+    let sessions = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.secure_cookies())
-        .with_expiry(Expiry::OnInactivity(::time::Duration::seconds(state.config.session_idle.as_secs() as i64)))
+        .with_expiry(Expiry::OnInactivity(idle))
         .with_signed(state.cookie_key.clone());
 
     Router::new()

@@ -12,6 +12,7 @@ use std::sync::atomic::AtomicU64;
 
 use hookline_core::delivery::DeliveryState;
 
+use crate::auth::password::Counters as PasswordCounters;
 use crate::db::deliveries::AttemptRecord;
 
 /// Upper bounds (seconds) of the attempt-duration histogram buckets.
@@ -36,6 +37,8 @@ pub struct Metrics {
     queue_waiting_retries: Gauge,
     queue_oldest_age: FloatGauge,
     in_flight: Gauge,
+    password_hashes: Counter,
+    password_refusals: Counter,
 }
 
 /// Queue figures read from the database at scrape time.
@@ -58,6 +61,8 @@ impl Default for Metrics {
             queue_waiting_retries: Gauge::default(),
             queue_oldest_age: FloatGauge::default(),
             in_flight: Gauge::default(),
+            password_hashes: Counter::default(),
+            password_refusals: Counter::default(),
         };
         let r = &mut metrics.registry;
         r.register(
@@ -91,6 +96,18 @@ impl Default for Metrics {
             metrics.queue_oldest_age.clone(),
         );
         r.register("hookline_attempts_in_flight", "Attempts being made right now", metrics.in_flight.clone());
+        // A rising refusal count means sign-ins arrive faster than the cores can check them
+        // (often someone guessing passwords).
+        r.register(
+            "hookline_password_hashes",
+            "Argon2 password hashes and verifications run",
+            metrics.password_hashes.clone(),
+        );
+        r.register(
+            "hookline_password_hash_refusals",
+            "Sign-ins and password changes refused with 429 because every hashing slot stayed busy",
+            metrics.password_refusals.clone(),
+        );
         metrics
     }
 }
@@ -119,8 +136,12 @@ impl Metrics {
         }
     }
 
-    /// The OpenMetrics text exposition, with the queue gauges as of now.
-    pub fn render(&self, queue: QueueGauges) -> String {
+    /// The OpenMetrics text exposition, with the queue gauges and password counters as of now.
+    pub fn render(&self, queue: QueueGauges, passwords: &PasswordCounters) -> String {
+        // The hashing pool keeps its own running totals; the counters catch up to them.
+        let catch_up = |counter: &Counter, total: u64| counter.inc_by(total.saturating_sub(counter.get()));
+        catch_up(&self.password_hashes, passwords.operations());
+        catch_up(&self.password_refusals, passwords.refused());
         self.queue_due.set(queue.due);
         self.queue_waiting_retries.set(queue.waiting_retries);
         self.queue_oldest_age.set(queue.oldest_pending_age_seconds);
@@ -170,12 +191,12 @@ mod tests {
         let metrics = Metrics::default();
         metrics.record_attempt(&attempt(7, DeliveryState::Succeeded));
         metrics.record_attempt(&attempt(8, DeliveryState::Failed));
-        let text = metrics.render(QueueGauges::default());
+        let text = metrics.render(QueueGauges::default(), &PasswordCounters::default());
         assert!(text.contains(r#"hookline_delivery_attempts_total{webhook="7",result="succeeded"} 1"#), "{text}");
         assert!(text.contains("hookline_attempt_duration_seconds_count 2"), "{text}");
         assert!(text.ends_with("# EOF\n"), "OpenMetrics ends with EOF");
         metrics.forget_webhook(7);
-        let text = metrics.render(QueueGauges::default());
+        let text = metrics.render(QueueGauges::default(), &PasswordCounters::default());
         assert!(!text.contains(r#"webhook="7""#), "{text}");
         assert!(text.contains(r#"webhook="8""#), "{text}");
     }

@@ -11,6 +11,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower_sessions::cookie::Key;
 
+use crate::auth::password::PasswordHashing;
+use crate::auth::proxies::TrustedProxies;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Db;
@@ -25,12 +27,16 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Every Argon2 hash and verification goes through here (a bounded number at once).
+    pub password_hashing: PasswordHashing,
     /// Signs session cookies.
     pub cookie_key: Key,
     pub dispatcher: Dispatcher,
     pub metrics: Arc<Metrics>,
     /// What webhook URLs may reach (the SSRF guard's allow-list).
     pub target_policy: Arc<TargetPolicy>,
+    /// Whose `X-Forwarded-For` names the client (HOOKLINE_TRUSTED_PROXIES).
+    pub trusted_proxies: Arc<TrustedProxies>,
     /// When each token's `last_used_at` was last written (to write it at most once a minute).
     token_touches: Arc<Mutex<HashMap<i64, Instant>>>,
 }
@@ -45,17 +51,28 @@ impl AppState {
         metrics: Arc<Metrics>,
         target_policy: Arc<TargetPolicy>,
     ) -> Self {
+        let password_hashing = PasswordHashing::new(
+            config.password_hash_limit.unwrap_or_else(PasswordHashing::default_limit),
+            config.password_hash_wait,
+        );
         AppState {
             db,
             config: Arc::new(config),
             leptos_options,
             login_throttle: Arc::default(),
+            password_hashing,
             cookie_key,
             dispatcher,
             metrics,
             target_policy,
+            trusted_proxies: Arc::default(),
             token_touches: Arc::default(),
         }
+    }
+
+    /// Believes `X-Forwarded-For` from these proxies (none by default).
+    pub fn with_trusted_proxies(self, trusted_proxies: TrustedProxies) -> Self {
+        AppState { trusted_proxies: Arc::new(trusted_proxies), ..self }
     }
 
     /// Records that a token was used, writing to the database at most once per `every`.
@@ -105,10 +122,11 @@ impl AppState {
         let cancel = CancellationToken::new();
         let mut tasks = vec![self.dispatcher.spawn(cancel.clone())];
         let db = self.db.clone();
+        let session_max = self.config.session_max;
         tasks.push(tokio::spawn(every(Duration::from_secs(3600), cancel.clone(), move || {
             let db = db.clone();
             async move {
-                match db.delete_expired_sessions().await {
+                match db.delete_expired_sessions(session_max).await {
                     Ok(0) => {}
                     Ok(removed) => tracing::debug!(removed, "removed expired sessions"),
                     Err(error) => tracing::warn!(%error, "could not remove expired sessions"),

@@ -5,8 +5,13 @@ use leptos::prelude::*;
 use crate::model::*;
 use crate::AppError;
 
-/// Session key holding the signed-in admin's id (read by the server's auth middleware too).
+/// Session key holding the signed-in admin's id (read by the server's auth middleware and session
+/// store too).
 pub const SESSION_ADMIN_KEY: &str = "admin_id";
+
+/// Session key holding when the session's idle expiry was last pushed back (unix milliseconds;
+/// see the server's auth middleware).
+pub const SESSION_REFRESHED_KEY: &str = "refreshed_at";
 
 /// Where to go after signing in: only a path on this site, so `next` cannot send users elsewhere.
 ///
@@ -44,12 +49,11 @@ mod server_side {
         leptos_axum::extract::<Session>().await.map_err(AppError::internal)
     }
 
-    /// The client's address for sign-in throttling: the socket peer (proxies are not trusted blindly).
+    /// The client's address for sign-in throttling, as the server's middleware resolved it (the
+    /// connection's peer; `X-Forwarded-For` only from a trusted proxy).
     pub fn client_address() -> String {
         use_context::<http::request::Parts>()
-            .and_then(|parts| {
-                parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string())
-            })
+            .and_then(|parts| parts.extensions.get::<crate::api::ClientAddress>().map(|c| c.0.to_string()))
             .unwrap_or_else(|| "unknown".to_string())
     }
 
@@ -58,6 +62,11 @@ mod server_side {
         let session = session().await?;
         session.cycle_id().await.map_err(AppError::internal)?;
         session.insert(SESSION_ADMIN_KEY, admin.id).await.map_err(AppError::internal)?;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
+        session.insert(SESSION_REFRESHED_KEY, now_ms).await.map_err(AppError::internal)?;
         Ok(())
     }
 }
@@ -144,13 +153,18 @@ pub async fn remove_admin(id: i64) -> Result<(), AppError> {
     )
 }
 
+/// Changes the signed-in admin's password; their other sessions (other browsers, or whoever
+/// took over one) end, this one stays.
 #[server(prefix = "/rpc", endpoint = "change_password")]
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
     use crate::api::backend::with_status;
     with_status(
         async {
             let actor = crate::api::require_admin()?;
-            crate::api::backend()?.change_password(&actor, &current_password, &new_password).await
+            let this_session = server_side::session().await?.id().map(|id| id.to_string());
+            crate::api::backend()?
+                .change_password(&actor, &current_password, &new_password, this_session.as_deref())
+                .await
         }
         .await,
     )

@@ -13,6 +13,12 @@ use crate::AppError;
 #[derive(Debug, Clone)]
 pub struct CurrentAdmin(pub Option<Admin>);
 
+/// The address the request comes from, resolved once per request by the server's auth middleware:
+/// the connection's peer, or behind a trusted proxy (HOOKLINE_TRUSTED_PROXIES) the address it
+/// forwarded. For the sign-in throttle and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
 /// Everything the UI can ask of the server, one trait per area. Implemented by the server crate's
 /// state; provided to server functions as `Arc<dyn Backend>`.
 pub trait Backend: AccountService + WebhookService + DeliveryService + Send + Sync + 'static {}
@@ -30,8 +36,17 @@ pub trait AccountService: Send + Sync {
     async fn sign_in(&self, email: &str, password: &str, client: &str) -> Result<Admin, AppError>;
     async fn list_admins(&self) -> Result<Vec<Admin>, AppError>;
     async fn add_admin(&self, actor: &Admin, email: &str, password: &str) -> Result<Admin, AppError>;
+    /// Removes an admin, and with them all their sessions.
     async fn remove_admin(&self, actor: &Admin, id: i64) -> Result<(), AppError>;
-    async fn change_password(&self, actor: &Admin, current: &str, new: &str) -> Result<(), AppError>;
+    /// Changes the actor's password and ends their other sessions; `keep_session` (the id of the
+    /// session asking) stays signed in.
+    async fn change_password(
+        &self,
+        actor: &Admin,
+        current: &str,
+        new: &str,
+        keep_session: Option<&str>,
+    ) -> Result<(), AppError>;
     async fn list_tokens(&self) -> Result<Vec<ApiToken>, AppError>;
     async fn create_token(
         &self,

@@ -13,4 +13,6 @@ pub mod webhooks;
 pub const RPC_PREFIX: &str = "/rpc";
 
 #[cfg(feature = "ssr")]
-pub use backend::{backend, require_admin, AccountService, Backend, CurrentAdmin, DeliveryService, WebhookService};
+pub use backend::{
+    backend, require_admin, AccountService, Backend, ClientAddress, CurrentAdmin, DeliveryService, WebhookService,
+};

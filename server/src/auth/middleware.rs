@@ -1,24 +1,25 @@
 //! The gate in front of every route.
 //!
 //! 1. Identify the caller: a session cookie (admins in the browser) or `Authorization: Bearer <token>`
-//!    (scripts). The result is stored in the request extensions (`Caller`, and `CurrentAdmin` for
-//!    server functions).
+//!    (scripts), and the address it calls from (`ClientAddress`: see `proxies`). The results are
+//!    stored in the request extensions (`Caller`, and `CurrentAdmin` for server functions).
 //! 2. Refuse cross-site state changes (CSRF): the session cookie is `SameSite=Lax`, and every
 //!    POST/PUT/PATCH/DELETE that a browser could send with it must carry an `Origin` (or, failing
 //!    that, `Referer`) naming this server. Token-only requests carry no ambient credential and are exempt.
 //! 3. Apply the access rule of the path: public, token-only, session-or-token (JSON 401), or page
 //!    (redirect to `/login?next=...`).
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use tower_sessions::Session;
 
-use app::api::auth::SESSION_ADMIN_KEY;
-use app::api::CurrentAdmin;
+use app::api::auth::{SESSION_ADMIN_KEY, SESSION_REFRESHED_KEY};
+use app::api::{ClientAddress, CurrentAdmin};
 use app::model::Admin;
 use app::AppError;
 use hookline_core::scope;
@@ -77,6 +78,11 @@ fn access_of(path: &str) -> Access {
 /// Identifies the caller, checks the origin of state-changing requests, and enforces access rules.
 pub async fn gate(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
+    // Before anything that may log or throttle by address.
+    if let Some(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()) {
+        let client = state.trusted_proxies.client_address(peer, request.headers());
+        request.extensions_mut().insert(ClientAddress(client));
+    }
     let access = access_of(&path);
     let caller = match identify(&state, &session, request.headers()).await {
         Ok(caller) => caller,
@@ -176,12 +182,31 @@ async fn identify(state: &AppState, session: &Session, headers: &HeaderMap) -> R
     let admin_id = session.get::<i64>(SESSION_ADMIN_KEY).await.map_err(AppError::internal)?;
     if let Some(id) = admin_id {
         match state.db.admin_by_id(id).await? {
-            Some(row) => return Ok(Caller::Admin(crate::backend::admin_out(row))),
-            // The admin was removed: end the stale session.
+            Some(row) => {
+                refresh_if_due(session, state.config.session_idle).await?;
+                return Ok(Caller::Admin(crate::backend::admin_out(row)));
+            }
+            // The admin was removed after this request loaded its session (removal deletes
+            // their sessions, so later requests find none): end it.
             None => session.flush().await.map_err(AppError::internal)?,
         }
     }
     Ok(Caller::Anonymous)
+}
+
+/// Pushes a session's idle expiry back while it is used. tower-sessions only writes a session
+/// (and renews its cookie) when its data changed, so without this a session ended
+/// HOOKLINE_SESSION_IDLE after sign-in however busy. Touching it on every request would write the
+/// database once per page and call, so it is touched at most once a minute (a quarter of the idle
+/// time when that is shorter): the expiry is then at most that much early.
+async fn refresh_if_due(session: &Session, idle: Duration) -> Result<(), AppError> {
+    let every = i64::try_from((idle / 4).min(Duration::from_secs(60)).as_millis()).unwrap_or(i64::MAX);
+    let now = crate::db::now_ms();
+    let last = session.get::<i64>(SESSION_REFRESHED_KEY).await.map_err(AppError::internal)?;
+    if last.is_none_or(|last| now.saturating_sub(last) >= every) {
+        session.insert(SESSION_REFRESHED_KEY, now).await.map_err(AppError::internal)?;
+    }
+    Ok(())
 }
 
 fn is_state_changing(method: &Method) -> bool {

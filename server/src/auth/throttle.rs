@@ -1,5 +1,6 @@
-//! Sign-in throttling: after a few failures for one account or one client address, further
-//! attempts must wait, with the wait doubling per failure. In memory: a restart forgives, which is
+//! Sign-in throttling: after a few failed attempts for one account or one client address, further
+//! attempts must wait, with the wait doubling per attempt. An attempt counts as failed from the
+//! moment it is admitted until it succeeds. In memory: a restart forgives, which is
 //! acceptable because each attempt already costs an Argon2 hash.
 
 use std::collections::HashMap;
@@ -27,10 +28,16 @@ pub struct LoginThrottle {
 }
 
 impl LoginThrottle {
-    /// How long the caller must still wait before another attempt for any of `keys`, if at all.
-    pub fn wait_for(&self, keys: &[String], now: Instant) -> Option<Duration> {
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        keys.iter()
+    /// Admits a sign-in attempt for `keys` and counts it straight away, before its password is
+    /// checked; `Err(wait)` when the caller must wait first (the attempt is then not counted).
+    ///
+    /// Counting up front, under the same lock as the check, is what makes a parallel burst count:
+    /// were attempts counted once their verification failed, every request of a burst would pass
+    /// the check while the others' verifications were still running.
+    pub fn begin_attempt(&self, keys: &[String], now: Instant) -> Result<(), Duration> {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let wait = keys
+            .iter()
             .filter_map(|key| map.get(key))
             .filter(|f| now.duration_since(f.last) < WINDOW && f.count >= FREE_FAILURES)
             .map(|f| {
@@ -38,12 +45,10 @@ impl LoginThrottle {
                 (f.last + wait).saturating_duration_since(now)
             })
             .filter(|remaining| !remaining.is_zero())
-            .max()
-    }
-
-    /// Records a failed attempt for each key.
-    pub fn record_failure(&self, keys: &[String], now: Instant) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+            .max();
+        if let Some(wait) = wait {
+            return Err(wait);
+        }
         if map.len() >= MAX_KEYS {
             map.retain(|_, f| now.duration_since(f.last) < WINDOW);
         }
@@ -55,9 +60,24 @@ impl LoginThrottle {
             entry.count += 1;
             entry.last = now;
         }
+        Ok(())
     }
 
-    /// Forgets the failures of these keys (after a successful sign-in).
+    /// Takes back an admitted attempt whose password was never checked (the server was too busy,
+    /// or the database failed): it tested nothing, so it should not bring the wait closer.
+    pub fn cancel_attempt(&self, keys: &[String]) {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        for key in keys {
+            if let Some(entry) = map.get_mut(key) {
+                entry.count = entry.count.saturating_sub(1);
+                if entry.count == 0 {
+                    map.remove(key);
+                }
+            }
+        }
+    }
+
+    /// Forgets the attempts of these keys (after a successful sign-in).
     pub fn record_success(&self, keys: &[String]) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         for key in keys {
@@ -80,28 +100,50 @@ mod tests {
         let throttle = LoginThrottle::default();
         let keys = keys("Admin@Example.com", "10.0.0.1");
         let start = Instant::now();
-        for _ in 0..FREE_FAILURES - 1 {
-            throttle.record_failure(&keys, start);
+        for _ in 0..FREE_FAILURES {
+            assert_eq!(throttle.begin_attempt(&keys, start), Ok(()), "the first attempts are free");
         }
-        assert_eq!(throttle.wait_for(&keys, start), None, "the first failures are free");
-        throttle.record_failure(&keys, start);
-        assert_eq!(throttle.wait_for(&keys, start), Some(Duration::from_secs(1)));
-        throttle.record_failure(&keys, start);
-        assert_eq!(throttle.wait_for(&keys, start), Some(Duration::from_secs(2)));
-        assert_eq!(throttle.wait_for(&keys, start + Duration::from_secs(2)), None);
+        assert_eq!(throttle.begin_attempt(&keys, start), Err(Duration::from_secs(1)));
+        let later = start + Duration::from_secs(1);
+        assert_eq!(throttle.begin_attempt(&keys, later), Ok(()));
+        assert_eq!(throttle.begin_attempt(&keys, later), Err(Duration::from_secs(2)));
+        assert_eq!(throttle.begin_attempt(&keys, later + Duration::from_secs(1)), Err(Duration::from_secs(1)));
         throttle.record_success(&keys);
-        assert_eq!(throttle.wait_for(&keys, start), None);
+        assert_eq!(throttle.begin_attempt(&keys, later), Ok(()));
+    }
+
+    #[test]
+    fn attempts_count_before_their_outcome_is_known() {
+        // A burst: every attempt is admitted before any verification has finished.
+        let throttle = LoginThrottle::default();
+        let keys = keys("admin@example.com", "10.0.0.1");
+        let now = Instant::now();
+        let admitted = (0..20).filter(|_| throttle.begin_attempt(&keys, now).is_ok()).count();
+        assert_eq!(admitted, FREE_FAILURES as usize);
+    }
+
+    #[test]
+    fn an_unchecked_attempt_can_be_taken_back() {
+        let throttle = LoginThrottle::default();
+        let keys = keys("admin@example.com", "10.0.0.1");
+        let now = Instant::now();
+        for _ in 0..FREE_FAILURES {
+            throttle.begin_attempt(&keys, now).expect("free");
+        }
+        throttle.cancel_attempt(&keys);
+        assert_eq!(throttle.begin_attempt(&keys, now), Ok(()), "the cancelled attempt is not counted");
+        assert!(throttle.begin_attempt(&keys, now).is_err());
     }
 
     #[test]
     fn one_account_is_throttled_from_any_address() {
         let throttle = LoginThrottle::default();
         let now = Instant::now();
-        for i in 0..FREE_FAILURES + 2 {
-            throttle.record_failure(&keys("admin@example.com", &format!("10.0.0.{i}")), now);
+        for i in 0..FREE_FAILURES {
+            throttle.begin_attempt(&keys("admin@example.com", &format!("10.0.0.{i}")), now).expect("free");
         }
-        assert!(throttle.wait_for(&keys("ADMIN@example.com", "192.168.1.1"), now).is_some());
-        assert!(throttle.wait_for(&keys("other@example.com", "192.168.1.1"), now).is_none());
+        assert!(throttle.begin_attempt(&keys("ADMIN@example.com", "192.168.1.1"), now).is_err());
+        assert!(throttle.begin_attempt(&keys("other@example.com", "192.168.1.1"), now).is_ok());
     }
 
     #[test]
@@ -109,9 +151,10 @@ mod tests {
         let throttle = LoginThrottle::default();
         let keys = keys("a@example.com", "c");
         let start = Instant::now();
-        for _ in 0..FREE_FAILURES + 3 {
-            throttle.record_failure(&keys, start);
+        for _ in 0..FREE_FAILURES {
+            throttle.begin_attempt(&keys, start).expect("free");
         }
-        assert_eq!(throttle.wait_for(&keys, start + WINDOW), None);
+        assert!(throttle.begin_attempt(&keys, start).is_err());
+        assert_eq!(throttle.begin_attempt(&keys, start + WINDOW), Ok(()));
     }
 }

@@ -56,18 +56,35 @@ impl Db {
         sqlx::query_as(sql).bind(email).bind(password_hash).bind(now).fetch_optional(&self.write).await
     }
 
-    pub async fn update_admin_password(&self, id: i64, password_hash: &str) -> Result<bool, sqlx::Error> {
+    /// Sets an admin's password and ends their sessions but `keep_session` (the one changing it), in
+    /// one transaction: whoever signed in with the old password is out the moment the new one
+    /// holds. Returns whether the admin exists.
+    pub async fn update_admin_password(
+        &self,
+        id: i64,
+        password_hash: &str,
+        keep_session: Option<&str>,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
         let done = sqlx::query("update admins set password_hash = ?, updated_at = ? where id = ?")
             .bind(password_hash)
             .bind(now_ms())
             .bind(id)
-            .execute(&self.write)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("delete from sessions where admin_id = ? and id is not ?")
+            .bind(id)
+            .bind(keep_session)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Deletes an admin unless it is the last one; the check and the delete are one statement, so two
-    /// admins removing each other at once cannot leave zero. Returns whether a row was deleted.
+    /// admins removing each other at once cannot leave zero. Their sessions go with them (the
+    /// foreign key cascades), so they are signed out at their next request. Returns whether a row
+    /// was deleted.
     pub async fn delete_admin_unless_last(&self, id: i64) -> Result<bool, sqlx::Error> {
         let done = sqlx::query("delete from admins where id = ? and (select count(*) from admins) > 1")
             .bind(id)

@@ -1,10 +1,18 @@
 //! The tower-sessions store on our SQLite database: sessions survive restarts, and the SQL stays
 //! in this module (no second database driver or crate version to keep in step).
+//!
+//! Each row also knows its admin (`admin_id`, from the record's `SESSION_ADMIN_KEY`) and when it
+//! began (`created_at`), so an admin's sessions can be ended together and every session ends
+//! `max_lifetime` after sign-in however active it is.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result};
 use tower_sessions::SessionStore;
+
+use app::api::auth::SESSION_ADMIN_KEY;
 
 use super::{now_ms, Db};
 
@@ -12,11 +20,13 @@ use super::{now_ms, Db};
 #[derive(Debug, Clone)]
 pub struct SqliteSessionStore {
     db: Db,
+    /// The absolute lifetime (HOOKLINE_SESSION_MAX).
+    max_lifetime: Duration,
 }
 
 impl SqliteSessionStore {
-    pub fn new(db: Db) -> Self {
-        SqliteSessionStore { db }
+    pub fn new(db: Db, max_lifetime: Duration) -> Self {
+        SqliteSessionStore { db, max_lifetime }
     }
 }
 
@@ -28,6 +38,15 @@ fn expires_ms(record: &Record) -> i64 {
     (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
+fn admin_id(record: &Record) -> Option<i64> {
+    record.data.get(SESSION_ADMIN_KEY).and_then(serde_json::Value::as_i64)
+}
+
+/// Sessions that began at or before this instant have outlived `max_lifetime`.
+fn started_too_long_ago(max_lifetime: Duration) -> i64 {
+    now_ms().saturating_sub(i64::try_from(max_lifetime.as_millis()).unwrap_or(i64::MAX))
+}
+
 #[async_trait]
 impl SessionStore for SqliteSessionStore {
     async fn create(&self, record: &mut Record) -> Result<()> {
@@ -35,14 +54,18 @@ impl SessionStore for SqliteSessionStore {
         // A 128-bit random id colliding is astronomically unlikely, but never overwrite another
         // user's session: on conflict, draw a new id and try again.
         loop {
-            let inserted =
-                sqlx::query("insert into sessions (id, data, expires_at) values (?, ?, ?) on conflict do nothing")
-                    .bind(record.id.to_string())
-                    .bind(&data)
-                    .bind(expires_ms(record))
-                    .execute(&self.db.write)
-                    .await
-                    .map_err(backend)?;
+            let inserted = sqlx::query(
+                "insert into sessions (id, data, expires_at, admin_id, created_at) values (?, ?, ?, ?, ?)
+                 on conflict do nothing",
+            )
+            .bind(record.id.to_string())
+            .bind(&data)
+            .bind(expires_ms(record))
+            .bind(admin_id(record))
+            .bind(now_ms())
+            .execute(&self.db.write)
+            .await
+            .map_err(backend)?;
             if inserted.rows_affected() == 1 {
                 return Ok(());
             }
@@ -50,28 +73,31 @@ impl SessionStore for SqliteSessionStore {
         }
     }
 
+    /// Updates a session that exists, and only then. tower-sessions saves a session it loaded at
+    /// the end of the request, so a request in flight while the session was ended (password
+    /// changed, admin removed, lifetime over) would otherwise write the row back to life.
     async fn save(&self, record: &Record) -> Result<()> {
         let data = serde_json::to_vec(record).map_err(|e| Error::Encode(e.to_string()))?;
-        sqlx::query(
-            "insert into sessions (id, data, expires_at) values (?, ?, ?)
-             on conflict (id) do update set data = excluded.data, expires_at = excluded.expires_at",
-        )
-        .bind(record.id.to_string())
-        .bind(data)
-        .bind(expires_ms(record))
-        .execute(&self.db.write)
-        .await
-        .map_err(backend)?;
+        sqlx::query("update sessions set data = ?, expires_at = ?, admin_id = ? where id = ?")
+            .bind(data)
+            .bind(expires_ms(record))
+            .bind(admin_id(record))
+            .bind(record.id.to_string())
+            .execute(&self.db.write)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        let row: Option<Vec<u8>> = sqlx::query_scalar("select data from sessions where id = ? and expires_at > ?")
-            .bind(id.to_string())
-            .bind(now_ms())
-            .fetch_optional(&self.db.read)
-            .await
-            .map_err(backend)?;
+        let row: Option<Vec<u8>> =
+            sqlx::query_scalar("select data from sessions where id = ? and expires_at > ? and created_at > ?")
+                .bind(id.to_string())
+                .bind(now_ms())
+                .bind(started_too_long_ago(self.max_lifetime))
+                .fetch_optional(&self.db.read)
+                .await
+                .map_err(backend)?;
         row.map(|data| serde_json::from_slice(&data).map_err(|e| Error::Decode(e.to_string()))).transpose()
     }
 
@@ -86,16 +112,67 @@ impl SessionStore for SqliteSessionStore {
 }
 
 impl Db {
-    /// Removes expired sessions; returns how many.
-    pub async fn delete_expired_sessions(&self) -> std::result::Result<u64, sqlx::Error> {
-        let done =
-            sqlx::query("delete from sessions where expires_at <= ?").bind(now_ms()).execute(&self.write).await?;
+    /// Removes sessions idle too long or older than `max_lifetime`; returns how many.
+    pub async fn delete_expired_sessions(&self, max_lifetime: Duration) -> std::result::Result<u64, sqlx::Error> {
+        let done = sqlx::query("delete from sessions where expires_at <= ? or created_at <= ?")
+            .bind(now_ms())
+            .bind(started_too_long_ago(max_lifetime))
+            .execute(&self.write)
+            .await?;
         Ok(done.rows_affected())
     }
 
-    /// Ends every session (all admins must sign in again), e.g. after a password change.
+    /// Ends every session (all admins must sign in again).
     pub async fn delete_all_sessions(&self) -> std::result::Result<u64, sqlx::Error> {
         let done = sqlx::query("delete from sessions").execute(&self.write).await?;
         Ok(done.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::testing;
+
+    fn record_of(admin_id: i64) -> Record {
+        let mut data = std::collections::HashMap::new();
+        data.insert(SESSION_ADMIN_KEY.to_string(), serde_json::json!(admin_id));
+        Record { id: Id::default(), data, expiry_date: ::time::OffsetDateTime::now_utc() + ::time::Duration::hours(1) }
+    }
+
+    #[tokio::test]
+    async fn an_ended_session_is_not_written_back_by_a_late_save() {
+        let (_dir, db) = testing::open().await;
+        let admin = db.insert_admin("a@example.com", "hash", true).await.expect("insert").expect("first");
+        let store = SqliteSessionStore::new(db.clone(), Duration::from_secs(3600));
+        let mut record = record_of(admin.id);
+        store.create(&mut record).await.expect("create");
+        assert!(store.load(&record.id).await.expect("load").is_some());
+        let owner: Option<i64> = sqlx::query_scalar("select admin_id from sessions where id = ?")
+            .bind(record.id.to_string())
+            .fetch_one(&db.read)
+            .await
+            .expect("row");
+        assert_eq!(owner, Some(admin.id), "the row knows its admin");
+
+        // Ended while a request still holds it; that request then saves.
+        store.delete(&record.id).await.expect("end");
+        store.save(&record).await.expect("a late save is not an error");
+        assert!(store.load(&record.id).await.expect("load").is_none(), "stays ended");
+    }
+
+    #[tokio::test]
+    async fn a_session_ends_at_its_absolute_lifetime() {
+        let (_dir, db) = testing::open().await;
+        let admin = db.insert_admin("a@example.com", "hash", true).await.expect("insert").expect("first");
+        let store = SqliteSessionStore::new(db.clone(), Duration::from_millis(100));
+        let mut record = record_of(admin.id);
+        store.create(&mut record).await.expect("create");
+        assert!(store.load(&record.id).await.expect("load").is_some());
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        // Still within its idle expiry (an hour), and saved just now: over all the same.
+        store.save(&record).await.expect("save");
+        assert!(store.load(&record.id).await.expect("load").is_none());
+        assert_eq!(db.delete_expired_sessions(Duration::from_millis(100)).await.expect("clean"), 1);
     }
 }

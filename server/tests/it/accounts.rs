@@ -1,5 +1,7 @@
 //! First-admin setup, sign-in, sessions and admin management.
 
+use std::time::{Duration, Instant};
+
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -42,6 +44,84 @@ async fn setup_page_works_once_then_is_gone() {
         .call(&server.url("/rpc/create_first_admin"), &[("email", "other@example.com"), ("password", ADMIN_PASSWORD)])
         .await;
     assert_eq!(second.status(), StatusCode::CONFLICT);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn setup_after_setup_is_refused_without_hashing() {
+    let (server, browser) = TestServer::start_signed_in().await;
+    let hashes = browser.metric(&server, "hookline_password_hashes_total").await;
+    assert_eq!(hashes, 1.0, "the first admin's password");
+
+    let latecomer = server.browser();
+    for _ in 0..5 {
+        let refused = latecomer
+            .call(
+                &server.url("/rpc/create_first_admin"),
+                &[("email", "other@example.com"), ("password", ADMIN_PASSWORD)],
+            )
+            .await;
+        assert_eq!(refused.status(), StatusCode::CONFLICT);
+    }
+    // Refused before any validation too: nothing about the input is looked at once set up.
+    let short = latecomer.call(&server.url("/rpc/create_first_admin"), &[("email", "x"), ("password", "short")]).await;
+    assert_eq!(short.status(), StatusCode::CONFLICT);
+    assert_eq!(browser.metric(&server, "hookline_password_hashes_total").await, hashes, "no hash for a refusal");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn racing_setups_create_one_admin() {
+    let server = TestServer::start().await;
+    let attempts = (0..4).map(|i| {
+        let browser = server.browser();
+        let url = server.url("/rpc/create_first_admin");
+        async move {
+            let email = format!("racer{i}@example.com");
+            browser.call(&url, &[("email", &email), ("password", ADMIN_PASSWORD)]).await.status()
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert_eq!(statuses.iter().filter(|s| s.is_success()).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| s.is_success() || *s == StatusCode::CONFLICT), "{statuses:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn password_checks_beyond_the_hashing_slots_get_429_in_words() {
+    // No free slot at all: every hash must wait, and then gets its refusal.
+    let server = TestServer::start_with(|config| {
+        config.password_hash_limit = Some(0);
+        config.password_hash_wait = Duration::from_millis(50);
+    })
+    .await;
+    let browser = server.browser();
+    let setup = browser
+        .call(&server.url("/rpc/create_first_admin"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .await;
+    assert_eq!(setup.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = setup.json().await.expect("json");
+    assert_eq!(body["TooManyRequests"], hookline_server::auth::password::BUSY_MESSAGE);
+
+    let login = browser.call(&server.url("/rpc/login"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(login.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = login.json().await.expect("json");
+    assert_eq!(body["TooManyRequests"], hookline_server::auth::password::BUSY_MESSAGE);
+
+    // Without JavaScript the form goes back with the message for the page to show.
+    let form = browser
+        .form(&server.url("/rpc/create_first_admin"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .await;
+    assert_eq!(form.status(), StatusCode::FOUND);
+    let back = location(&form);
+    let error = back.split_once("__err=").map(|(_, e)| e).unwrap_or_else(|| panic!("no error in {back}"));
+    let error: String =
+        url::form_urlencoded::parse(format!("e={error}").as_bytes()).map(|(_, v)| v.into_owned()).collect();
+    let json = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, error.as_bytes()).expect("base64");
+    let body: Value = serde_json::from_slice(&json).expect("the error as JSON");
+    assert_eq!(body["TooManyRequests"], hookline_server::auth::password::BUSY_MESSAGE);
+    let setup_page = browser.get(&server.url("/setup")).await;
+    assert_eq!(setup_page.status(), StatusCode::OK, "still not set up");
     server.stop().await;
 }
 
@@ -134,6 +214,39 @@ async fn repeated_failures_are_slowed_down() {
 }
 
 #[tokio::test]
+async fn a_burst_of_wrong_passwords_is_counted_in_full() {
+    // However slow the machine, the admitted attempts wait for a hashing slot rather than being
+    // turned away as busy: this test is about the throttle.
+    let (server, admin) =
+        TestServer::start_signed_in_with(|config| config.password_hash_wait = Duration::from_secs(60)).await;
+    let hashes_before = admin.metric(&server, "hookline_password_hashes_total").await;
+    // Twelve wrong passwords sent at once, each on its own connection: only the five free
+    // attempts may be checked; the rest are refused without a hash, although none of the five
+    // had failed yet when they arrived.
+    let attacker = server.browser();
+    let url = server.url("/rpc/login");
+    let burst = (0..12).map(|i| {
+        let (attacker, url) = (&attacker, &url);
+        async move {
+            let wrong = format!("wrong password {i}");
+            attacker.call(url, &[("email", ADMIN_EMAIL), ("password", &wrong)]).await.status()
+        }
+    });
+    let statuses = futures::future::join_all(burst).await;
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((checked, throttled), (5, 7), "{statuses:?}");
+    assert_eq!(admin.metric(&server, "hookline_password_hashes_total").await, hashes_before + 5.0);
+
+    // The next attempt, even with the right password, waits.
+    let next = attacker.call(&url, &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(next.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = next.json().await.expect("json");
+    assert!(body["TooManyRequests"].as_str().is_some_and(|m| m.starts_with("Too many failed sign-in attempts")));
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn session_survives_a_restart() {
     let (server, browser) = TestServer::start_signed_in().await;
     let data = server.stop().await;
@@ -199,5 +312,132 @@ async fn admins_are_managed_and_the_last_one_stays() {
         fresh.sign_in(&server.base, "second@example.com", "brand-new-password").await.status(),
         StatusCode::FOUND
     );
+    server.stop().await;
+}
+
+/// Runs a counting query on the server's SQLite file directly (read-only, plain SQL), to see what
+/// is stored rather than what the server says.
+async fn count_rows(server: &TestServer, sql: &str, value: i64) -> i64 {
+    use sqlx::Connection;
+    let options =
+        sqlx::sqlite::SqliteConnectOptions::new().filename(server.data.path().join("hookline.db")).read_only(true);
+    let mut connection = sqlx::SqliteConnection::connect_with(&options).await.expect("open the database file");
+    let count = sqlx::query_scalar(sql).bind(value).fetch_one(&mut connection).await.expect("query");
+    connection.close().await.expect("close");
+    count
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_the_other_sessions_but_not_this_one() {
+    let (server, here) = TestServer::start_signed_in().await;
+    let elsewhere = server.browser();
+    assert_eq!(elsewhere.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::FOUND);
+    assert_eq!(elsewhere.get(&server.url("/settings")).await.status(), StatusCode::OK);
+
+    let changed = here
+        .call(
+            &server.url("/rpc/change_password"),
+            &[("current_password", ADMIN_PASSWORD), ("new_password", "a brand new password")],
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert_eq!(here.get(&server.url("/settings")).await.status(), StatusCode::OK, "this browser stays signed in");
+    let out = elsewhere.get(&server.url("/settings")).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER, "the other browser is signed out");
+    assert!(location(&out).starts_with("/login"));
+    assert_eq!(elsewhere.call(&server.url("/rpc/list_admins"), &[]).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(count_rows(&server, "select count(*) from sessions where admin_id = ?", 1).await, 1);
+
+    // Back in only with the new password.
+    let old = elsewhere.call(&server.url("/rpc/login"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let new = elsewhere.sign_in(&server.base, ADMIN_EMAIL, "a brand new password").await;
+    assert_eq!(location(&new), "/");
+    assert_eq!(elsewhere.get(&server.url("/settings")).await.status(), StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn removing_an_admin_ends_all_their_sessions_at_once() {
+    let (server, owner) = TestServer::start_signed_in().await;
+    let added = owner
+        .call(&server.url("/rpc/add_admin"), &[("email", "second@example.com"), ("password", "second-password-1")])
+        .await;
+    let second_id = added.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
+    let (laptop, phone) = (server.browser(), server.browser());
+    for browser in [&laptop, &phone] {
+        assert_eq!(
+            browser.sign_in(&server.base, "second@example.com", "second-password-1").await.status(),
+            StatusCode::FOUND
+        );
+        assert_eq!(browser.get(&server.url("/settings")).await.status(), StatusCode::OK);
+    }
+    let sessions_of = "select count(*) from sessions where admin_id = ?";
+    assert_eq!(count_rows(&server, sessions_of, second_id).await, 2);
+
+    let removed = owner.call(&server.url("/rpc/remove_admin"), &[("id", &second_id.to_string())]).await;
+    assert_eq!(removed.status(), StatusCode::OK);
+    assert_eq!(count_rows(&server, sessions_of, second_id).await, 0, "ended with the removal, not at expiry");
+
+    // SQLite gives the next admin the highest free id, which may be the removed admin's: their
+    // cookies must not sign them in as the newcomer.
+    let newcomer = owner
+        .call(&server.url("/rpc/add_admin"), &[("email", "third@example.com"), ("password", "third-password-12")])
+        .await;
+    assert_eq!(newcomer.status(), StatusCode::OK);
+    let out = laptop.get(&server.url("/settings")).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(phone.call(&server.url("/rpc/me"), &[]).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(owner.get(&server.url("/settings")).await.status(), StatusCode::OK, "the remover stays");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn idle_expiry_is_pushed_back_while_the_session_is_used() {
+    let idle = Duration::from_secs(1);
+    let (server, browser) = TestServer::start_signed_in_with(|config| config.session_idle = idle).await;
+    // In use for twice the idle time: still signed in.
+    let start = Instant::now();
+    while start.elapsed() < 2 * idle {
+        assert_eq!(browser.get(&server.url("/settings")).await.status(), StatusCode::OK, "after {:?}", start.elapsed());
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    // Then left alone for longer than the idle time: signed out.
+    tokio::time::sleep(idle + Duration::from_millis(300)).await;
+    assert_eq!(browser.get(&server.url("/settings")).await.status(), StatusCode::SEE_OTHER);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_however_busy() {
+    // A short idle time refreshed by constant use, and a lifetime a little longer: only the
+    // lifetime can end this session.
+    let (idle, max) = (Duration::from_secs(1), Duration::from_millis(1500));
+    let (server, browser) = TestServer::start_signed_in_with(|config| {
+        config.session_idle = idle;
+        config.session_max = max;
+    })
+    .await;
+    let start = Instant::now();
+    let ended = loop {
+        let status = browser.get(&server.url("/settings")).await.status();
+        if status != StatusCode::OK {
+            assert_eq!(status, StatusCode::SEE_OTHER);
+            break start.elapsed();
+        }
+        assert!(start.elapsed() < max + Duration::from_secs(3), "still signed in long after HOOKLINE_SESSION_MAX");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(ended > idle, "outlived its idle time through use (ended after {ended:?})");
+    assert!(ended >= max - Duration::from_millis(200), "not before its lifetime (ended after {ended:?})");
+    assert_eq!(
+        count_rows(&server, "select count(*) from sessions where admin_id = ?", 1).await,
+        1,
+        "kept until cleanup"
+    );
+
+    // Signing in again starts a new lifetime.
+    assert_eq!(browser.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::FOUND);
+    assert_eq!(browser.get(&server.url("/settings")).await.status(), StatusCode::OK);
     server.stop().await;
 }

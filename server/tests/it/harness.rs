@@ -284,3 +284,16 @@ impl TestServer {
         (server, api)
     }
 }
+
+impl Browser {
+    /// The value of a counter or gauge on `/metrics` (read with this browser's session).
+    pub async fn metric(&self, server: &TestServer, name: &str) -> f64 {
+        let response = self.get(&server.url("/metrics")).await;
+        assert_eq!(response.status(), StatusCode::OK, "metrics need a session");
+        let text = response.text().await.expect("metrics");
+        text.lines()
+            .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} on /metrics"))
+    }
+}

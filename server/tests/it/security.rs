@@ -1,6 +1,7 @@
 //! Guards against the browser-side attacks: framing, sniffing and injected scripts (headers and
-//! the Content-Security-Policy), DNS rebinding (the Host check) and open redirects after sign-in.
-//! Each test tries to get past its guard.
+//! the Content-Security-Policy), DNS rebinding (the Host check) and open redirects after sign-in;
+//! and against dodging the sign-in throttle with a made-up `X-Forwarded-For`. Each test tries to
+//! get past its guard.
 
 use reqwest::header::{HeaderMap, CONTENT_SECURITY_POLICY, HOST, LOCATION};
 use reqwest::StatusCode;
@@ -112,6 +113,69 @@ async fn next_after_sign_in_never_leaves_the_site() {
         assert_eq!(response.headers()[LOCATION], want, "{next:?}");
     }
     server.stop().await;
+}
+
+/// A failed sign-in as an unknown account, sent with `X-Forwarded-For` values (none: no header).
+async fn wrong_sign_in(server: &TestServer, email: &str, forwarded_for: &[&str]) -> StatusCode {
+    let mut request = reqwest::Client::new()
+        .post(server.url("/rpc/login"))
+        .header("origin", &server.base)
+        .header("accept", "application/json")
+        .form(&[("email", email), ("password", "wrong password here")]);
+    for value in forwarded_for {
+        request = request.header("x-forwarded-for", *value);
+    }
+    request.send().await.expect("post").status()
+}
+
+#[tokio::test]
+async fn forwarded_for_is_ignored_from_an_untrusted_peer() {
+    // 127.0.0.1 is not a trusted proxy (the default trusts none), so every attempt counts against
+    // the connection's address, whatever it claims to forward for.
+    let (server, _) = TestServer::start_signed_in().await;
+    for i in 0..5 {
+        let status = wrong_sign_in(&server, &format!("nobody{i}@example.com"), &[&format!("203.0.113.{i}")]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let escape = wrong_sign_in(&server, "somebody@example.com", &["203.0.113.99"]).await;
+    assert_eq!(escape, StatusCode::TOO_MANY_REQUESTS, "a made-up X-Forwarded-For is not a new address");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn forwarded_for_is_honoured_from_a_trusted_proxy() {
+    let (server, _) = TestServer::start_signed_in_with(|config| config.trusted_proxies = "127.0.0.1/32".into()).await;
+    // Five failures from one client behind the proxy (another account each time: the client's
+    // address is what gets throttled).
+    for i in 0..5 {
+        let status = wrong_sign_in(&server, &format!("nobody{i}@example.com"), &["198.51.100.7"]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let same_client = wrong_sign_in(&server, "next@example.com", &["198.51.100.7"]).await;
+    assert_eq!(same_client, StatusCode::TOO_MANY_REQUESTS, "the forwarded client is throttled");
+    // What the client itself put in front of the list changes nothing: the right-most untrusted
+    // address is the one the proxy saw.
+    let spoofed = wrong_sign_in(&server, "next@example.com", &["192.0.2.1, 198.51.100.7"]).await;
+    assert_eq!(spoofed, StatusCode::TOO_MANY_REQUESTS);
+    // A trusted hop to the right is skipped, also across several headers.
+    let via_two_proxies = wrong_sign_in(&server, "next@example.com", &["198.51.100.7", "127.0.0.1"]).await;
+    assert_eq!(via_two_proxies, StatusCode::TOO_MANY_REQUESTS);
+    // Another client behind the same proxy is not held up by the first one's failures.
+    let other_client = wrong_sign_in(&server, "next@example.com", &["198.51.100.8"]).await;
+    assert_eq!(other_client, StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_invalid_trusted_proxy_stops_the_start_naming_the_setting() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut config = hookline_server::Config::defaults();
+    config.database_url = format!("sqlite://{}", data.path().join("hookline.db").display());
+    config.trusted_proxies = "10.0.0.0/8, 10.0.0.0/33".into();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let error = hookline_server::run_until(config, listener, std::future::pending()).await.expect_err("refused");
+    let message = format!("{error:#}");
+    assert!(message.contains("HOOKLINE_TRUSTED_PROXIES") && message.contains("10.0.0.0/33"), "{message}");
 }
 
 /// 21 nested sections over the two tags of a `feature-tagged` event: 2^21 (two million) empty
