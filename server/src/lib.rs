@@ -9,6 +9,7 @@ pub mod auth;
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod dispatcher;
 pub mod headers;
