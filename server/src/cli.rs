@@ -15,7 +15,8 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             crate::run(config, listener).await
         }
         Command::Migrate => {
-            let db = crate::db::Db::open(&config.database_url, &config.sqlite_synchronous).await?;
+            let keys = crate::keys::KeySource::from_config(&config);
+            let db = crate::db::Db::open_with(&config.database_url, &config.sqlite_synchronous, &keys).await?;
             db.close().await;
             println!("database is up to date: {}", config.database_url);
             Ok(())

@@ -68,6 +68,13 @@ pub struct Config {
     #[arg(long, env = "HOOKLINE_SECRET_KEY", hide_env_values = true, global = true)]
     pub secret_key: Option<String>,
 
+    /// Key that encrypts the secrets stored in the database (Authorization and header values, signing
+    /// secrets, sessions): 32 bytes as 64 hex digits or as base64 (e.g. `openssl rand -base64 32`).
+    /// When absent, one is generated and kept in `encryption.key` next to the database. Back it up
+    /// apart from the database: without it the secrets cannot be read.
+    #[arg(long, env = "HOOKLINE_ENCRYPTION_KEY", hide_env_values = true, global = true)]
+    pub encryption_key: Option<String>,
+
     /// Email of an admin to create at start-up when no admin exists yet (with HOOKLINE_ADMIN_PASSWORD).
     #[arg(long, env = "HOOKLINE_ADMIN_EMAIL", global = true)]
     pub admin_email: Option<String>,

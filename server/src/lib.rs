@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod db;
 pub mod dispatcher;
 pub mod headers;
+pub mod keys;
 pub mod metrics;
 pub mod routes;
 pub mod state;
@@ -45,7 +46,8 @@ pub use state::AppState;
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "hookline_session";
 
-/// Builds the shared state: opens (and migrates) the database, loads or creates the cookie key,
+/// Builds the shared state: opens (and migrates) the database with its encryption key, loads or
+/// creates the cookie key,
 /// and prepares the dispatcher (not started: see `AppState::spawn_background_tasks`).
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let policy = Arc::new(
@@ -72,7 +74,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         // connections after each request, and fan-out spent its time connecting.
         config.concurrency,
     )?;
-    let db = db::Db::open(&config.database_url, &config.sqlite_synchronous).await?;
+    let keys = keys::KeySource::from_config(&config);
+    let db = db::Db::open_with(&config.database_url, &config.sqlite_synchronous, &keys).await?;
     let cookie_key = cookie_key(&config)?;
     let options = leptos_options(&config);
     let metrics = Arc::new(metrics::Metrics::default());
@@ -227,22 +230,10 @@ fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    write_private(path, &secret).with_context(|| format!("cannot write the session key to {}", path.display()))?;
+    keys::write_private(path, &secret)
+        .with_context(|| format!("cannot write the session key to {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a new session key");
     Ok(secret)
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    file.write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -9,6 +9,7 @@ pub mod admins;
 pub mod deliveries;
 pub mod events;
 pub mod log;
+pub mod secrets;
 pub mod sessions;
 pub mod tokens;
 pub mod webhooks;
@@ -27,6 +28,9 @@ use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+use crate::crypto::EncryptionKey;
+use crate::keys::KeySource;
+
 /// The database handle: cheap to clone, shared by the web server and the dispatcher.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -40,6 +44,8 @@ pub struct Db {
     writer: tokio::sync::mpsc::Sender<writer::WriteJob>,
     /// Counters of the writes the write queue's caches depend on.
     changes: Arc<Changes>,
+    /// The key secrets are sealed with (see `crate::crypto`); checked against the database at open.
+    key: Arc<EncryptionKey>,
 }
 
 /// Counters bumped after every committed write that the write queue caches around (see
@@ -68,8 +74,15 @@ pub fn now_ms() -> i64 {
 }
 
 impl Db {
-    /// Opens (creating if needed) the database at `url`, applies pending migrations, and returns the handle.
+    /// Opens (creating if needed) the database at `url`, applies pending migrations, and returns
+    /// the handle. Secrets use the `encryption.key` next to the database (see `open_with`).
     pub async fn open(url: &str, synchronous: &str) -> anyhow::Result<Db> {
+        Db::open_with(url, synchronous, &KeySource::for_database(url, None)).await
+    }
+
+    /// Opens the database with the encryption key from `keys`: migrates, checks the key against
+    /// the database and encrypts any secret still stored in plain text, then starts the write queue.
+    pub async fn open_with(url: &str, synchronous: &str, keys: &KeySource) -> anyhow::Result<Db> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("HOOKLINE_DATABASE_URL `{url}` is not a SQLite URL"))?
             .create_if_missing(true)
@@ -105,6 +118,10 @@ impl Db {
             .await
             .with_context(|| format!("cannot open the database {url}"))?;
         sqlx::migrate!("../migrations").run(&write).await.context("cannot apply database migrations")?;
+        let key = {
+            let mut conn = write.acquire().await.with_context(|| format!("cannot open the database {url}"))?;
+            Arc::new(crate::keys::unlock(&mut conn, keys).await?)
+        };
         let checkpoint = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
@@ -123,10 +140,15 @@ impl Db {
         tokio::spawn(writer::writer_loop(
             write.clone(),
             inbox,
-            writer::Caches::new(changes.clone()),
+            writer::Caches::new(changes.clone(), key.clone()),
             writer::Checkpointer::new(checkpoint.clone()),
         ));
-        Ok(Db { read, write, checkpoint, writer, changes })
+        Ok(Db { read, write, checkpoint, writer, changes, key })
+    }
+
+    /// The key secrets are sealed with.
+    pub fn encryption_key(&self) -> &EncryptionKey {
+        &self.key
     }
 
     /// The folder holding the database file (where `secret.key` is kept), if the URL names a file.
