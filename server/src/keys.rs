@@ -1,5 +1,11 @@
-//! Where the encryption key lives: HOOKLINE_ENCRYPTION_KEY or `encryption.key` next to the
-//! database, and the check against the key the database was encrypted with.
+//! Where the encryption key lives and how it changes: HOOKLINE_ENCRYPTION_KEY or `encryption.key`
+//! next to the database, the check against the key the database was encrypted with, `hookline
+//! keys rotate`, and the lock that keeps a rotation and a running server apart.
+//!
+//! Rotation survives being killed at any point. With key files it writes the new key to
+//! `encryption.key.new`, re-encrypts everything in one transaction, and only then renames the new
+//! file over `encryption.key`. A start that finds both files asks the database which one it was
+//! encrypted with: the new one finishes the rename, the old one removes the unused new file.
 
 use std::fmt;
 use std::fs::File;
@@ -8,13 +14,15 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use sqlx::SqliteConnection;
 
-use crate::crypto::EncryptionKey;
+use crate::crypto::{EncryptionKey, KeyId};
 use crate::db::secrets::{self, StoredKey};
-use crate::db::Db;
+use crate::db::{Access, Db};
 use crate::Config;
 
 /// The key file's name, in the database's folder (like `secret.key`).
 pub const KEY_FILE: &str = "encryption.key";
+/// The new key during `hookline keys rotate`, until the re-encryption has committed.
+pub const PENDING_KEY_FILE: &str = "encryption.key.new";
 
 /// Where the encryption key comes from.
 #[derive(Clone)]
@@ -117,20 +125,41 @@ fn mismatch(stored: &StoredKey, key: &EncryptionKey, setting: &str) -> anyhow::E
     )
 }
 
-/// The key-file side of `unlock`.
+/// The key-file side of `unlock`, including finishing or undoing an interrupted rotation.
 fn unlock_files(dir: &Path, stored: Option<&StoredKey>) -> anyhow::Result<EncryptionKey> {
-    let path = dir.join(KEY_FILE);
-    let current = read_key_file(&path)?;
+    let current_path = dir.join(KEY_FILE);
+    let pending_path = dir.join(PENDING_KEY_FILE);
+    let current = read_key_file(&current_path)?;
+    let pending = read_key_file(&pending_path)?;
     let Some(stored) = stored else {
-        // Nothing was ever encrypted here (a new database, or one from before encryption at rest).
+        // Nothing was ever encrypted here (a new database, or one from before encryption at rest),
+        // so no rotation can have committed: a pending key file is left over from a failed one.
+        if pending.is_some() {
+            remove_file(&pending_path)?;
+        }
         return match current {
             Some(key) => Ok(key),
-            None => create_key_file(&path),
+            None => create_key_file(&current_path),
         };
     };
+    if let Some(pending) = pending {
+        if stored.check(&pending).map_err(|problem| anyhow::anyhow!(problem))? {
+            std::fs::rename(&pending_path, &current_path).with_context(|| {
+                format!("cannot finish the interrupted key rotation: renaming {} failed", pending_path.display())
+            })?;
+            sync_dir(dir);
+            tracing::warn!(key_id = %pending.id(), path = %current_path.display(), "finished an interrupted key rotation: the database was already re-encrypted, the new key file is now in place");
+            return Ok(pending);
+        }
+    }
+    let setting = KeySource::Files(dir.to_path_buf()).setting_name();
     match current {
         Some(current) => {
-            ensure_matches(stored, &current, &KeySource::Files(dir.to_path_buf()).setting_name())?;
+            ensure_matches(stored, &current, &setting)?;
+            if pending_path.exists() {
+                remove_file(&pending_path)?;
+                tracing::warn!(key_id = %current.id(), "an interrupted key rotation had not changed the database: removed the unused new key file");
+            }
             Ok(current)
         }
         None => anyhow::bail!(
@@ -138,7 +167,7 @@ fn unlock_files(dir: &Path, stored: Option<&StoredKey>) -> anyhow::Result<Encryp
              belongs to this database back (from the backup made with it), or set HOOKLINE_ENCRYPTION_KEY to \
              that key. Nothing was started, nothing was sent.",
             stored.id,
-            path.display()
+            current_path.display()
         ),
     }
 }
@@ -184,6 +213,25 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+fn remove_file(path: &Path) -> anyhow::Result<()> {
+    std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))
+}
+
+/// Writes a private (0600) file whole or not at all: a temporary file, synced, then renamed.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let temporary = with_suffix(path, ".tmp");
+    match std::fs::remove_file(&temporary) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+        _ => {}
+    }
+    write_private(&temporary, bytes)?;
+    std::fs::rename(&temporary, path)?;
+    if let Some(dir) = path.parent() {
+        sync_dir(dir);
+    }
+    Ok(())
+}
+
 /// Creates or replaces a file only its owner can read (0600 on Unix), synced to disk.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
@@ -205,4 +253,123 @@ fn sync_dir(dir: &Path) {
     if let Err(error) = File::open(dir).and_then(|d| d.sync_all()) {
         tracing::debug!(%error, dir = %dir.display(), "cannot sync the folder");
     }
+}
+
+/// Takes `<database>.lock`: shared for a server or a command, exclusive for a key rotation, so a
+/// rotation never runs beside a server that would go on using the old key. The lock goes with
+/// the returned file (when it is closed, or the process ends, even by a crash).
+pub(crate) fn lock_database(database: &Path, access: Access) -> anyhow::Result<File> {
+    let path = with_suffix(database, ".lock");
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(&path).with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    let locked = match access {
+        Access::Shared => file.try_lock_shared(),
+        Access::Exclusive => file.try_lock(),
+    };
+    match (locked, access) {
+        (Ok(()), _) => Ok(file),
+        (Err(std::fs::TryLockError::WouldBlock), Access::Shared) => anyhow::bail!(
+            "`hookline keys rotate` is re-encrypting this database ({} is locked); start again once it has finished",
+            path.display()
+        ),
+        (Err(std::fs::TryLockError::WouldBlock), Access::Exclusive) => anyhow::bail!(
+            "Hookline is running on this database ({} is locked): stop it first, since a running server would go on \
+             using the old key",
+            path.display()
+        ),
+        (Err(std::fs::TryLockError::Error(error)), _) => {
+            Err(error).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
+/// What `hookline keys rotate` did.
+#[derive(Debug)]
+pub struct Rotation {
+    pub old: KeyId,
+    pub new: KeyId,
+    /// Values re-encrypted.
+    pub values: u64,
+    /// Values that did not open with the old key and were left as they were (see `Reencrypted`).
+    pub unreadable: Vec<String>,
+    /// The key file now holding the new key; `None` when the key comes from HOOKLINE_ENCRYPTION_KEY.
+    pub key_file: Option<PathBuf>,
+}
+
+/// Re-encrypts every secret under a new key in one transaction (`hookline keys rotate`).
+///
+/// With key files, the new key is generated (or taken from `new_key`) and lands in
+/// `encryption.key` once the transaction has committed. With HOOKLINE_ENCRYPTION_KEY, `new_key`
+/// (HOOKLINE_NEW_ENCRYPTION_KEY) is required: the operator stores the new key where the setting
+/// comes from before any data depends on it, and nothing here prints a key that a closed
+/// terminal could lose. Refused while a server runs on the database (see `lock_database`).
+pub async fn rotate(config: &Config, new_key: Option<&str>) -> anyhow::Result<Rotation> {
+    let source = KeySource::from_config(config);
+    let (new, new_text) = match (new_key, &source) {
+        (_, KeySource::Ephemeral) => anyhow::bail!("a database in memory has no key to rotate"),
+        (Some(text), _) => {
+            let key = EncryptionKey::parse(text)
+                .map_err(|problem| anyhow::anyhow!("HOOKLINE_NEW_ENCRYPTION_KEY: {problem}"))?;
+            (key, text.trim().to_string())
+        }
+        (None, KeySource::Files(_)) => EncryptionKey::generate(),
+        (None, KeySource::Setting(_)) => anyhow::bail!(
+            "HOOKLINE_ENCRYPTION_KEY is set, so the new key cannot be written to {KEY_FILE} for you. Make one with \
+             `hookline keys generate`, store it where HOOKLINE_ENCRYPTION_KEY comes from (keep the old one until \
+             this command has succeeded), then run `hookline keys rotate` with HOOKLINE_NEW_ENCRYPTION_KEY set to \
+             it, and start Hookline with HOOKLINE_ENCRYPTION_KEY set to the new key."
+        ),
+    };
+    let db = Db::open_with(&config.database_url, &config.sqlite_synchronous, &source, Access::Exclusive).await?;
+    let result = rotate_open(&db, &source, new, &new_text).await;
+    db.close().await;
+    result
+}
+
+async fn rotate_open(db: &Db, source: &KeySource, new: EncryptionKey, new_text: &str) -> anyhow::Result<Rotation> {
+    let old = db.encryption_key().clone();
+    anyhow::ensure!(old.id() != new.id(), "the new key is the current key ({}): nothing to rotate", old.id());
+    let files = match source {
+        KeySource::Files(dir) => Some((dir.join(PENDING_KEY_FILE), dir.join(KEY_FILE), dir.clone())),
+        _ => None,
+    };
+    if let Some((pending, _, _)) = &files {
+        write_atomically(pending, format!("{new_text}\n").as_bytes())
+            .with_context(|| format!("cannot write the new encryption key to {}", pending.display()))?;
+    }
+    let done = match db.reencrypt(&old, &new).await {
+        Ok(done) => done,
+        Err(error) => {
+            // Rolled back: the database is still under the old key, so the new file must go (a
+            // start would remove it too).
+            if let Some((pending, _, _)) = &files {
+                let _ = std::fs::remove_file(pending);
+            }
+            return Err(error).context("re-encrypting failed; nothing changed, the old key stays");
+        }
+    };
+    let key_file = match files {
+        Some((pending, current, dir)) => {
+            // From here the database needs the new key; a start finishes this rename if we stop.
+            std::fs::rename(&pending, &current).with_context(|| {
+                format!(
+                    "the database is re-encrypted with key {}, but renaming {} to {} failed: rename it by hand",
+                    new.id(),
+                    pending.display(),
+                    current.display()
+                )
+            })?;
+            sync_dir(&dir);
+            Some(current)
+        }
+        None => None,
+    };
+    for place in &done.unreadable {
+        tracing::warn!(place = %place, "a secret did not decrypt with the old key and was left as it was");
+    }
+    tracing::info!(old = %old.id(), new = %new.id(), values = done.values, "encryption key rotated");
+    Ok(Rotation { old: old.id(), new: new.id(), values: done.values, unreadable: done.unreadable, key_file })
 }

@@ -1,6 +1,6 @@
 //! The database side of encryption at rest: which columns hold sealed values, the key check row,
-//! and sealing the plain values earlier versions wrote. The sealing itself is `crate::crypto`; the
-//! key files are `crate::keys`.
+//! sealing the plain values earlier versions wrote, and re-encrypting everything under a new key.
+//! The sealing itself is `crate::crypto`; the key files are `crate::keys`.
 
 use sqlx::{Connection, SqliteConnection};
 
@@ -54,6 +54,23 @@ pub(crate) async fn stored_key(conn: &mut SqliteConnection) -> Result<Option<Sto
         .fetch_optional(&mut *conn)
         .await?;
     Ok(row.map(|(id, check_value)| StoredKey { id, check_value }))
+}
+
+/// Records `key` as the database's key, replacing the one recorded (a rotation).
+async fn record_key(conn: &mut SqliteConnection, key: &EncryptionKey) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    sqlx::query(
+        "insert into encryption_key (id, key_id, check_value, created_at, updated_at) values (1, ?, ?, ?, ?)
+         on conflict (id) do update set key_id = excluded.key_id, check_value = excluded.check_value,
+             updated_at = excluded.updated_at",
+    )
+    .bind(key.id().to_string())
+    .bind(key.seal(CHECK_COLUMN, CHECK_ROW, CHECK_PLAINTEXT))
+    .bind(now)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Every non-null value of a sealed column with its row key, both as text.
@@ -122,4 +139,48 @@ pub(crate) async fn seal_plain_values(
     }
     tx.commit().await?;
     Ok(Ok(sealed))
+}
+
+/// What a re-encryption did.
+#[derive(Debug, Default)]
+pub struct Reencrypted {
+    /// Values now sealed under the new key.
+    pub values: u64,
+    /// Values that did not open with the old key (altered, or from another database), left as
+    /// they were: they were unreadable before and stay so. As `table.column of row`.
+    pub unreadable: Vec<String>,
+}
+
+/// Re-seals every value from `old` to `new` and records `new` as the database's key, in one
+/// transaction: until it commits, everything is under `old`; after, everything is under `new`.
+pub(crate) async fn reencrypt(
+    conn: &mut SqliteConnection,
+    old: &EncryptionKey,
+    new: &EncryptionKey,
+) -> Result<Reencrypted, sqlx::Error> {
+    // `begin immediate` would be nicer, but sqlx starts deferred transactions: the first write
+    // below takes the write lock, and the exclusive file lock (`keys::rotate`) keeps servers off.
+    let mut tx = conn.begin().await?;
+    let mut done = Reencrypted::default();
+    for (table, column, row_key) in SEALED_COLUMNS {
+        let place = format!("{table}.{column}");
+        for (row, value) in values(&mut tx, table, column, row_key).await? {
+            let plain = if crate::crypto::is_sealed(&value) {
+                match old.open(&place, &row, &value) {
+                    Ok(plain) => plain,
+                    Err(_) => {
+                        done.unreadable.push(format!("{place} of row {row}"));
+                        continue;
+                    }
+                }
+            } else {
+                value.into_bytes()
+            };
+            replace(&mut tx, table, column, row_key, &row, &new.seal(&place, &row, &plain)).await?;
+            done.values += 1;
+        }
+    }
+    record_key(&mut tx, new).await?;
+    tx.commit().await?;
+    Ok(done)
 }

@@ -1,7 +1,7 @@
 //! Secrets at rest: what a copy of the database file reveals (nothing), what a wrong key does
 //! (stops the start, names the setting), a database from before encryption (encrypted at start),
-//! altered ciphertext, and the preview draft kept in the session. Each test reads the SQLite file
-//! itself, with plain SQL.
+//! key rotation and its interruption, altered ciphertext, and the preview draft kept in the
+//! session. Each test reads the SQLite file itself, with plain SQL.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -115,6 +115,18 @@ async fn start_error(dir: &Path, adjust: impl FnOnce(&mut hookline_server::Confi
         Ok(_) => panic!("the start should have been refused"),
         Err(error) => format!("{error:#}"),
     }
+}
+
+fn config_for(dir: &Path) -> hookline_server::Config {
+    let mut config = hookline_server::Config::defaults();
+    config.database_url = format!("sqlite://{}", database(dir).display());
+    config
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())).permissions().mode() & 0o777
 }
 
 #[tokio::test]
@@ -272,6 +284,119 @@ async fn a_database_from_the_previous_version_is_encrypted_at_start_up() {
     let api = api_for(&server, &token);
     assert_eq!(reveal(&api, 7).await, secret);
     assert_delivers(&api, &receiver, "/old", secret, "after-restart").await;
+    server.stop().await;
+}
+
+fn key_ids(values: &[String]) -> Vec<String> {
+    values.iter().map(|v| v.split(':').nth(2).unwrap_or_default().to_string()).collect()
+}
+
+async fn sealed_values(dir: &Path) -> Vec<String> {
+    let pool = open_file(dir).await;
+    let values: Vec<(String, String)> =
+        sqlx::query_as("select authorization, secret from webhooks").fetch_all(&pool).await.expect("values");
+    pool.close().await;
+    values.into_iter().flat_map(|(a, s)| [a, s]).collect()
+}
+
+#[tokio::test]
+async fn rotating_the_key_re_encrypts_everything_and_keeps_delivering() {
+    let receiver = Receiver::start().await;
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let (id, secret) = create_secret_webhook(&api, receiver.url("/rotated")).await;
+    let dir = server.data.path().to_path_buf();
+
+    // Not while a server uses the old key.
+    let running = hookline_server::keys::rotate(&config_for(&dir), None).await.expect_err("refused while running");
+    assert!(format!("{running:#}").contains("Hookline is running on this database"), "{running:#}");
+
+    let data = server.stop().await;
+    let old_file = std::fs::read_to_string(dir.join("encryption.key")).expect("key file");
+    let old_id = hookline_server::crypto::EncryptionKey::parse(&old_file).expect("key").id();
+    assert_eq!(key_ids(&sealed_values(&dir).await), vec![old_id.to_string(); 2]);
+
+    let rotation = hookline_server::keys::rotate(&config_for(&dir), None).await.expect("rotate");
+    assert_eq!(rotation.old, old_id);
+    assert_ne!(rotation.new, old_id);
+    assert!(rotation.values >= 4, "authorization, headers, secret, the sessions: {rotation:?}");
+    assert!(rotation.unreadable.is_empty());
+    assert_eq!(rotation.key_file.as_deref(), Some(dir.join("encryption.key").as_path()));
+    let new_file = std::fs::read_to_string(dir.join("encryption.key")).expect("key file");
+    assert_eq!(hookline_server::crypto::EncryptionKey::parse(&new_file).expect("key").id(), rotation.new);
+    assert!(!dir.join("encryption.key.new").exists());
+    #[cfg(unix)]
+    assert_eq!(mode(&dir.join("encryption.key")), 0o600);
+    assert_eq!(key_ids(&sealed_values(&dir).await), vec![rotation.new.to_string(); 2]);
+
+    // The old key no longer opens the database.
+    let error = start_error(&dir, |c| c.encryption_key = Some(old_file.trim().to_string())).await;
+    assert!(
+        error.contains(&format!("encrypted with key {}, which HOOKLINE_ENCRYPTION_KEY is not", rotation.new)),
+        "{error}"
+    );
+
+    let server = restart(data).await;
+    let api = api_for(&server, &api.token);
+    assert_eq!(reveal(&api, id).await, secret, "the same signing secret, re-encrypted");
+    assert_delivers(&api, &receiver, "/rotated", &secret, "after-rotation").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn rotating_a_key_from_the_setting_needs_the_new_key_given() {
+    let (old, old_text) = hookline_server::crypto::EncryptionKey::generate();
+    let (server, api) = TestServer::start_for_delivery(|c| c.encryption_key = Some(old_text.clone())).await;
+    let (id, secret) = create_secret_webhook(&api, "http://127.0.0.1:9/hook".into()).await;
+    let data = server.stop().await;
+    let dir = data.path().to_path_buf();
+    assert!(!dir.join("encryption.key").exists(), "the setting is the key: no file");
+    let mut config = config_for(&dir);
+    config.encryption_key = Some(old_text.clone());
+
+    let refused = hookline_server::keys::rotate(&config, None).await.expect_err("no new key given");
+    assert!(format!("{refused}").contains("HOOKLINE_NEW_ENCRYPTION_KEY"), "{refused}");
+    assert_eq!(key_ids(&sealed_values(&dir).await), vec![old.id().to_string(); 2], "nothing changed");
+
+    let (new, new_text) = hookline_server::crypto::EncryptionKey::generate();
+    let rotation = hookline_server::keys::rotate(&config, Some(&new_text)).await.expect("rotate");
+    assert_eq!((rotation.old, rotation.new, rotation.key_file), (old.id(), new.id(), None));
+    assert!(!dir.join("encryption.key").exists() && !dir.join("encryption.key.new").exists(), "no key on disk");
+
+    let server = TestServer::start_in(data, |c| {
+        fast_delivery(c);
+        c.encryption_key = Some(new_text.clone());
+    })
+    .await;
+    assert_eq!(reveal(&api_for(&server, &api.token), id).await, secret);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_interrupted_rotation_is_undone_or_finished_at_the_next_start() {
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let (id, secret) = create_secret_webhook(&api, "http://127.0.0.1:9/hook".into()).await;
+    let data = server.stop().await;
+    let dir = data.path().to_path_buf();
+    let old_file = std::fs::read_to_string(dir.join("encryption.key")).expect("key file");
+
+    // Killed before the transaction committed: the new key file exists, the database is unchanged.
+    let (_, unused) = hookline_server::crypto::EncryptionKey::generate();
+    std::fs::write(dir.join("encryption.key.new"), &unused).expect("pending key");
+    let server = restart(data).await;
+    assert_eq!(reveal(&api_for(&server, &api.token), id).await, secret);
+    assert!(!dir.join("encryption.key.new").exists(), "the unused new key was removed");
+    assert_eq!(std::fs::read_to_string(dir.join("encryption.key")).expect("key"), old_file);
+    let data = server.stop().await;
+
+    // Killed after the commit, before the rename: the database needs the new key, still in `.new`.
+    let rotation = hookline_server::keys::rotate(&config_for(&dir), None).await.expect("rotate");
+    std::fs::rename(dir.join("encryption.key"), dir.join("encryption.key.new")).expect("undo the rename");
+    std::fs::write(dir.join("encryption.key"), &old_file).expect("the old key back");
+    let server = restart(data).await;
+    assert_eq!(reveal(&api_for(&server, &api.token), id).await, secret);
+    let now = std::fs::read_to_string(dir.join("encryption.key")).expect("key");
+    assert_eq!(hookline_server::crypto::EncryptionKey::parse(&now).expect("key").id(), rotation.new, "rename finished");
+    assert!(!dir.join("encryption.key.new").exists());
     server.stop().await;
 }
 
