@@ -1,6 +1,7 @@
 //! Where the encryption key lives and how it changes: HOOKLINE_ENCRYPTION_KEY or `encryption.key`
 //! next to the database, the check against the key the database was encrypted with, `hookline
-//! keys rotate`, and the lock that keeps a rotation and a running server apart.
+//! keys rotate`, the private modes of key files, and the lock that keeps a rotation and a running
+//! server apart.
 //!
 //! Rotation survives being killed at any point. With key files it writes the new key to
 //! `encryption.key.new`, re-encrypts everything in one transaction, and only then renames the new
@@ -172,13 +173,15 @@ fn unlock_files(dir: &Path, stored: Option<&StoredKey>) -> anyhow::Result<Encryp
     }
 }
 
-/// A key file's key, or `None` when there is no such file.
+/// A key file's key, or `None` when there is no such file. A file others can read is made
+/// private first (with a warning).
 fn read_key_file(path: &Path) -> anyhow::Result<Option<EncryptionKey>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(error).with_context(|| format!("cannot read the encryption key {}", path.display())),
     };
+    ensure_private(path)?;
     EncryptionKey::parse(&text)
         .map(Some)
         .map_err(|problem| anyhow::anyhow!("{} is not an encryption key: {problem}", path.display()))
@@ -245,6 +248,40 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
     file.write_all(bytes)?;
     file.sync_all()
+}
+
+/// Creates `path` empty and private (0600) if it does not exist yet: SQLite then keeps the mode
+/// for the database and its `-wal` and `-shm` files.
+pub(crate) fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Makes a key file that group or others may read private (0600), with a warning: the key is
+/// only as safe as its file, and refusing to start would fix nothing that chmod cannot.
+pub(crate) fn ensure_private(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).with_context(|| {
+                format!("{} can be read by other users, and its mode cannot be changed", path.display())
+            })?;
+            tracing::warn!(path = %path.display(), was = format!("{:o}", mode & 0o777), "a key file could be read by other users: its mode is now 0600");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Makes a rename or a new file in `dir` durable (best effort: not every platform can sync a folder).

@@ -203,7 +203,8 @@ fn leptos_options(config: &Config) -> LeptosOptions {
 }
 
 /// The key that signs session cookies: from HOOKLINE_SECRET_KEY, or `secret.key` in the data folder
-/// (created with 64 random bytes on first start, readable only by the owner).
+/// (created with 64 random bytes on first start, readable only by the owner; an existing file
+/// others can read is made private, with a warning).
 fn cookie_key(config: &Config) -> anyhow::Result<Key> {
     use sha2::{Digest, Sha512};
     let material: Vec<u8> = match &config.secret_key {
@@ -221,6 +222,7 @@ fn cookie_key(config: &Config) -> anyhow::Result<Key> {
 fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     if let Ok(existing) = std::fs::read(path) {
         if existing.len() >= 32 {
+            keys::ensure_private(path)?;
             return Ok(existing);
         }
     }

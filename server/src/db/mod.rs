@@ -91,7 +91,8 @@ impl Db {
         Db::open_with(url, synchronous, &KeySource::for_database(url, None), Access::Shared).await
     }
 
-    /// Opens the database with the encryption key from `keys`: takes the lock, migrates, checks the key against the database and encrypts any
+    /// Opens the database with the encryption key from `keys`: creates the file (private) when
+    /// missing, takes the lock, migrates, checks the key against the database and encrypts any
     /// secret still stored in plain text, then starts the write queue.
     pub async fn open_with(url: &str, synchronous: &str, keys: &KeySource, access: Access) -> anyhow::Result<Db> {
         let options = SqliteConnectOptions::from_str(url)
@@ -113,7 +114,15 @@ impl Db {
             }
         }
         let file = options.get_filename();
-        let lock = if file == Path::new(":memory:") { None } else { Some(crate::keys::lock_database(file, access)?) };
+        let lock = if file == Path::new(":memory:") {
+            None
+        } else {
+            // SQLite would create the file with the default mode (often readable by everyone),
+            // and gives its -wal and -shm files the database's mode: create it private first.
+            crate::keys::create_private(file)
+                .with_context(|| format!("cannot create the database file {}", file.display()))?;
+            Some(crate::keys::lock_database(file, access)?)
+        };
         // No ping before handing out a connection (`test_before_acquire`): a SQLite connection is a
         // local file, not a socket that can go stale, and the ping is a round trip to the
         // connection's worker thread on every query.

@@ -1,7 +1,7 @@
 //! Secrets at rest: what a copy of the database file reveals (nothing), what a wrong key does
 //! (stops the start, names the setting), a database from before encryption (encrypted at start),
-//! key rotation and its interruption, altered ciphertext, and the preview draft kept in the
-//! session. Each test reads the SQLite file itself, with plain SQL.
+//! key rotation and its interruption, file modes, altered ciphertext, and the preview draft kept
+//! in the session. Each test reads the SQLite file itself, with plain SQL.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -397,6 +397,30 @@ async fn an_interrupted_rotation_is_undone_or_finished_at_the_next_start() {
     let now = std::fs::read_to_string(dir.join("encryption.key")).expect("key");
     assert_eq!(hookline_server::crypto::EncryptionKey::parse(&now).expect("key").id(), rotation.new, "rename finished");
     assert!(!dir.join("encryption.key.new").exists());
+    server.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_and_key_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let (server, _api) = TestServer::start_for_delivery(|_| {}).await;
+    let dir = server.data.path().to_path_buf();
+    for name in
+        ["hookline.db", "hookline.db-wal", "hookline.db-shm", "hookline.db.lock", "secret.key", "encryption.key"]
+    {
+        assert_eq!(mode(&dir.join(name)), 0o600, "{name}");
+    }
+    let data = server.stop().await;
+
+    // Key files others can read are made private at the next start.
+    for name in ["secret.key", "encryption.key"] {
+        std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let server = restart(data).await;
+    for name in ["secret.key", "encryption.key"] {
+        assert_eq!(mode(&dir.join(name)), 0o600, "{name} was made private again");
+    }
     server.stop().await;
 }
 
