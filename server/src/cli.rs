@@ -1,9 +1,10 @@
-//! The `hookline` command line: `serve` (default), `migrate`, and `token create|list|revoke`.
+//! The `hookline` command line: `serve` (default), `migrate`, `token create|list|revoke` and
+//! `keys rotate|generate`.
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::config::{Cli, Command, TokenCommand};
+use crate::config::{Cli, Command, KeysCommand, TokenCommand};
 
 /// Runs the chosen command.
 pub async fn execute(cli: Cli) -> anyhow::Result<()> {
@@ -15,9 +16,41 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             crate::run(config, listener).await
         }
         Command::Migrate => {
-            let db = crate::db::Db::open(&config.database_url, &config.sqlite_synchronous).await?;
+            let keys = crate::keys::KeySource::from_config(&config);
+            let db = crate::db::Db::open_with(
+                &config.database_url,
+                &config.sqlite_synchronous,
+                &keys,
+                crate::db::Access::Shared,
+            )
+            .await?;
             db.close().await;
             println!("database is up to date: {}", config.database_url);
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Generate) => {
+            let (key, text) = crate::crypto::EncryptionKey::generate();
+            eprintln!("A new encryption key (id {}). Store it safely; it is not kept anywhere:", key.id());
+            println!("{text}");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate { new_key }) => {
+            let rotation = crate::keys::rotate(&config, new_key.as_deref()).await?;
+            println!("Re-encrypted {} secrets: key {} replaces key {}.", rotation.values, rotation.new, rotation.old);
+            for place in &rotation.unreadable {
+                println!("Left as it was (it did not decrypt with the old key either): {place}");
+            }
+            match &rotation.key_file {
+                Some(path) => println!(
+                    "The new key is in {}: back it up now. Backups of the database made before this need the old key.",
+                    path.display()
+                ),
+                None => println!(
+                    "Start Hookline with HOOKLINE_ENCRYPTION_KEY set to the new key (the HOOKLINE_NEW_ENCRYPTION_KEY you \
+                     gave): the database now needs key {}. Backups made before this need the old key.",
+                    rotation.new
+                ),
+            }
             Ok(())
         }
         Command::Token(command) => {

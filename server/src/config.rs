@@ -28,6 +28,27 @@ pub enum Command {
     Token(TokenCommand),
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage the key that encrypts secrets in the database.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Re-encrypt every secret under a new key, in one transaction. Stop Hookline first (it is
+    /// refused while a server runs on the database). With the key file, the new key replaces
+    /// `encryption.key` once everything is re-encrypted; back it up. With HOOKLINE_ENCRYPTION_KEY,
+    /// make a key with `hookline keys generate`, store it, pass it as HOOKLINE_NEW_ENCRYPTION_KEY,
+    /// then start Hookline with HOOKLINE_ENCRYPTION_KEY set to it.
+    Rotate {
+        /// The new key (32 bytes as 64 hex digits or base64), instead of a generated one. Needed
+        /// when HOOKLINE_ENCRYPTION_KEY is set. Prefer the variable: a flag shows in process lists.
+        #[arg(long, env = "HOOKLINE_NEW_ENCRYPTION_KEY", hide_env_values = true)]
+        new_key: Option<String>,
+    },
+    /// Print a new random key (base64 of 32 bytes) for HOOKLINE_ENCRYPTION_KEY or
+    /// HOOKLINE_NEW_ENCRYPTION_KEY. Nothing is stored.
+    Generate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,6 +88,13 @@ pub struct Config {
     /// in `secret.key` next to the database, so sessions survive restarts.
     #[arg(long, env = "HOOKLINE_SECRET_KEY", hide_env_values = true, global = true)]
     pub secret_key: Option<String>,
+
+    /// Key that encrypts the secrets stored in the database (Authorization and header values, signing
+    /// secrets, sessions): 32 bytes as 64 hex digits or as base64 (e.g. `hookline keys generate`).
+    /// When absent, one is generated and kept in `encryption.key` next to the database. Back it up
+    /// apart from the database: without it the secrets cannot be read.
+    #[arg(long, env = "HOOKLINE_ENCRYPTION_KEY", hide_env_values = true, global = true)]
+    pub encryption_key: Option<String>,
 
     /// Email of an admin to create at start-up when no admin exists yet (with HOOKLINE_ADMIN_PASSWORD).
     #[arg(long, env = "HOOKLINE_ADMIN_EMAIL", global = true)]

@@ -9,9 +9,11 @@ pub mod auth;
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod dispatcher;
 pub mod headers;
+pub mod keys;
 pub mod metrics;
 pub mod routes;
 pub mod state;
@@ -44,7 +46,8 @@ pub use state::AppState;
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "hookline_session";
 
-/// Builds the shared state: opens (and migrates) the database, loads or creates the cookie key,
+/// Builds the shared state: opens (and migrates) the database with its encryption key, loads or
+/// creates the cookie key,
 /// and prepares the dispatcher (not started: see `AppState::spawn_background_tasks`).
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let policy = Arc::new(
@@ -77,7 +80,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         // connections after each request, and fan-out spent its time connecting.
         config.concurrency,
     )?;
-    let db = db::Db::open(&config.database_url, &config.sqlite_synchronous).await?;
+    let keys = keys::KeySource::from_config(&config);
+    let db = db::Db::open_with(&config.database_url, &config.sqlite_synchronous, &keys, db::Access::Shared).await?;
     let cookie_key = cookie_key(&config)?;
     let options = leptos_options(&config);
     let metrics = Arc::new(metrics::Metrics::default());
@@ -224,7 +228,8 @@ fn leptos_options(config: &Config) -> LeptosOptions {
 }
 
 /// The key that signs session cookies: from HOOKLINE_SECRET_KEY, or `secret.key` in the data folder
-/// (created with 64 random bytes on first start, readable only by the owner).
+/// (created with 64 random bytes on first start, readable only by the owner; an existing file
+/// others can read is made private, with a warning).
 fn cookie_key(config: &Config) -> anyhow::Result<Key> {
     use sha2::{Digest, Sha512};
     let material: Vec<u8> = match &config.secret_key {
@@ -242,6 +247,7 @@ fn cookie_key(config: &Config) -> anyhow::Result<Key> {
 fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     if let Ok(existing) = std::fs::read(path) {
         if existing.len() >= 32 {
+            keys::ensure_private(path)?;
             return Ok(existing);
         }
     }
@@ -251,22 +257,10 @@ fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    write_private(path, &secret).with_context(|| format!("cannot write the session key to {}", path.display()))?;
+    keys::write_private(path, &secret)
+        .with_context(|| format!("cannot write the session key to {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a new session key");
     Ok(secret)
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
-    file.write_all(bytes)
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, bytes)
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

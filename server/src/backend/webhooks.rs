@@ -82,6 +82,15 @@ impl AppState {
         self.db.webhook(id).await?.ok_or_else(|| AppError::NotFound(format!("webhook {id}")))
     }
 
+    /// Refuses to hand out or copy the secrets of a webhook some of whose secrets cannot be
+    /// decrypted: the copy or the revealed value would silently lack them.
+    fn readable(webhook: &Webhook) -> Result<(), AppError> {
+        match &webhook.unreadable {
+            Some(problem) => Err(AppError::Conflict(problem.clone())),
+            None => Ok(()),
+        }
+    }
+
     /// Validates input for a new or changed webhook (`current` on update).
     async fn validate_webhook(&self, input: &WebhookIn, current: Option<&Webhook>) -> Result<WebhookSpec, AppError> {
         let stored = current
@@ -175,6 +184,7 @@ impl WebhookService for AppState {
 
     async fn duplicate_webhook(&self, actor: &str, id: i64) -> Result<WebhookOut, AppError> {
         let source = self.stored_webhook(id).await?;
+        Self::readable(&source)?;
         let spec = WebhookSpec {
             description: format!("Copy of {}", source.title()),
             url: source.url,
@@ -196,6 +206,7 @@ impl WebhookService for AppState {
 
     async fn reveal_webhook_secret(&self, actor: &str, id: i64) -> Result<WebhookSecret, AppError> {
         let webhook = self.stored_webhook(id).await?;
+        Self::readable(&webhook)?;
         tracing::info!(webhook_id = id, %actor, "signing secret revealed");
         Ok(Self::secret_out(&webhook))
     }

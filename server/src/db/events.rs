@@ -376,7 +376,7 @@ mod tests {
     async fn one_by_one(db: &Db, job: &IntakeJob) -> Vec<StoredEvent> {
         let now = now_ms();
         let mut tx = db.write.begin().await.expect("begin");
-        let webhooks = crate::db::webhooks::enabled_webhooks(&mut tx).await.expect("webhooks");
+        let webhooks = crate::db::webhooks::enabled_webhooks(&mut tx, &db.key).await.expect("webhooks");
         let mut stored = Vec::new();
         for new in &job.events {
             let inserted = insert_event(&mut tx, new.id, new, now).await.expect("insert");
@@ -417,7 +417,7 @@ mod tests {
             let results = if grouped {
                 let mut tx = db.write.begin().await.expect("begin");
                 let jobs: Vec<&IntakeJob> = jobs.iter().collect();
-                let webhooks = crate::db::webhooks::enabled_webhooks(&mut tx).await.expect("webhooks");
+                let webhooks = crate::db::webhooks::enabled_webhooks(&mut tx, &db.key).await.expect("webhooks");
                 let high_water: i64 = sqlx::query_scalar(EVENTS_HIGH_WATER).fetch_one(&mut *tx).await.expect("ids");
                 let cache = IntakeCache { webhooks: &webhooks, next_id: Some(high_water + 1) };
                 let (results, _) = write_intake(&mut tx, &jobs, cache).await.expect("group");

@@ -9,6 +9,7 @@ pub mod admins;
 pub mod deliveries;
 pub mod events;
 pub mod log;
+pub mod secrets;
 pub mod sessions;
 pub mod tokens;
 pub mod webhooks;
@@ -27,6 +28,9 @@ use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+use crate::crypto::EncryptionKey;
+use crate::keys::KeySource;
+
 /// The database handle: cheap to clone, shared by the web server and the dispatcher.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -40,6 +44,19 @@ pub struct Db {
     writer: tokio::sync::mpsc::Sender<writer::WriteJob>,
     /// Counters of the writes the write queue's caches depend on.
     changes: Arc<Changes>,
+    /// The key secrets are sealed with (see `crate::crypto`); checked against the database at open.
+    key: Arc<EncryptionKey>,
+    /// `<database>.lock`, held until `close` (see `keys::lock_database`).
+    lock: Arc<std::sync::Mutex<Option<std::fs::File>>>,
+}
+
+/// How a `Db` holds the database's lock file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A server or a command: any number at once.
+    Shared,
+    /// A key rotation: alone, so no server goes on using the old key.
+    Exclusive,
 }
 
 /// Counters bumped after every committed write that the write queue caches around (see
@@ -66,8 +83,16 @@ impl Changes {
 pub use crate::time::now_ms;
 
 impl Db {
-    /// Opens (creating if needed) the database at `url`, applies pending migrations, and returns the handle.
+    /// Opens (creating if needed) the database at `url`, applies pending migrations, and returns
+    /// the handle. Secrets use the `encryption.key` next to the database (see `open_with`).
     pub async fn open(url: &str, synchronous: &str) -> anyhow::Result<Db> {
+        Db::open_with(url, synchronous, &KeySource::for_database(url, None), Access::Shared).await
+    }
+
+    /// Opens the database with the encryption key from `keys`: creates the file (private) when
+    /// missing, takes the lock, migrates, checks the key against the database and encrypts any
+    /// secret still stored in plain text, then starts the write queue.
+    pub async fn open_with(url: &str, synchronous: &str, keys: &KeySource, access: Access) -> anyhow::Result<Db> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("HOOKLINE_DATABASE_URL `{url}` is not a SQLite URL"))?
             .create_if_missing(true)
@@ -86,6 +111,16 @@ impl Db {
                     .with_context(|| format!("cannot create the database folder {}", folder.display()))?;
             }
         }
+        let file = options.get_filename();
+        let lock = if file == Path::new(":memory:") {
+            None
+        } else {
+            // SQLite would create the file with the default mode (often readable by everyone),
+            // and gives its -wal and -shm files the database's mode: create it private first.
+            crate::keys::create_private(file)
+                .with_context(|| format!("cannot create the database file {}", file.display()))?;
+            Some(crate::keys::lock_database(file, access)?)
+        };
         // No ping before handing out a connection (`test_before_acquire`): a SQLite connection is a
         // local file, not a socket that can go stale, and the ping is a round trip to the
         // connection's worker thread on every query.
@@ -103,6 +138,10 @@ impl Db {
             .await
             .with_context(|| format!("cannot open the database {url}"))?;
         sqlx::migrate!("../migrations").run(&write).await.context("cannot apply database migrations")?;
+        let key = {
+            let mut conn = write.acquire().await.with_context(|| format!("cannot open the database {url}"))?;
+            Arc::new(crate::keys::unlock(&mut conn, keys).await?)
+        };
         let checkpoint = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
@@ -121,10 +160,25 @@ impl Db {
         tokio::spawn(writer::writer_loop(
             write.clone(),
             inbox,
-            writer::Caches::new(changes.clone()),
+            writer::Caches::new(changes.clone(), key.clone()),
             writer::Checkpointer::new(checkpoint.clone()),
         ));
-        Ok(Db { read, write, checkpoint, writer, changes })
+        Ok(Db { read, write, checkpoint, writer, changes, key, lock: Arc::new(std::sync::Mutex::new(lock)) })
+    }
+
+    /// The key secrets are sealed with.
+    pub fn encryption_key(&self) -> &EncryptionKey {
+        &self.key
+    }
+
+    /// Re-seals every secret from `old` to `new` in one transaction (see `keys::rotate`).
+    pub(crate) async fn reencrypt(
+        &self,
+        old: &EncryptionKey,
+        new: &EncryptionKey,
+    ) -> Result<secrets::Reencrypted, sqlx::Error> {
+        let mut conn = self.write.acquire().await?;
+        secrets::reencrypt(&mut conn, old, new).await
     }
 
     /// The folder holding the database file (where `secret.key` is kept), if the URL names a file.
@@ -158,5 +212,9 @@ impl Db {
         self.read.close().await;
         self.write.close().await;
         self.checkpoint.close().await;
+        // Only now may a key rotation start on this database.
+        if let Ok(mut lock) = self.lock.lock() {
+            lock.take();
+        }
     }
 }

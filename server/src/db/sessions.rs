@@ -4,6 +4,10 @@
 //! Each row also knows its admin (`admin_id`, from the record's `SESSION_ADMIN_KEY`) and when it
 //! began (`created_at`), so an admin's sessions can be ended together and every session ends
 //! `max_lifetime` after sign-in however active it is.
+//!
+//! Records are stored encrypted (`crate::crypto`, bound to the session id): the no-JavaScript
+//! preview keeps the webhook form a user typed, Authorization and header values included, in the
+//! session, and a copy of the database file must not reveal them.
 
 use std::time::Duration;
 
@@ -34,6 +38,16 @@ fn backend(error: sqlx::Error) -> Error {
     Error::Backend(error.to_string())
 }
 
+/// The associated data's column of a session record.
+const DATA: &str = "sessions.data";
+
+impl SqliteSessionStore {
+    fn seal(&self, record: &Record) -> Result<String> {
+        let json = serde_json::to_vec(record).map_err(|e| Error::Encode(e.to_string()))?;
+        Ok(self.db.key.seal(DATA, record.id, &json))
+    }
+}
+
 fn expires_ms(record: &Record) -> i64 {
     (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64
 }
@@ -50,10 +64,11 @@ fn started_too_long_ago(max_lifetime: Duration) -> i64 {
 #[async_trait]
 impl SessionStore for SqliteSessionStore {
     async fn create(&self, record: &mut Record) -> Result<()> {
-        let data = serde_json::to_vec(record).map_err(|e| Error::Encode(e.to_string()))?;
         // A 128-bit random id colliding is astronomically unlikely, but never overwrite another
         // user's session: on conflict, draw a new id and try again.
         loop {
+            // Sealed inside the loop: the record is bound to its id, which may change.
+            let data = self.seal(record)?;
             let inserted = sqlx::query(
                 "insert into sessions (id, data, expires_at, admin_id, created_at) values (?, ?, ?, ?, ?)
                  on conflict do nothing",
@@ -77,7 +92,7 @@ impl SessionStore for SqliteSessionStore {
     /// the end of the request, so a request in flight while the session was ended (password
     /// changed, admin removed, lifetime over) would otherwise write the row back to life.
     async fn save(&self, record: &Record) -> Result<()> {
-        let data = serde_json::to_vec(record).map_err(|e| Error::Encode(e.to_string()))?;
+        let data = self.seal(record)?;
         sqlx::query("update sessions set data = ?, expires_at = ?, admin_id = ? where id = ?")
             .bind(data)
             .bind(expires_ms(record))
@@ -90,15 +105,24 @@ impl SessionStore for SqliteSessionStore {
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        let row: Option<Vec<u8>> =
-            sqlx::query_scalar("select data from sessions where id = ? and expires_at > ? and created_at > ?")
-                .bind(id.to_string())
-                .bind(now_ms())
-                .bind(started_too_long_ago(self.max_lifetime))
-                .fetch_optional(&self.db.read)
-                .await
-                .map_err(backend)?;
-        row.map(|data| serde_json::from_slice(&data).map_err(|e| Error::Decode(e.to_string()))).transpose()
+        let row: Option<String> = sqlx::query_scalar(
+            "select cast(data as text) from sessions where id = ? and expires_at > ? and created_at > ?",
+        )
+        .bind(id.to_string())
+        .bind(now_ms())
+        .bind(started_too_long_ago(self.max_lifetime))
+        .fetch_optional(&self.db.read)
+        .await
+        .map_err(backend)?;
+        let Some(sealed) = row else { return Ok(None) };
+        match self.db.key.open(DATA, id, &sealed) {
+            Ok(json) => serde_json::from_slice(&json).map(Some).map_err(|e| Error::Decode(e.to_string())),
+            // Altered in the file: no session (sign in again) rather than an error on every request.
+            Err(error) => {
+                tracing::warn!(%error, "a stored session cannot be decrypted; it is ignored");
+                Ok(None)
+            }
+        }
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {

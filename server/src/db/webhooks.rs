@@ -2,12 +2,16 @@
 //!
 //! Every write here bumps `Changes::webhooks` once it ran, which is what keeps the write queue's
 //! cache of enabled webhooks (the intake matches events against it) from ever being stale.
+//!
+//! The Authorization value, the extra headers and the signing secrets are sealed on their way in
+//! and opened on their way out (`crate::crypto`), so callers only ever see plain `Webhook`s.
 
 use app::model::{RetryPolicy, WebhookSpec};
 use hookline_core::event::{Event, EventView};
 use hookline_core::subscription::Subscription;
 
 use super::{now_ms, Db};
+use crate::crypto::EncryptionKey;
 
 /// A stored webhook, secrets in clear (server-side only).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +38,10 @@ pub struct Webhook {
     pub created_at: i64,
     pub updated_at: i64,
     pub updated_by: String,
+    /// Why stored secrets could not be decrypted (altered in the file, or moved from another row):
+    /// those fields are then empty. Deliveries fail with this message rather than go out without
+    /// their credentials, and revealing or duplicating the webhook is refused.
+    pub unreadable: Option<String>,
 }
 
 impl Webhook {
@@ -101,9 +109,48 @@ macro_rules! columns {
     };
 }
 
-fn decode(row: WebhookRow) -> Result<Webhook, sqlx::Error> {
+/// Where each secret of a webhook is sealed (the associated data's column).
+const AUTHORIZATION: &str = "webhooks.authorization";
+const HEADERS: &str = "webhooks.headers";
+const SECRET: &str = "webhooks.secret";
+const PREVIOUS_SECRET: &str = "webhooks.previous_secret";
+
+/// The Authorization and headers columns of webhook `id`, sealed.
+fn seal_config(key: &EncryptionKey, id: i64, spec: &WebhookSpec) -> (Option<String>, String) {
+    let authorization = spec.authorization.as_deref().map(|value| key.seal_text(AUTHORIZATION, id, value));
+    (authorization, key.seal_text(HEADERS, id, &to_json(&spec.headers)))
+}
+
+fn decode(row: WebhookRow, key: &EncryptionKey) -> Result<Webhook, sqlx::Error> {
+    let id = row.id;
+    let mut problems = Vec::new();
+    let mut open = |column: &str, what: &str, remedy: &str, sealed: &str| match key.open_text(column, id, sealed) {
+        Ok(plain) => Some(plain),
+        Err(error) => {
+            problems.push(format!("the {what} ({error}): {remedy}"));
+            None
+        }
+    };
+    let authorization = row
+        .authorization
+        .as_deref()
+        .and_then(|sealed| open(AUTHORIZATION, "Authorization value", "edit the webhook and enter it again", sealed));
+    let headers = open(HEADERS, "extra headers", "edit the webhook and enter them again", &row.headers);
+    let secret = open(SECRET, "signing secret", "rotate it", &row.secret).unwrap_or_default();
+    let previous_secret = row
+        .previous_secret
+        .as_deref()
+        .and_then(|sealed| open(PREVIOUS_SECRET, "previous signing secret", "rotate the signing secret", sealed));
+    let unreadable = (!problems.is_empty())
+        .then(|| format!("The webhook's stored secrets cannot be decrypted: {}", problems.join("; ")));
     let json = |column: &'static str, text: &str| {
-        sqlx::Error::Decode(format!("webhooks.{column} of webhook {} is not valid JSON: {text}", row.id).into())
+        sqlx::Error::Decode(format!("webhooks.{column} of webhook {id} is not valid JSON: {text}").into())
+    };
+    let headers = match headers {
+        // Not repeated in the error: the headers are secret.
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|_| sqlx::Error::Decode(format!("webhooks.headers of webhook {id} is not valid JSON").into()))?,
+        None => app::model::HeaderMap::new(),
     };
     Ok(Webhook {
         id: row.id,
@@ -111,15 +158,15 @@ fn decode(row: WebhookRow) -> Result<Webhook, sqlx::Error> {
         url: row.url,
         enabled: row.enabled,
         content_type: row.content_type,
-        authorization: row.authorization,
-        headers: serde_json::from_str(&row.headers).map_err(|_| json("headers", &row.headers))?,
+        authorization,
+        headers,
         body_template: row.body_template,
         events: serde_json::from_str(&row.events).map_err(|_| json("events", &row.events))?,
         projects: serde_json::from_str(&row.projects).map_err(|_| json("projects", &row.projects))?,
         environments: serde_json::from_str(&row.environments).map_err(|_| json("environments", &row.environments))?,
         retry_policy: RetryPolicy::parse(&row.retry_policy).unwrap_or_default(),
-        secret: row.secret,
-        previous_secret: row.previous_secret,
+        secret,
+        previous_secret,
         previous_secret_expires_at: row.previous_secret_expires_at,
         version: row.version,
         disabled_reason: row.disabled_reason,
@@ -128,16 +175,20 @@ fn decode(row: WebhookRow) -> Result<Webhook, sqlx::Error> {
         created_at: row.created_at,
         updated_at: row.updated_at,
         updated_by: row.updated_by,
+        unreadable,
     })
 }
 
 /// The enabled webhooks, read inside the caller's transaction (the intake matches against them).
-pub(super) async fn enabled_webhooks(conn: &mut sqlx::SqliteConnection) -> Result<Vec<Webhook>, sqlx::Error> {
+pub(super) async fn enabled_webhooks(
+    conn: &mut sqlx::SqliteConnection,
+    key: &EncryptionKey,
+) -> Result<Vec<Webhook>, sqlx::Error> {
     let rows: Vec<WebhookRow> =
         sqlx::query_as(concat!("select ", columns!(), " from webhooks where enabled = 1 order by id"))
             .fetch_all(&mut *conn)
             .await?;
-    rows.into_iter().map(decode).collect()
+    rows.into_iter().map(|row| decode(row, key)).collect()
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -150,7 +201,7 @@ impl Db {
             sqlx::query_as(concat!("select ", columns!(), " from webhooks order by lower(description), id"))
                 .fetch_all(&self.read)
                 .await?;
-        rows.into_iter().map(decode).collect()
+        rows.into_iter().map(|row| decode(row, &self.key)).collect()
     }
 
     pub async fn webhook(&self, id: i64) -> Result<Option<Webhook>, sqlx::Error> {
@@ -158,33 +209,58 @@ impl Db {
             .bind(id)
             .fetch_optional(&self.read)
             .await?;
-        row.map(decode).transpose()
+        row.map(|row| decode(row, &self.key)).transpose()
     }
 
     pub async fn insert_webhook(&self, spec: &WebhookSpec, secret: &str, actor: &str) -> Result<Webhook, sqlx::Error> {
+        let row = self.insert_webhook_row(spec, secret, actor).await;
+        self.changes.webhook_changed();
+        decode(row?, &self.key)
+    }
+
+    /// Inserts, then seals the secrets under the id the row got (they are bound to it), in one
+    /// transaction: the plain placeholders are never committed.
+    async fn insert_webhook_row(
+        &self,
+        spec: &WebhookSpec,
+        secret: &str,
+        actor: &str,
+    ) -> Result<WebhookRow, sqlx::Error> {
         let now = now_ms();
-        let row: Result<WebhookRow, sqlx::Error> = sqlx::query_as(concat!("insert into webhooks (description, url, enabled, content_type, authorization, headers, body_template, events,
+        let mut tx = self.write.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "insert into webhooks (description, url, enabled, content_type, body_template, events,
                 projects, environments, retry_policy, secret, created_at, updated_at, updated_by)
-             values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning ", columns!(), ""))
+             values (?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?) returning id",
+        )
         .bind(&spec.description)
         .bind(&spec.url)
         .bind(spec.enabled)
         .bind(&spec.content_type)
-        .bind(&spec.authorization)
-        .bind(to_json(&spec.headers))
         .bind(&spec.body_template)
         .bind(to_json(&spec.events))
         .bind(to_json(&spec.projects))
         .bind(to_json(&spec.environments))
         .bind(spec.retry_policy.as_str())
-        .bind(secret)
         .bind(now)
         .bind(now)
         .bind(actor)
-        .fetch_one(&self.write)
-        .await;
-        self.changes.webhook_changed();
-        decode(row?)
+        .fetch_one(&mut *tx)
+        .await?;
+        let (authorization, headers) = seal_config(&self.key, id, spec);
+        let row: WebhookRow = sqlx::query_as(concat!(
+            "update webhooks set authorization = ?, headers = ?, secret = ? where id = ? returning ",
+            columns!(),
+            ""
+        ))
+        .bind(authorization)
+        .bind(headers)
+        .bind(self.key.seal_text(SECRET, id, secret))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row)
     }
 
     /// Replaces the configuration; bumps the version. Enabling clears an auto-disable record.
@@ -194,6 +270,7 @@ impl Db {
         spec: &WebhookSpec,
         actor: &str,
     ) -> Result<Option<Webhook>, sqlx::Error> {
+        let (authorization, headers) = seal_config(&self.key, id, spec);
         let row: Result<Option<WebhookRow>, sqlx::Error> = sqlx::query_as(concat!("update webhooks set description = ?, url = ?, enabled = ?, content_type = ?, authorization = ?, headers = ?,
                 body_template = ?, events = ?, projects = ?, environments = ?, retry_policy = ?,
                 disabled_reason = case when ? then null else disabled_reason end,
@@ -205,8 +282,8 @@ impl Db {
         .bind(&spec.url)
         .bind(spec.enabled)
         .bind(&spec.content_type)
-        .bind(&spec.authorization)
-        .bind(to_json(&spec.headers))
+        .bind(authorization)
+        .bind(headers)
         .bind(&spec.body_template)
         .bind(to_json(&spec.events))
         .bind(to_json(&spec.projects))
@@ -221,7 +298,7 @@ impl Db {
         .fetch_optional(&self.write)
         .await;
         self.changes.webhook_changed();
-        row?.map(decode).transpose()
+        row?.map(|row| decode(row, &self.key)).transpose()
     }
 
     /// Turns a webhook on or off. Turning it on clears an auto-disable record and its failure clock.
@@ -248,7 +325,7 @@ impl Db {
         .fetch_optional(&self.write)
         .await;
         self.changes.webhook_changed();
-        row?.map(decode).transpose()
+        row?.map(|row| decode(row, &self.key)).transpose()
     }
 
     pub async fn delete_webhook(&self, id: i64) -> Result<bool, sqlx::Error> {
@@ -257,7 +334,8 @@ impl Db {
         Ok(done?.rows_affected() == 1)
     }
 
-    /// Installs a new signing secret; the old one keeps signing until `previous_expires_at`.
+    /// Installs a new signing secret; the old one keeps signing until `previous_expires_at`. An old
+    /// secret that cannot be decrypted is dropped: rotating is how such a webhook recovers.
     pub async fn rotate_webhook_secret(
         &self,
         id: i64,
@@ -265,21 +343,42 @@ impl Db {
         previous_expires_at: i64,
         actor: &str,
     ) -> Result<Option<Webhook>, sqlx::Error> {
-        let row: Result<Option<WebhookRow>, sqlx::Error> = sqlx::query_as(concat!(
-            "update webhooks set previous_secret = secret, previous_secret_expires_at = ?, secret = ?,
+        let row = self.rotate_webhook_secret_row(id, new_secret, previous_expires_at, actor).await;
+        self.changes.webhook_changed();
+        row?.map(|row| decode(row, &self.key)).transpose()
+    }
+
+    /// The current secret moves to `previous_secret`: opened and sealed again for that column
+    /// (a sealed value only opens in the column it was sealed for).
+    async fn rotate_webhook_secret_row(
+        &self,
+        id: i64,
+        new_secret: &str,
+        previous_expires_at: i64,
+        actor: &str,
+    ) -> Result<Option<WebhookRow>, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        let current: Option<String> =
+            sqlx::query_scalar("select secret from webhooks where id = ?").bind(id).fetch_optional(&mut *tx).await?;
+        let Some(current) = current else { return Ok(None) };
+        let previous =
+            self.key.open_text(SECRET, id, &current).ok().map(|plain| self.key.seal_text(PREVIOUS_SECRET, id, &plain));
+        let row: Option<WebhookRow> = sqlx::query_as(concat!(
+            "update webhooks set previous_secret = ?, previous_secret_expires_at = ?, secret = ?,
                 version = version + 1, updated_at = ?, updated_by = ?
              where id = ? returning ",
             columns!(),
             ""
         ))
+        .bind(previous)
         .bind(previous_expires_at)
-        .bind(new_secret)
+        .bind(self.key.seal_text(SECRET, id, new_secret))
         .bind(now_ms())
         .bind(actor)
         .bind(id)
-        .fetch_optional(&self.write)
-        .await;
-        self.changes.webhook_changed();
-        row?.map(decode).transpose()
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row)
     }
 }

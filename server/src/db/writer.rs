@@ -23,6 +23,7 @@ use super::deliveries::{self, BatchOutcome, ClaimJob, RecordJob};
 use super::events::{self, IntakeCache, IntakeJob, StoredEvent};
 use super::webhooks::Webhook;
 use super::Changes;
+use crate::crypto::EncryptionKey;
 
 /// The most intake events one round takes. A single request (at most 500 events) always fits.
 const ROUND_EVENTS: usize = 2_000;
@@ -194,13 +195,15 @@ async fn try_round(write: &SqlitePool, jobs: &[WriteJob], caches: &mut Caches) -
 /// outside this queue bumps its counter after committing.
 pub(super) struct Caches {
     changes: Arc<Changes>,
+    /// Opens the webhooks' secrets.
+    key: Arc<EncryptionKey>,
     webhooks: Option<(u64, Vec<Webhook>)>,
     next_event_id: Option<(u64, Option<i64>)>,
 }
 
 impl Caches {
-    pub(super) fn new(changes: Arc<Changes>) -> Self {
-        Caches { changes, webhooks: None, next_event_id: None }
+    pub(super) fn new(changes: Arc<Changes>, key: Arc<EncryptionKey>) -> Self {
+        Caches { changes, key, webhooks: None, next_event_id: None }
     }
 
     /// The enabled webhooks and the next event id, read inside the round's transaction when the
@@ -208,7 +211,7 @@ impl Caches {
     async fn for_intake(&mut self, tx: &mut sqlx::SqliteConnection) -> Result<(&[Webhook], Option<i64>), sqlx::Error> {
         let seen = self.changes.webhooks.load(Ordering::Acquire);
         if self.webhooks.as_ref().is_none_or(|(at, _)| *at != seen) {
-            let list = super::webhooks::enabled_webhooks(&mut *tx).await?;
+            let list = super::webhooks::enabled_webhooks(&mut *tx, &self.key).await?;
             self.webhooks = Some((seen, list));
         }
         let seen = self.changes.events.load(Ordering::Acquire);

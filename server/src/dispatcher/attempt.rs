@@ -59,7 +59,12 @@ pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &Pre
     let start = Instant::now();
 
     let mut request_headers: Vec<(String, String)> = Vec::new();
-    let (body, outcome) = match build_body(ctx, due, prepared) {
+    let body = match &webhook.unreadable {
+        // Never send without the configured credentials, nor sign with an empty secret.
+        Some(problem) => Err(problem.clone()),
+        None => build_body(ctx, due, prepared),
+    };
+    let (body, outcome) = match body {
         Err(message) => {
             (String::new(), Outcome::Failure { class: ErrorClass::Render, message, retryable: false, throttled: false })
         }

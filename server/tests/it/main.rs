@@ -9,6 +9,7 @@ mod accounts;
 mod delivery;
 mod foundation;
 mod log;
+mod secrets;
 mod security;
 mod unleash;
 mod webhooks;
