@@ -1,6 +1,11 @@
-//! The catalog of the 33 event types a webhook can subscribe to (exactly the types Unleash 7.5.1's
-//! webhook addon offers, in the order of REFERENCE.md §1), their grouping for the UI, and a
+//! The catalog of the event types a webhook can subscribe to, their grouping for the UI, and a
 //! realistic sample event of each type (used for template previews and test sends).
+//!
+//! It holds, first, the 33 types Unleash 7.5.1's webhook addon offers (in the order of
+//! REFERENCE.md §1), then the 33 further types Unleash 7.5.1 emits and describes in its own
+//! notifications (its `feature-event-formatter-md` has a sentence for each) but does not list in
+//! the addon: a receiver that reacts to them gets them with a sample to preview against. Types
+//! beyond these are still accepted at intake and reach webhooks subscribed to all events.
 
 mod samples;
 
@@ -18,17 +23,23 @@ pub enum EventGroup {
     VariantsAndTags,
     ChangeRequests,
     ReleasePlans,
+    Projects,
+    Access,
+    Configuration,
 }
 
 impl EventGroup {
     /// Every group, in the order the UI shows them.
-    pub const ALL: [EventGroup; 6] = [
+    pub const ALL: [EventGroup; 9] = [
         EventGroup::FlagLifecycle,
         EventGroup::Strategies,
         EventGroup::Environments,
         EventGroup::VariantsAndTags,
         EventGroup::ChangeRequests,
         EventGroup::ReleasePlans,
+        EventGroup::Projects,
+        EventGroup::Access,
+        EventGroup::Configuration,
     ];
 
     /// The human label of the group, e.g. "Flag lifecycle".
@@ -40,6 +51,9 @@ impl EventGroup {
             EventGroup::VariantsAndTags => "Variants and tags",
             EventGroup::ChangeRequests => "Change requests",
             EventGroup::ReleasePlans => "Release plans",
+            EventGroup::Projects => "Projects",
+            EventGroup::Access => "Users and access",
+            EventGroup::Configuration => "Segments, context and integrations",
         }
     }
 
@@ -60,17 +74,33 @@ pub struct EventType {
     pub description: &'static str,
     /// Kept for compatibility only; Unleash no longer emits it for new actions.
     pub deprecated: bool,
+    /// Offered by Unleash 7.5.1's own webhook addon (the first 33 of the catalog). The others are
+    /// emitted by Unleash but reach Hookline only through the event API or a newer addon.
+    #[serde(rename = "unleashAddon")]
+    pub unleash_addon: bool,
 }
 
 const fn ty(name: &'static str, group: EventGroup, description: &'static str) -> EventType {
-    EventType { name, group, description, deprecated: false }
+    EventType { name, group, description, deprecated: false, unleash_addon: true }
 }
 
-use EventGroup::{ChangeRequests, Environments, FlagLifecycle, ReleasePlans, Strategies, VariantsAndTags};
+/// A type Unleash emits that its webhook addon does not offer.
+const fn more(name: &'static str, group: EventGroup, description: &'static str) -> EventType {
+    EventType { name, group, description, deprecated: false, unleash_addon: false }
+}
 
-/// The 33 subscribable event types: the list of Unleash 7.5.1's webhook addon definition
-/// (`core/tests/catalog.rs` checks it against the recorded list), in REFERENCE.md's order.
-pub static EVENT_TYPES: [EventType; 33] = [
+use EventGroup::{
+    Access, ChangeRequests, Configuration, Environments, FlagLifecycle, Projects, ReleasePlans, Strategies,
+    VariantsAndTags,
+};
+
+/// How many types Unleash 7.5.1's webhook addon offers: the first entries of [`EVENT_TYPES`].
+pub const UNLEASH_ADDON_TYPES: usize = 33;
+
+/// The subscribable event types: first the list of Unleash 7.5.1's webhook addon definition in
+/// REFERENCE.md's order, then the types its markdown formatter describes beyond it (in the order
+/// of its imports; `core/tests/catalog.rs` checks both against the recorded lists).
+pub static EVENT_TYPES: [EventType; 66] = [
     ty("feature-created", FlagLifecycle, "A feature flag was created"),
     ty("feature-metadata-updated", FlagLifecycle, "A flag's metadata (description, type, impression data) was updated"),
     ty("feature-project-change", FlagLifecycle, "A flag was moved to another project"),
@@ -114,6 +144,7 @@ pub static EVENT_TYPES: [EventType; 33] = [
         group: FlagLifecycle,
         description: "A flag was updated (deprecated: replaced by the more specific events)",
         deprecated: true,
+        unleash_addon: true,
     },
     ty(
         "release-plan-progressions-paused",
@@ -125,6 +156,39 @@ pub static EVENT_TYPES: [EventType; 33] = [
         ReleasePlans,
         "The automatic milestone progressions of a release plan were resumed",
     ),
+    more("addon-config-created", Configuration, "An integration (addon) was configured"),
+    more("addon-config-deleted", Configuration, "An integration (addon) configuration was deleted"),
+    more("addon-config-updated", Configuration, "An integration (addon) configuration was updated"),
+    more("api-token-created", Access, "An API token was created"),
+    more("api-token-deleted", Access, "An API token was deleted"),
+    more("change-edited", ChangeRequests, "A change in a change request was edited"),
+    more("change-request-rejected", ChangeRequests, "A change request was rejected"),
+    more("context-field-created", Configuration, "A context field was created"),
+    more("context-field-deleted", Configuration, "A context field was deleted"),
+    more("context-field-updated", Configuration, "A context field was updated"),
+    more("feature-deleted", FlagLifecycle, "An archived flag was deleted for good"),
+    more("feature-environment-variants-updated", VariantsAndTags, "A flag's variants in one environment were updated"),
+    more("group-created", Access, "A user group was created"),
+    more("group-deleted", Access, "A user group was deleted"),
+    more("group-updated", Access, "A user group was updated"),
+    more("banner-created", Configuration, "A message banner was created"),
+    more("banner-deleted", Configuration, "A message banner was deleted"),
+    more("banner-updated", Configuration, "A message banner was updated"),
+    more("project-created", Projects, "A project was created"),
+    more("project-deleted", Projects, "A project was deleted"),
+    more("segment-created", Configuration, "A segment was created"),
+    more("segment-deleted", Configuration, "A segment was deleted"),
+    more("segment-updated", Configuration, "A segment was updated"),
+    more("service-account-created", Access, "A service account was created"),
+    more("service-account-deleted", Access, "A service account was deleted"),
+    more("service-account-updated", Access, "A service account was updated"),
+    more("user-created", Access, "A user was created"),
+    more("user-deleted", Access, "A user was deleted"),
+    more("user-updated", Access, "A user was updated"),
+    more("project-archived", Projects, "A project was archived"),
+    more("release-plan-added", ReleasePlans, "A release plan was added to a flag in an environment"),
+    more("release-plan-removed", ReleasePlans, "A release plan was removed from a flag in an environment"),
+    more("release-plan-milestone-started", ReleasePlans, "A milestone of a release plan started"),
 ];
 
 /// The catalog entry of the type named `name`, or `None` when it is not subscribable.
@@ -132,7 +196,7 @@ pub fn event_type(name: &str) -> Option<&'static EventType> {
     EVENT_TYPES.iter().find(|t| t.name == name)
 }
 
-/// Whether `name` is one of the 33 subscribable event types.
+/// Whether `name` is one of the catalog's subscribable event types.
 pub fn is_known(name: &str) -> bool {
     event_type(name).is_some()
 }

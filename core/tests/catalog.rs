@@ -1,6 +1,8 @@
 //! The event-type catalog and its sample events.
 
-use hookline_core::catalog::{event_type, is_known, sample_event, EventGroup, EventType, EVENT_TYPES};
+use hookline_core::catalog::{
+    event_type, is_known, sample_event, EventGroup, EventType, EVENT_TYPES, UNLEASH_ADDON_TYPES,
+};
 use hookline_core::event::Event;
 use serde_json::{json, Value};
 
@@ -72,26 +74,50 @@ fn all_samples() -> Vec<Event> {
 
 #[test]
 fn catalog_lists_unleash_event_types_in_order() {
-    assert_eq!(EVENT_TYPES.len(), 33);
+    assert_eq!(EVENT_TYPES.len(), 66);
+    assert_eq!(UNLEASH_ADDON_TYPES, 33);
     let names: Vec<&str> = EVENT_TYPES.iter().map(|t| t.name).collect();
-    assert_eq!(names, UNLEASH_EVENT_TYPES);
+    assert_eq!(names[..UNLEASH_ADDON_TYPES], UNLEASH_EVENT_TYPES);
+    for (i, t) in EVENT_TYPES.iter().enumerate() {
+        assert_eq!(t.unleash_addon, i < UNLEASH_ADDON_TYPES, "{}", t.name);
+    }
     let mut unique = names.clone();
     unique.sort_unstable();
     unique.dedup();
-    assert_eq!(unique.len(), 33, "names are unique");
+    assert_eq!(unique.len(), 66, "names are unique");
+}
+
+fn recorded(json: &str) -> Vec<String> {
+    serde_json::from_str(json).expect("a list of names")
+}
+
+fn sorted<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut names: Vec<&str> = names.into_iter().collect();
+    names.sort_unstable();
+    names
 }
 
 /// The catalog offers exactly the event types Unleash 7.5.1's webhook addon offers, as recorded
 /// from its definition by `make unleash-fixture` (Unleash's order differs from REFERENCE.md's).
 #[test]
 fn catalog_offers_exactly_the_unleash_webhook_addons_types() {
-    let recorded: Vec<String> =
-        serde_json::from_str(include_str!("fixtures/unleash-webhook-events.json")).expect("a list of names");
-    let mut offered: Vec<&str> = recorded.iter().map(String::as_str).collect();
-    offered.sort_unstable();
-    let mut ours: Vec<&str> = EVENT_TYPES.iter().map(|t| t.name).collect();
-    ours.sort_unstable();
-    assert_eq!(ours, offered);
+    let offered = recorded(include_str!("fixtures/unleash-webhook-events.json"));
+    let ours = EVENT_TYPES.iter().filter(|t| t.unleash_addon).map(|t| t.name);
+    assert_eq!(sorted(ours), sorted(offered.iter().map(String::as_str)));
+}
+
+/// Beyond the addon's list, the catalog holds every type Unleash 7.5.1's markdown formatter has a
+/// sentence for (recorded from its EVENT_MAP by `make unleash-fixture`): the types Unleash emits
+/// and describes to people. Two addon types have no sentence of their own there.
+#[test]
+fn further_types_are_exactly_those_unleash_describes_beyond_the_addon() {
+    let described = recorded(include_str!("fixtures/unleash-formatter-events.json"));
+    let described: Vec<&str> = described.iter().map(String::as_str).collect();
+    let further = EVENT_TYPES.iter().filter(|t| !t.unleash_addon).map(|t| t.name);
+    let beyond = described.iter().copied().filter(|name| !UNLEASH_EVENT_TYPES.contains(name));
+    assert_eq!(sorted(further), sorted(beyond));
+    let undescribed: Vec<&str> = UNLEASH_EVENT_TYPES.iter().copied().filter(|name| !described.contains(name)).collect();
+    assert_eq!(undescribed, ["feature-variants-updated", "feature-updated"]);
 }
 
 #[test]
@@ -123,6 +149,7 @@ fn types_are_grouped_as_specified() {
         "feature-completed",
         "feature-potentially-stale-on",
         "feature-updated",
+        "feature-deleted",
     ] {
         assert_eq!(group(name), Some(EventGroup::FlagLifecycle), "{name}");
     }
@@ -132,18 +159,34 @@ fn types_are_grouped_as_specified() {
     for name in ["feature-environment-enabled", "feature-environment-disabled"] {
         assert_eq!(group(name), Some(EventGroup::Environments), "{name}");
     }
-    for name in ["feature-variants-updated", "feature-tagged", "feature-untagged"] {
+    for name in
+        ["feature-variants-updated", "feature-environment-variants-updated", "feature-tagged", "feature-untagged"]
+    {
         assert_eq!(group(name), Some(EventGroup::VariantsAndTags), "{name}");
     }
     for t in EVENT_TYPES.iter().filter(|t| t.name.starts_with("change-")) {
         assert_eq!(t.group, EventGroup::ChangeRequests, "{}", t.name);
     }
-    for name in ["release-plan-progressions-paused", "release-plan-progressions-resumed"] {
-        assert_eq!(group(name), Some(EventGroup::ReleasePlans), "{name}");
+    for t in EVENT_TYPES.iter().filter(|t| t.name.starts_with("release-plan-")) {
+        assert_eq!(t.group, EventGroup::ReleasePlans, "{}", t.name);
+    }
+    for t in EVENT_TYPES.iter().filter(|t| t.name.starts_with("project-")) {
+        assert_eq!(t.group, EventGroup::Projects, "{}", t.name);
+    }
+    for prefix in ["user-", "group-", "service-account-", "api-token-"] {
+        for t in EVENT_TYPES.iter().filter(|t| t.name.starts_with(prefix)) {
+            assert_eq!(t.group, EventGroup::Access, "{}", t.name);
+        }
+    }
+    for prefix in ["segment-", "context-field-", "banner-", "addon-config-"] {
+        for t in EVENT_TYPES.iter().filter(|t| t.name.starts_with(prefix)) {
+            assert_eq!(t.group, EventGroup::Configuration, "{}", t.name);
+        }
     }
     let counted: usize = EventGroup::ALL.iter().map(|g| g.event_types().count()).sum();
-    assert_eq!(counted, 33, "every type is in exactly one group");
-    assert_eq!(EventGroup::ChangeRequests.event_types().count(), 13);
+    assert_eq!(counted, 66, "every type is in exactly one group");
+    assert_eq!(EventGroup::ChangeRequests.event_types().count(), 15);
+    assert!(EventGroup::ALL.iter().all(|g| g.event_types().count() > 0), "no group is empty");
 }
 
 #[test]
@@ -151,7 +194,17 @@ fn groups_have_labels_and_kebab_case_serde() {
     let labels: Vec<&str> = EventGroup::ALL.iter().map(|g| g.label()).collect();
     assert_eq!(
         labels,
-        ["Flag lifecycle", "Strategies", "Environments", "Variants and tags", "Change requests", "Release plans"]
+        [
+            "Flag lifecycle",
+            "Strategies",
+            "Environments",
+            "Variants and tags",
+            "Change requests",
+            "Release plans",
+            "Projects",
+            "Users and access",
+            "Segments, context and integrations"
+        ]
     );
     assert_eq!(serde_json::to_value(EventGroup::VariantsAndTags).unwrap(), json!("variants-and-tags"));
     let back: EventGroup = serde_json::from_str("\"release-plans\"").unwrap();
@@ -163,7 +216,8 @@ fn groups_have_labels_and_kebab_case_serde() {
             "name": "feature-tagged",
             "group": "variants-and-tags",
             "description": t.description,
-            "deprecated": false
+            "deprecated": false,
+            "unleashAddon": true
         })
     );
 }
@@ -174,7 +228,7 @@ fn lookup_knows_exactly_the_catalog() {
         assert!(is_known(name), "{name}");
         assert_eq!(event_type(name).map(|t| t.name), Some(name));
     }
-    for name in ["", "feature-deleted", "FEATURE-CREATED", "feature-created "] {
+    for name in ["", "feature-deletion", "FEATURE-CREATED", "feature-created ", "strategy-created"] {
         assert!(!is_known(name), "{name:?}");
         assert!(event_type(name).is_none(), "{name:?}");
         assert!(sample_event(name).is_none(), "{name:?}");
@@ -207,14 +261,24 @@ fn samples_are_consistent_and_realistic() {
     let mut ids: Vec<i64> = samples.iter().map(|e| e.id).collect();
     ids.sort_unstable();
     ids.dedup();
-    assert_eq!(ids.len(), 33, "ids are distinct");
+    assert_eq!(ids.len(), 66, "ids are distinct");
     for e in &samples {
         let at = &e.created_at;
         // 2024-10-03T11:09:53.225Z
         assert_eq!(at.len(), 24, "{}: {at}", e.event_type);
         assert!(at.ends_with('Z') && at.as_bytes()[19] == b'.', "{at}");
         assert!(!e.created_by.is_empty());
-        assert_eq!(e.project.as_deref(), Some("web-shop"), "{}", e.event_type);
+        let about_the_instance =
+            ["addon-config-", "api-token-", "context-field-", "group-", "banner-", "service-account-", "user-"]
+                .iter()
+                .any(|prefix| e.event_type.starts_with(prefix));
+        if about_the_instance {
+            assert_eq!(e.project, None, "{}", e.event_type);
+        } else if e.event_type.starts_with("project-") && e.event_type != "project-created" {
+            assert_eq!(e.project.as_deref(), Some("web-shop-legacy"), "{}", e.event_type);
+        } else {
+            assert_eq!(e.project.as_deref(), Some("web-shop"), "{}", e.event_type);
+        }
         if let Some(flag) = &e.feature_name {
             assert_eq!(flag, "checkout-redesign");
         }

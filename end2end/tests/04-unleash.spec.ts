@@ -25,8 +25,8 @@ test('an event type outside the catalog reaches an "all events" webhook and the 
     const token = (await page.getByTestId('new-token').textContent())!.trim();
 
     const body =
-      '{"id":990001,"type":"feature-environment-variants-updated","createdBy":"admin","createdAt":"2025-06-02T09:15:31.418Z",' +
-      '"data":{"variants":[]},"featureName":"demo-flag","project":"default","environment":"production","groupType":"transaction"}';
+      '{"id":990001,"type":"feature-dependency-added","createdBy":"admin","createdAt":"2025-06-02T09:15:31.418Z",' +
+      '"data":{"feature":"demo-flag","dependency":{"feature":"parent-flag","enabled":true}},"featureName":"demo-flag","project":"default","environment":"production","groupType":"transaction"}';
     const posted = await request.post('/api/events', {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       data: body,
@@ -36,7 +36,7 @@ test('an event type outside the catalog reaches an "all events" webhook and the 
     expect(receiver.received[0].body).toBe(body);
 
     await page.goto('/events');
-    const row = page.getByTestId('events').locator('tbody tr').filter({ hasText: 'feature-environment-variants-updated' });
+    const row = page.getByTestId('events').locator('tbody tr').filter({ hasText: 'feature-dependency-added' });
     await expect(row).toContainText('not in catalog');
     await expect(row).toContainText('Everything');
   } finally {

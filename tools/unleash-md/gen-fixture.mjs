@@ -13,7 +13,8 @@
 //
 // Next to FIXTURE it also writes unleash-webhook-events.json: the event types the webhook addon
 // offers (its definition's `events`, in Unleash's order), which Hookline's catalog test compares
-// with the catalog.
+// with the catalog, and unleash-formatter-events.json: every type the markdown formatter has its
+// own sentence for (the keys of its EVENT_MAP), which the catalog's further types must equal.
 //
 // The text is taken end to end: the real `Webhook` addon class is built with `unleashUrl` (as
 // Unleash's addon service does with `server.unleashUrl`) and its `handleEvent` renders the body
@@ -40,6 +41,7 @@ if (version !== '7.5.1') {
 const addons = resolve(packageRoot, 'dist/lib/addons');
 const { default: Webhook } = await import(pathToFileURL(resolve(addons, 'webhook.js')).href);
 const { default: webhookDefinition } = await import(pathToFileURL(resolve(addons, 'webhook-definition.js')).href);
+const { EVENT_MAP } = await import(pathToFileURL(resolve(addons, 'feature-event-formatter-md-events.js')).href);
 const { FeatureEventFormatterMd } = await import(
     pathToFileURL(resolve(addons, 'feature-event-formatter-md.js')).href
 );
@@ -97,6 +99,8 @@ for (const { name, unleashUrl, event } of cases) {
 writeFileSync(fixturePath, `${JSON.stringify(fixture, null, 2)}\n`);
 const eventsPath = resolve(dirname(fixturePath), 'unleash-webhook-events.json');
 writeFileSync(eventsPath, `${JSON.stringify(webhookDefinition.events, null, 2)}\n`);
+const formatterPath = resolve(dirname(fixturePath), 'unleash-formatter-events.json');
+writeFileSync(formatterPath, `${JSON.stringify(Object.keys(EVENT_MAP), null, 2)}\n`);
 console.log(
     `unleash-server ${version}: ${fixture.length} cases (${errors} where Unleash's formatter throws) written to ${fixturePath}`,
 );

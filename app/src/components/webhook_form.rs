@@ -336,6 +336,15 @@ fn EventGroupBox(group: EventGroup, selected: RwSignal<BTreeSet<String>>, filter
                         <span>
                             <span class="mono">{name}</span>
                             {event_type.deprecated.then(|| view! { " " <span class="badge badge-muted">"deprecated"</span> })}
+                            {(!event_type.unleash_addon).then(|| view! {
+                                " "
+                                <span
+                                    class="badge badge-muted"
+                                    title="Unleash emits this type, but its own webhook addon does not offer it: it arrives through the event API or a newer Unleash"
+                                >
+                                    "beyond Unleash's addon"
+                                </span>
+                            })}
                             <br />
                             <span class="muted small">{event_type.description}</span>
                         </span>

@@ -133,11 +133,13 @@ pub struct EventTypeOut {
     pub group_label: String,
     pub description: String,
     pub deprecated: bool,
+    /// Offered by Unleash 7.5.1's webhook addon; `false` for the types Unleash emits beyond it.
+    pub unleash_addon: bool,
     pub sample: hookline_core::event::Event,
 }
 
 impl EventTypeOut {
-    /// The whole catalog, in Unleash's order.
+    /// The whole catalog: the addon's types in Unleash's order, then the further types.
     pub fn catalog() -> Vec<EventTypeOut> {
         catalog::EVENT_TYPES
             .iter()
@@ -148,6 +150,7 @@ impl EventTypeOut {
                     group_label: t.group.label().to_string(),
                     description: t.description.to_string(),
                     deprecated: t.deprecated,
+                    unleash_addon: t.unleash_addon,
                     sample: catalog::sample_event(t.name)?,
                 })
             })

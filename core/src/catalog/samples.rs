@@ -51,6 +51,110 @@ fn change_request_event(id: i64, event_type: &str, created_at: &str, data: Value
     Event { data: Some(data), tags: Vec::new(), feature_name: None, ..environment_event(id, event_type, created_at) }
 }
 
+/// An event about the Unleash instance rather than one flag: no flag, no tags, no environment;
+/// `project` only where the thing belongs to one.
+fn instance_event(id: i64, event_type: &str, created_at: &str, project: Option<&str>) -> Event {
+    Event {
+        tags: Vec::new(),
+        feature_name: None,
+        project: project.map(str::to_owned),
+        ..flag_event(id, event_type, created_at)
+    }
+}
+
+/// The Slack integration as Unleash records it in addon events (its parameters left out, as
+/// Unleash leaves them out: they hold the webhook URL).
+fn slack_addon(description: &str) -> Value {
+    json!({
+        "id": 7,
+        "provider": "slack",
+        "enabled": true,
+        "description": description,
+        "events": ["feature-created", "feature-environment-enabled", "feature-environment-disabled"],
+        "projects": [PROJECT],
+        "environments": [ENVIRONMENT],
+        "createdAt": "2024-09-30T09:12:40.118Z"
+    })
+}
+
+fn api_token() -> Value {
+    json!({
+        "tokenName": "checkout-backend",
+        "username": "checkout-backend",
+        "type": "backend",
+        "environment": ENVIRONMENT,
+        "project": PROJECT,
+        "projects": [PROJECT],
+        "expiresAt": null,
+        "createdAt": "2024-09-30T09:20:05.771Z",
+        "alias": null,
+        "seenAt": null
+    })
+}
+
+fn context_field(description: &str) -> Value {
+    json!({
+        "name": "country",
+        "description": description,
+        "legalValues": [{ "value": "DE" }, { "value": "FR" }, { "value": "NL" }],
+        "stickiness": false,
+        "sortOrder": 10
+    })
+}
+
+fn group(description: &str) -> Value {
+    json!({
+        "id": 12,
+        "name": "Checkout team",
+        "description": description,
+        "mappingsSSO": [],
+        "rootRole": null,
+        "users": [{ "user": { "id": USER_ID } }]
+    })
+}
+
+fn banner(message: &str, enabled: bool) -> Value {
+    json!({
+        "id": 3,
+        "message": message,
+        "enabled": enabled,
+        "variant": "info",
+        "sticky": false,
+        "icon": null,
+        "link": null,
+        "linkText": null,
+        "dialogTitle": null,
+        "dialog": null,
+        "createdAt": "2024-10-01T08:00:12.402Z"
+    })
+}
+
+fn segment(description: &str) -> Value {
+    json!({
+        "id": 5,
+        "name": "eu-customers",
+        "description": description,
+        "project": PROJECT,
+        "constraints": [{
+            "contextName": "country",
+            "operator": "IN",
+            "values": ["DE", "FR", "NL"],
+            "caseInsensitive": false,
+            "inverted": false
+        }],
+        "createdBy": USER,
+        "createdAt": "2024-10-02T10:31:57.264Z"
+    })
+}
+
+fn service_account(root_role: i64) -> Value {
+    json!({ "id": 121, "name": "CI pipeline", "username": "ci-pipeline", "rootRole": root_role })
+}
+
+fn user(name: &str) -> Value {
+    json!({ "id": 118, "name": name, "email": "dana@example.com", "username": null, "rootRole": 2 })
+}
+
 fn by_system(event: Event) -> Event {
     Event { created_by: SYSTEM_USER.to_owned(), created_by_user_id: Some(SYSTEM_USER_ID), ..event }
 }
@@ -296,6 +400,161 @@ pub(super) fn sample(name: &str) -> Option<Event> {
         "release-plan-progressions-resumed" => {
             Event { data: Some(release_plan()), ..environment_event(27372, name, "2024-10-18T15:26:13.487Z") }
         }
+        // The types Unleash emits beyond its webhook addon's list (see catalog.rs).
+        "addon-config-created" => Event {
+            data: Some(slack_addon("Flag changes to #checkout")),
+            ..instance_event(27297, name, "2024-09-30T09:12:40.131Z", None)
+        },
+        "addon-config-deleted" => Event {
+            pre_data: Some(slack_addon("Flag changes to #checkout-releases")),
+            ..instance_event(27396, name, "2024-12-02T10:05:41.522Z", None)
+        },
+        "addon-config-updated" => Event {
+            data: Some(slack_addon("Flag changes to #checkout-releases")),
+            pre_data: Some(slack_addon("Flag changes to #checkout")),
+            ..instance_event(27340, name, "2024-10-03T13:30:18.947Z", None)
+        },
+        "api-token-created" => {
+            Event { data: Some(api_token()), ..instance_event(27298, name, "2024-09-30T09:20:05.789Z", None) }
+        }
+        "api-token-deleted" => {
+            Event { pre_data: Some(api_token()), ..instance_event(27397, name, "2024-12-02T10:07:13.086Z", None) }
+        }
+        "change-edited" => Event {
+            feature_name: Some(FLAG.to_owned()),
+            ..change_request_event(
+                27350,
+                name,
+                "2024-10-09T08:15:27.640Z",
+                json!({
+                    "changeRequestId": CHANGE_REQUEST_ID,
+                    "change": {
+                        "id": 101,
+                        "action": "updateEnabled",
+                        "feature": FLAG,
+                        "payload": { "enabled": true }
+                    }
+                }),
+            )
+        },
+        "change-request-rejected" => Event {
+            created_by: "reviewer@example.com".to_owned(),
+            created_by_user_id: Some(117),
+            ..change_request_event(27364, name, "2024-10-10T09:05:31.904Z", json!({ "changeRequestId": 47 }))
+        },
+        "context-field-created" => Event {
+            data: Some(context_field("Customer's country (ISO 3166-1 alpha-2)")),
+            ..instance_event(27300, name, "2024-10-01T07:58:02.355Z", None)
+        },
+        "context-field-deleted" => Event {
+            pre_data: Some(context_field("Customer's billing country (ISO 3166-1 alpha-2)")),
+            ..instance_event(27398, name, "2024-12-02T10:09:48.613Z", None)
+        },
+        "context-field-updated" => Event {
+            data: Some(context_field("Customer's billing country (ISO 3166-1 alpha-2)")),
+            pre_data: Some(context_field("Customer's country (ISO 3166-1 alpha-2)")),
+            ..instance_event(27339, name, "2024-10-03T13:21:55.082Z", None)
+        },
+        "feature-deleted" => Event {
+            pre_data: Some(flag(json!("One-page checkout with saved cards"), true, true)),
+            tags: Vec::new(),
+            ..flag_event(27394, name, "2024-12-02T09:58:30.417Z")
+        },
+        "feature-environment-variants-updated" => Event {
+            data: Some(json!({
+                "variants": [variant("classic", 500, "classic"), variant("one-page", 500, "one-page")]
+            })),
+            pre_data: Some(json!({ "variants": [variant("classic", 1000, "classic")] })),
+            ..environment_event(27348, name, "2024-10-08T10:05:23.774Z")
+        },
+        "group-created" => {
+            Event { data: Some(group("")), ..instance_event(27301, name, "2024-10-01T08:02:37.190Z", None) }
+        }
+        "group-deleted" => Event {
+            pre_data: Some(group("Owns the checkout flow")),
+            ..instance_event(27399, name, "2024-12-02T10:11:20.905Z", None)
+        },
+        "group-updated" => Event {
+            data: Some(group("Owns the checkout flow")),
+            pre_data: Some(group("")),
+            ..instance_event(27302, name, "2024-10-01T08:03:11.478Z", None)
+        },
+        "banner-created" => Event {
+            data: Some(banner("Checkout redesign rolls out to EU customers this week", false)),
+            ..instance_event(27303, name, "2024-10-01T08:00:12.415Z", None)
+        },
+        "banner-deleted" => Event {
+            pre_data: Some(banner("Checkout redesign rolls out to EU customers this week", true)),
+            ..instance_event(27400, name, "2024-12-02T10:12:02.336Z", None)
+        },
+        "banner-updated" => Event {
+            data: Some(banner("Checkout redesign rolls out to EU customers this week", true)),
+            pre_data: Some(banner("Checkout redesign rolls out to EU customers this week", false)),
+            ..instance_event(27346, name, "2024-10-07T09:00:00.641Z", None)
+        },
+        "project-created" => Event {
+            data: Some(json!({
+                "id": PROJECT,
+                "name": "Web shop",
+                "description": "The public web shop",
+                "mode": "open",
+                "defaultStickiness": "default",
+                "changeRequestEnvironments": [{ "name": ENVIRONMENT, "requiredApprovals": 1 }]
+            })),
+            ..instance_event(27296, name, "2024-09-30T09:05:18.532Z", Some(PROJECT))
+        },
+        "project-deleted" => instance_event(27402, name, "2024-12-02T10:20:44.177Z", Some("web-shop-legacy")),
+        "segment-created" => {
+            Event { data: Some(segment("")), ..instance_event(27304, name, "2024-10-02T10:31:57.279Z", Some(PROJECT)) }
+        }
+        "segment-deleted" => Event {
+            pre_data: Some(segment("Customers in the EU pilot countries")),
+            ..instance_event(27401, name, "2024-12-02T10:14:36.850Z", Some(PROJECT))
+        },
+        "segment-updated" => Event {
+            data: Some(segment("Customers in the EU pilot countries")),
+            pre_data: Some(segment("")),
+            ..instance_event(27305, name, "2024-10-02T10:33:08.011Z", Some(PROJECT))
+        },
+        "service-account-created" => {
+            Event { data: Some(service_account(3)), ..instance_event(27306, name, "2024-10-02T11:00:41.736Z", None) }
+        }
+        "service-account-deleted" => Event {
+            pre_data: Some(service_account(2)),
+            ..instance_event(27403, name, "2024-12-02T10:22:19.064Z", None)
+        },
+        "service-account-updated" => Event {
+            data: Some(service_account(2)),
+            pre_data: Some(service_account(3)),
+            ..instance_event(27307, name, "2024-10-02T11:04:26.195Z", None)
+        },
+        "user-created" => {
+            Event { data: Some(user("Dana Ng")), ..instance_event(27308, name, "2024-10-02T11:10:03.487Z", None) }
+        }
+        "user-deleted" => Event {
+            pre_data: Some(user("Dana Nguyen")),
+            ..instance_event(27404, name, "2024-12-02T10:25:52.719Z", None)
+        },
+        "user-updated" => Event {
+            data: Some(user("Dana Nguyen")),
+            pre_data: Some(user("Dana Ng")),
+            ..instance_event(27309, name, "2024-10-02T11:12:45.926Z", None)
+        },
+        "project-archived" => instance_event(27395, name, "2024-12-02T10:18:07.540Z", Some("web-shop-legacy")),
+        "release-plan-added" => {
+            Event { data: Some(release_plan()), ..environment_event(27368, name, "2024-10-17T09:40:22.318Z") }
+        }
+        "release-plan-removed" => {
+            Event { pre_data: Some(release_plan()), ..environment_event(27393, name, "2024-11-28T15:02:10.760Z") }
+        }
+        "release-plan-milestone-started" => by_system(Event {
+            data: Some({
+                let mut plan = release_plan();
+                plan["milestoneName"] = json!("50% of users");
+                plan
+            }),
+            ..environment_event(27369, name, "2024-10-18T09:40:22.504Z")
+        }),
         _ => return None,
     };
     Some(event)

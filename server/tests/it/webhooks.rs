@@ -284,12 +284,16 @@ async fn tokens_authenticate_scripts_and_revoked_ones_stop_working() {
 }
 
 #[tokio::test]
-async fn event_type_catalog_lists_all_33_with_samples() {
+async fn event_type_catalog_lists_all_66_with_samples() {
     let (server, api) = TestServer::start_for_delivery(|_| {}).await;
     let (status, catalog) = api.get("/api/admin/event-types").await;
     assert_eq!(status, StatusCode::OK);
     let types = catalog.as_array().expect("list");
-    assert_eq!(types.len(), 33);
+    assert_eq!(types.len(), 66);
+    let addon: Vec<&Value> = types.iter().filter(|t| t["unleashAddon"] == true).collect();
+    assert_eq!(addon.len(), 33, "the types of Unleash's webhook addon come first");
+    assert!(types[..33].iter().all(|t| t["unleashAddon"] == true));
+    assert!(types.iter().any(|t| t["name"] == "feature-environment-variants-updated" && t["unleashAddon"] == false));
     for entry in types {
         assert_eq!(entry["sample"]["type"], entry["name"]);
         assert!(entry["groupLabel"].as_str().is_some_and(|g| !g.is_empty()));
