@@ -131,4 +131,36 @@ test.describe.serial('webhooks', () => {
       await receiver.stop();
     }
   });
+
+  test('a save over someone else\'s newer save is refused with who changed it', async ({ page }) => {
+    await signIn(page);
+    await page.goto('/webhooks/new');
+    await waitForHydration(page);
+    await page.getByLabel('Webhook URL').fill('http://127.0.0.1:9/hook');
+    await page.getByLabel('Description', { exact: true }).fill('Shared hook');
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    await expect(page.getByText('Saved.')).toBeVisible();
+    const address = page.url().replace(/\?.*$/, '');
+
+    // A second tab opens the same version.
+    const other = await page.context().newPage();
+    await other.goto(address);
+    await waitForHydration(other);
+    await waitForHydration(page);
+
+    await page.getByLabel('Description', { exact: true }).fill('Edited in the first tab');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expect(page.getByRole('heading', { name: /Edited in the first tab/ })).toBeVisible();
+
+    await other.getByLabel('Description', { exact: true }).fill('Edited in the second tab');
+    await other.getByRole('button', { name: 'Save changes' }).click();
+    await expect(other.getByText(/changed by admin@example\.com .* reload it/)).toBeVisible();
+    await other.reload();
+    await expect(other.getByLabel('Description', { exact: true })).toHaveValue('Edited in the first tab');
+    await other.close();
+
+    page.once('dialog', (dialog) => dialog.accept());
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await expect(page).toHaveURL(/\/webhooks$/);
+  });
 });

@@ -162,12 +162,17 @@ impl AccountService for AppState {
         if self.db.admin_by_email(&email).await?.is_some() {
             return Err(AppError::invalid("email", "an admin with this email already exists"));
         }
+        // The check above only spares a hash in the common case; the unique index decides when
+        // two admins add the same address at once.
         let hash = self.password_hashing.hash(password).await?;
-        let row = self
-            .db
-            .insert_admin(&email, &hash, false)
-            .await?
-            .ok_or_else(|| AppError::internal("insert returned no row"))?;
+        let row = match self.db.insert_admin(&email, &hash, false).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return Err(AppError::internal("insert returned no row")),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(AppError::invalid("email", "an admin with this email already exists"))
+            }
+            Err(e) => return Err(e.into()),
+        };
         tracing::info!(by = %actor.email, added = %row.email, "admin added");
         Ok(admin_out(row))
     }

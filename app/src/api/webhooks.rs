@@ -37,6 +37,9 @@ pub struct WebhookForm {
     pub retry_policy: String,
     #[serde(default)]
     pub save_anyway: Option<String>,
+    /// The version of the webhook the form was opened on (editing only).
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
 impl WebhookForm {
@@ -68,6 +71,7 @@ impl WebhookForm {
             environments: Some(split_list(&self.environments)),
             retry_policy,
             save_anyway: Some(self.save_anyway.is_some()),
+            version: self.version,
         })
     }
 }
@@ -183,6 +187,7 @@ impl WebhookDraft {
             created_at: String::new(),
             updated_at: String::new(),
             updated_by: String::new(),
+            version: form.version.unwrap_or_default(),
         }
     }
 }

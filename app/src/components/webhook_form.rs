@@ -36,6 +36,8 @@ pub fn WebhookEditor(
     let error = action_error(save);
     let editing = initial.is_some();
     let id = initial.as_ref().map(|w| w.id);
+    // The version being edited: a save after someone else's is refused (409), not applied over it.
+    let version = initial.as_ref().filter(|w| w.id != 0).map(|w| w.version);
     let value_of = |f: fn(&WebhookOut) -> String| initial.as_ref().map(f).unwrap_or_default();
 
     let description = value_of(|w| w.description.clone());
@@ -78,6 +80,7 @@ pub fn WebhookEditor(
     view! {
         <ActionForm action=save attr:class="webhook-form" attr:id="webhook-form">
             {id.map(|id| view! { <input type="hidden" name="id" value=id /> })}
+            {version.map(|version| view! { <input type="hidden" name="form[version]" value=version /> })}
             <ErrorBanner error fields=&["url", "description", "contentType", "authorization", "headers", "bodyTemplate", "events", "projects", "environments", "retryPolicy"] />
 
             <section class="card">

@@ -101,6 +101,8 @@ pub struct WebhookOut {
     pub created_at: String,
     pub updated_at: String,
     pub updated_by: String,
+    /// Bumped by every change; send it back with an update to have a concurrent change refused.
+    pub version: i64,
 }
 
 impl WebhookOut {
@@ -187,6 +189,11 @@ pub struct WebhookIn {
     /// Save even if the template renders invalid JSON for some subscribed event type.
     #[serde(default)]
     pub save_anyway: Option<bool>,
+    /// On update: the `version` this change was made to. If the webhook has changed since, the
+    /// update is refused with 409 instead of overwriting that change. Without it the update
+    /// applies to whatever version is stored.
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
 /// A validated webhook configuration, sensitive values resolved (never sent to clients).

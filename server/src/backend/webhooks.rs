@@ -39,6 +39,7 @@ pub fn webhook_out(webhook: Webhook, last_delivery: Option<LastDelivery>) -> Web
         created_at: iso(webhook.created_at),
         updated_at: iso(webhook.updated_at),
         updated_by: webhook.updated_by,
+        version: webhook.version,
     }
 }
 
@@ -125,6 +126,17 @@ impl AppState {
     }
 }
 
+/// The 409 for an update based on an older version than `stored`.
+fn changed_since(stored: &Webhook) -> AppError {
+    AppError::Conflict(format!(
+        "this webhook was changed by {} at {} (now version {}) after you opened it: reload it, then make your \
+         changes again",
+        stored.updated_by,
+        iso(stored.updated_at),
+        stored.version
+    ))
+}
+
 #[async_trait]
 impl WebhookService for AppState {
     async fn list_webhooks(&self) -> Result<Vec<WebhookOut>, AppError> {
@@ -152,14 +164,19 @@ impl WebhookService for AppState {
         Ok(webhook_out(webhook, None))
     }
 
+    /// Validates against the stored webhook, then writes only if nobody changed it in between:
+    /// kept (masked) secrets and the URL check were decided on that version. The caller may name
+    /// the version it edited (`version`); a newer stored one is a conflict, not a silent overwrite.
     async fn update_webhook(&self, actor: &str, id: i64, input: WebhookIn) -> Result<WebhookOut, AppError> {
         let current = self.stored_webhook(id).await?;
+        if input.version.is_some_and(|edited| edited != current.version) {
+            return Err(changed_since(&current));
+        }
         let spec = self.validate_webhook(&input, Some(&current)).await?;
-        let webhook = self
-            .db
-            .update_webhook(id, &spec, actor)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("webhook {id}")))?;
+        let Some(webhook) = self.db.update_webhook(id, current.version, &spec, actor).await? else {
+            // Gone (404) or changed while this update was validated (409).
+            return Err(changed_since(&self.stored_webhook(id).await?));
+        };
         tracing::info!(webhook_id = id, %actor, version = webhook.version, "webhook updated");
         self.get_webhook(webhook.id).await
     }

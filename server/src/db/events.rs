@@ -522,10 +522,14 @@ mod tests {
             environments: Vec::new(),
             retry_policy: second.retry_policy,
         };
-        db.update_webhook(second.id, &spec, "test").await.expect("update");
+        let updated = db.update_webhook(second.id, second.version, &spec, "test").await.expect("update");
+        let updated = updated.expect("at the version it was read");
         assert_eq!(publish("unsubscribed").await.deliveries, 0);
         spec.events = vec!["feature-created".into()];
-        db.update_webhook(second.id, &spec, "test").await.expect("update");
+        let stale = db.update_webhook(second.id, second.version, &spec, "test").await.expect("update");
+        assert!(stale.is_none(), "an update based on an old version changes nothing");
+        assert_eq!(publish("still unsubscribed").await.deliveries, 0);
+        db.update_webhook(second.id, updated.version, &spec, "test").await.expect("update").expect("current version");
         assert_eq!(publish("subscribed again").await.deliveries, 1);
         db.delete_webhook(second.id).await.expect("delete");
         assert_eq!(publish("deleted").await.deliveries, 0);

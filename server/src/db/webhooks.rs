@@ -263,21 +263,29 @@ impl Db {
         Ok(row)
     }
 
-    /// Replaces the configuration; bumps the version. Enabling clears an auto-disable record.
+    /// Replaces the configuration if the webhook is still at `expected_version` (the version the
+    /// change was validated against); bumps the version. Enabling clears an auto-disable record.
+    /// `None` when the webhook is gone or was changed in between: the caller tells which.
     pub async fn update_webhook(
         &self,
         id: i64,
+        expected_version: i64,
         spec: &WebhookSpec,
         actor: &str,
     ) -> Result<Option<Webhook>, sqlx::Error> {
         let (authorization, headers) = seal_config(&self.key, id, spec);
-        let row: Result<Option<WebhookRow>, sqlx::Error> = sqlx::query_as(concat!("update webhooks set description = ?, url = ?, enabled = ?, content_type = ?, authorization = ?, headers = ?,
-                body_template = ?, events = ?, projects = ?, environments = ?, retry_policy = ?,
-                disabled_reason = case when ? then null else disabled_reason end,
-                disabled_at = case when ? then null else disabled_at end,
-                failing_since = case when ? and not enabled then null else failing_since end,
-                version = version + 1, updated_at = ?, updated_by = ?
-             where id = ? returning ", columns!(), ""))
+        let row: Result<Option<WebhookRow>, sqlx::Error> = sqlx::query_as(concat!(
+            "update webhooks set description = ?1, url = ?2, enabled = ?3, content_type = ?4,
+                authorization = ?5, headers = ?6, body_template = ?7, events = ?8, projects = ?9,
+                environments = ?10, retry_policy = ?11,
+                disabled_reason = case when ?3 then null else disabled_reason end,
+                disabled_at = case when ?3 then null else disabled_at end,
+                failing_since = case when ?3 and not enabled then null else failing_since end,
+                version = version + 1, updated_at = ?12, updated_by = ?13
+             where id = ?14 and version = ?15 returning ",
+            columns!(),
+            ""
+        ))
         .bind(&spec.description)
         .bind(&spec.url)
         .bind(spec.enabled)
@@ -289,12 +297,10 @@ impl Db {
         .bind(to_json(&spec.projects))
         .bind(to_json(&spec.environments))
         .bind(spec.retry_policy.as_str())
-        .bind(spec.enabled)
-        .bind(spec.enabled)
-        .bind(spec.enabled)
         .bind(now_ms())
         .bind(actor)
         .bind(id)
+        .bind(expected_version)
         .fetch_optional(&self.write)
         .await;
         self.changes.webhook_changed();

@@ -441,3 +441,29 @@ async fn a_session_ends_at_its_absolute_lifetime_however_busy() {
     assert_eq!(browser.get(&server.url("/settings")).await.status(), StatusCode::OK);
     server.stop().await;
 }
+
+/// Adding the same admin from several tabs at once: the database's unique index decides, so
+/// exactly one is added and the others get the same field error as a plain duplicate (not a 500,
+/// not two admins).
+#[tokio::test]
+async fn the_same_admin_added_at_once_is_added_once() {
+    let (server, browser) = TestServer::start_signed_in().await;
+    let url = server.url("/rpc/add_admin");
+    let attempts = (0..4).map(|_| async {
+        let response =
+            browser.call(&url, &[("email", "racer@example.com"), ("password", "racer-password-12")]).await;
+        let status = response.status();
+        (status, response.text().await.unwrap_or_default())
+    });
+    let outcomes = futures::future::join_all(attempts).await;
+    let added = outcomes.iter().filter(|(status, _)| *status == StatusCode::OK).count();
+    assert_eq!(added, 1, "{outcomes:?}");
+    for (status, body) in outcomes.iter().filter(|(status, _)| *status != StatusCode::OK) {
+        assert_eq!(*status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.contains("already exists"), "{body}");
+    }
+    let admins: Value = browser.call(&server.url("/rpc/list_admins"), &[]).await.json().await.expect("json");
+    let racers = admins.as_array().expect("list").iter().filter(|a| a["email"] == "racer@example.com").count();
+    assert_eq!(racers, 1);
+    server.stop().await;
+}

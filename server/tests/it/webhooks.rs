@@ -401,3 +401,82 @@ async fn malformed_requests_get_the_json_error_shape() {
     }
     server.stop().await;
 }
+
+/// Two admins edit the same webhook: the second save, based on the version both opened, is
+/// refused with 409 naming who changed it, instead of silently undoing the first.
+#[tokio::test]
+async fn a_stale_update_is_refused_not_applied() {
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let id = api.create_webhook(slack_like("http://127.0.0.1:9/services/T000/B000/XXXX")).await;
+    let path = format!("/api/admin/webhooks/{id}");
+    let (status, opened) = api.get(&path).await;
+    assert_eq!(status, StatusCode::OK, "{opened}");
+    let version = opened["version"].as_i64().expect("version");
+
+    let mut first = slack_like("http://127.0.0.1:9/services/T000/B000/XXXX");
+    first["description"] = json!("first edit");
+    first["version"] = json!(version);
+    let (status, saved) = api.put(&path, &first).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["version"].as_i64(), Some(version + 1));
+
+    let mut second = slack_like("http://127.0.0.1:9/services/T000/B000/XXXX");
+    second["description"] = json!("second edit");
+    second["version"] = json!(version);
+    let (status, refused) = api.put(&path, &second).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    let message = refused["error"]["message"].as_str().expect("message");
+    assert!(message.contains("changed by") && message.contains("reload"), "{message}");
+    assert!(message.contains(&format!("version {}", version + 1)), "{message}");
+    let (_, now) = api.get(&path).await;
+    assert_eq!(now["description"], "first edit", "the refused update changed nothing");
+
+    // Based on the current version it goes through; without a version it applies as before.
+    second["version"] = json!(version + 1);
+    let (status, saved) = api.put(&path, &second).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["description"], "second edit");
+    let mut unversioned = slack_like("http://127.0.0.1:9/services/T000/B000/XXXX");
+    unversioned["description"] = json!("no version given");
+    let (status, saved) = api.put(&path, &unversioned).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["version"].as_i64(), Some(version + 3));
+    server.stop().await;
+}
+
+/// The form carries the version it was opened on, so the same refusal reaches the browser.
+#[tokio::test]
+async fn the_form_refuses_a_save_over_someone_elses() {
+    let (server, browser) = TestServer::start_signed_in_with(fast_delivery).await;
+    let api = Api::new(&server, &browser).await;
+    let id = api.create_webhook(json!({"url": "http://127.0.0.1:9/hook", "events": ["feature-created"]})).await;
+    let (_, opened) = api.get(&format!("/api/admin/webhooks/{id}")).await;
+    let version = opened["version"].as_i64().expect("version").to_string();
+    let id = id.to_string();
+    let save = |description: &'static str, version: String| {
+        let (browser, url, id) = (&browser, server.url("/rpc/save_webhook"), id.clone());
+        async move {
+            browser
+                .call(
+                    &url,
+                    &[
+                        ("id", id.as_str()),
+                        ("form[url]", "http://127.0.0.1:9/hook"),
+                        ("form[description]", description),
+                        ("form[events][]", "feature-created"),
+                        ("form[version]", version.as_str()),
+                    ],
+                )
+                .await
+        }
+    };
+    let first = save("saved first", version.clone()).await;
+    assert_eq!(first.status(), StatusCode::OK, "{}", first.text().await.unwrap_or_default());
+    let second = save("saved second", version).await;
+    assert_eq!(second.status(), StatusCode::CONFLICT);
+    let body = second.text().await.expect("body");
+    assert!(body.contains("changed by admin@example.com"), "{body}");
+    let (_, now) = api.get(&format!("/api/admin/webhooks/{id}")).await;
+    assert_eq!(now["description"], "saved first");
+    server.stop().await;
+}
