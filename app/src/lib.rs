@@ -102,6 +102,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/deliveries/:id") view=DeliveryPage />
                     <Route path=path!("/events") view=EventsPage />
                     <Route path=path!("/settings") view=SettingsPage />
+                    <Route path=path!("/settings/audit") view=AuditPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -51,6 +51,9 @@ macro_rules! text_enum {
     };
 }
 
+/// Other modules of this crate define their text enums the same way (`crate::audit`).
+pub(crate) use text_enum;
+
 text_enum! {
     /// Where a delivery is: waiting for its first attempt, waiting for a retry, or final.
     DeliveryState, "a delivery state" {

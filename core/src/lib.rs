@@ -1,8 +1,9 @@
 //! Hookline's pure domain logic, shared by the server and the browser (WASM): the Unleash event
 //! model, the catalog of subscribable event types with their sample events, the Markdown summary of
-//! an event, and the Mustache body-template engine. Nothing here does I/O.
+//! an event, the Mustache body-template engine, and the words of the audit log. No I/O here.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod body;
 pub mod catalog;
 pub mod context;

@@ -3,7 +3,7 @@
 //! - `events`: the event intake only (`POST /api/events`): the token an operator pastes into
 //!   Unleash, which must not be able to read secrets or re-point webhooks.
 //! - `read`: GET on the admin API (webhooks with secrets masked, deliveries, events, the
-//!   dashboard) and `/metrics`; never a secret itself.
+//!   dashboard) and `/metrics`; never a secret itself, nor the audit log.
 //! - `admin`: everything, the intake included (tokens made before scopes existed became `admin`,
 //!   so no running integration broke).
 
@@ -39,7 +39,7 @@ impl Scope {
         match self {
             Scope::Events => "send events (POST /api/events)",
             Scope::Read => "read webhooks, deliveries and metrics (no secrets)",
-            Scope::Admin => "everything: change webhooks, read secrets, redeliver",
+            Scope::Admin => "everything: change webhooks, read secrets and the audit log, redeliver",
         }
     }
 }
@@ -60,7 +60,7 @@ pub fn required(method: &str, path: &str) -> Scope {
     let read_only = matches!(method, "GET" | "HEAD" | "OPTIONS");
     if path == "/api/events" {
         Scope::Events
-    } else if read_only && !reveals_secret(path) {
+    } else if read_only && !reveals_secret(path) && !is_audit_log(path) {
         Scope::Read
     } else {
         Scope::Admin
@@ -70,6 +70,12 @@ pub fn required(method: &str, path: &str) -> Scope {
 /// `GET /api/admin/webhooks/{id}/secret` shows the signing secret: reading it is an admin's act.
 fn reveals_secret(path: &str) -> bool {
     path.trim_end_matches('/').ends_with("/secret")
+}
+
+/// `GET /api/admin/audit`: who did what, from where. Reading it is an admin's act too (a `read`
+/// token is for dashboards and scripts that watch deliveries).
+fn is_audit_log(path: &str) -> bool {
+    path.trim_end_matches('/') == "/api/admin/audit"
 }
 
 /// Parses a stored or typed list, `events,read`: sorted, without repeats, at least one.
@@ -113,6 +119,8 @@ mod tests {
         assert_eq!(required("PUT", "/api/admin/webhooks/3"), Scope::Admin);
         assert_eq!(required("DELETE", "/api/admin/webhooks/3"), Scope::Admin);
         assert_eq!(required("POST", "/api/admin/preview"), Scope::Admin);
+        assert_eq!(required("GET", "/api/admin/audit"), Scope::Admin);
+        assert_eq!(required("GET", "/api/admin/audit/"), Scope::Admin);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The `hookline` command line: `serve` (default), `migrate`, `token create|list|revoke` and
-//! `keys rotate|generate`.
+//! `keys rotate|generate`. Token and key changes are recorded in the audit log as the actor `cli`.
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -66,7 +66,10 @@ async fn token_command(state: &crate::AppState, command: TokenCommand) -> anyhow
     use app::api::AccountService;
     match command {
         TokenCommand::Create { name, scopes } => {
-            let created = state.issue_token("cli", &name, scopes).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let created = state
+                .issue_token(&app::model::Actor::cli(), &name, scopes)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
                 "Created API token {} (id {}, scopes {}). It is shown only this once:",
                 created.info.name,
@@ -90,7 +93,7 @@ async fn token_command(state: &crate::AppState, command: TokenCommand) -> anyhow
             }
         }
         TokenCommand::Revoke { id } => {
-            state.revoke_token(id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            state.revoke_token(&app::model::Actor::cli(), id).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("revoked token {id}");
         }
     }

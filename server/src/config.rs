@@ -207,6 +207,11 @@ pub struct Config {
     #[arg(long, env = "HOOKLINE_RETENTION_PER_WEBHOOK", default_value_t = 10_000, global = true)]
     pub retention_per_webhook: i64,
 
+    /// Audit log entries older than this are deleted by the retention job. Audit logs are kept
+    /// longer than the delivery log: they answer "who changed this, and when" months later.
+    #[arg(long, env = "HOOKLINE_AUDIT_RETENTION", default_value = "365d", value_parser = parse_duration, global = true)]
+    pub audit_retention: Duration,
+
     /// How often the retention job runs.
     #[arg(long, env = "HOOKLINE_PRUNE_INTERVAL", default_value = "10m", value_parser = parse_duration, global = true)]
     pub prune_interval: Duration,
@@ -258,6 +263,7 @@ mod tests {
         assert!(!config.secure_cookies());
         assert_eq!(config.retry_schedule, "0s,5s,5m,30m,2h,5h,10h,10h");
         assert_eq!(config.request_timeout, Duration::from_secs(10));
+        assert_eq!(config.audit_retention, Duration::from_secs(365 * 86400));
         assert_eq!(config.auto_disable_after, Duration::from_secs(3 * 86400));
         assert_eq!(config.allowed_targets, "");
         assert_eq!(config.trusted_proxies, "", "no proxy is trusted unless named");

@@ -377,7 +377,15 @@ async fn rotate_open(db: &Db, source: &KeySource, new: EncryptionKey, new_text: 
         write_atomically(pending, format!("{new_text}\n").as_bytes())
             .with_context(|| format!("cannot write the new encryption key to {}", pending.display()))?;
     }
-    let done = match db.reencrypt(&old, &new).await {
+    let audit = crate::db::audit::NewAudit::new(
+        &app::model::Actor::cli(),
+        app::model::AuditAction::KeyRotated,
+        app::model::ObjectKind::EncryptionKey,
+        None,
+    )
+    .named(new.id().to_string())
+    .with("previousKey", old.id().to_string());
+    let done = match db.reencrypt(&old, &new, &audit).await {
         Ok(done) => done,
         Err(error) => {
             // Rolled back: the database is still under the old key, so the new file must go (a

@@ -133,13 +133,17 @@ impl AppState {
                 }
             }
         })));
-        // The retention job: deletes old deliveries in small batches, then events nothing refers to.
+        // The retention job: deletes old deliveries in small batches, then events nothing refers
+        // to, then audit entries past their (longer) retention.
         let state = self.clone();
         tasks.push(tokio::spawn(every(self.config.prune_interval, cancel.clone(), move || {
             let state = state.clone();
             async move {
                 if let Err(error) = state.prune_once().await {
                     tracing::warn!(%error, "retention job failed; it runs again later");
+                }
+                if let Err(error) = state.prune_audit_once().await {
+                    tracing::warn!(%error, "audit log retention failed; it runs again later");
                 }
             }
         })));
@@ -173,5 +177,17 @@ impl AppState {
             tracing::info!(deliveries, events, "retention job removed old log entries");
         }
         Ok((deliveries, events))
+    }
+
+    /// One pass of the audit log's retention (HOOKLINE_AUDIT_RETENTION): returns how many entries
+    /// were deleted.
+    pub async fn prune_audit_once(&self) -> Result<u64, sqlx::Error> {
+        let keep = i64::try_from(self.config.audit_retention.as_millis()).unwrap_or(i64::MAX);
+        let older_than = crate::db::now_ms().saturating_sub(keep);
+        let deleted = self.db.prune_audit(older_than, 500).await?;
+        if deleted > 0 {
+            tracing::info!(deleted, "retention job removed old audit log entries");
+        }
+        Ok(deleted)
     }
 }

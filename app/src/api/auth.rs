@@ -49,12 +49,10 @@ mod server_side {
         leptos_axum::extract::<Session>().await.map_err(AppError::internal)
     }
 
-    /// The client's address for sign-in throttling, as the server's middleware resolved it (the
-    /// connection's peer; `X-Forwarded-For` only from a trusted proxy).
+    /// The client's address for sign-in throttling and the audit log, as the server's middleware
+    /// resolved it (the connection's peer; `X-Forwarded-For` only from a trusted proxy).
     pub fn client_address() -> String {
-        use_context::<http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<crate::api::ClientAddress>().map(|c| c.0.to_string()))
-            .unwrap_or_else(|| "unknown".to_string())
+        crate::api::client_address().unwrap_or_else(|| "unknown".to_string())
     }
 
     /// Starts a fresh session for `admin`: a new session id (no fixation), then the admin id.
@@ -83,7 +81,8 @@ pub async fn create_first_admin(email: String, password: String) -> Result<(), A
     use crate::api::backend::with_status;
     with_status(
         async {
-            let admin = crate::api::backend()?.create_first_admin(&email, &password).await?;
+            let asking = Actor::anonymous(&email, crate::api::client_address());
+            let admin = crate::api::backend()?.create_first_admin(&asking, &email, &password).await?;
             server_side::start_session(&admin).await?;
             leptos_axum::redirect("/");
             Ok(())
@@ -134,7 +133,7 @@ pub async fn add_admin(email: String, password: String) -> Result<Admin, AppErro
     use crate::api::backend::with_status;
     with_status(
         async {
-            let actor = crate::api::require_admin()?;
+            let actor = crate::api::require_actor()?;
             crate::api::backend()?.add_admin(&actor, &email, &password).await
         }
         .await,
@@ -146,7 +145,7 @@ pub async fn remove_admin(id: i64) -> Result<(), AppError> {
     use crate::api::backend::with_status;
     with_status(
         async {
-            let actor = crate::api::require_admin()?;
+            let actor = crate::api::require_actor()?;
             crate::api::backend()?.remove_admin(&actor, id).await
         }
         .await,
@@ -160,7 +159,7 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     use crate::api::backend::with_status;
     with_status(
         async {
-            let actor = crate::api::require_admin()?;
+            let actor = crate::api::require_actor()?;
             let this_session = server_side::session().await?.id().map(|id| id.to_string());
             crate::api::backend()?
                 .change_password(&actor, &current_password, &new_password, this_session.as_deref())
@@ -184,7 +183,7 @@ pub async fn create_token(name: String, scopes: Option<Vec<String>>) -> Result<N
     use hookline_core::scope::Scope;
     with_status(
         async {
-            let actor = crate::api::require_admin()?;
+            let actor = crate::api::require_actor()?;
             let scopes = match scopes {
                 None => vec![Scope::Events],
                 Some(names) => names
@@ -196,7 +195,7 @@ pub async fn create_token(name: String, scopes: Option<Vec<String>>) -> Result<N
                     })
                     .collect::<Result<Vec<_>, _>>()?,
             };
-            crate::api::backend()?.create_token(&actor.email, &name, scopes).await
+            crate::api::backend()?.create_token(&actor, &name, scopes).await
         }
         .await,
     )
@@ -204,8 +203,8 @@ pub async fn create_token(name: String, scopes: Option<Vec<String>>) -> Result<N
 
 #[server(prefix = "/rpc", endpoint = "revoke_token")]
 pub async fn revoke_token(id: i64) -> Result<(), AppError> {
-    crate::api::require_admin()?;
-    crate::api::backend()?.revoke_token(id).await
+    let actor = crate::api::require_actor()?;
+    crate::api::backend()?.revoke_token(&actor, id).await
 }
 
 #[cfg(test)]

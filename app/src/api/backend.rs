@@ -15,34 +15,38 @@ pub struct CurrentAdmin(pub Option<Admin>);
 
 /// The address the request comes from, resolved once per request by the server's auth middleware:
 /// the connection's peer, or behind a trusted proxy (HOOKLINE_TRUSTED_PROXIES) the address it
-/// forwarded. For the sign-in throttle and logs.
+/// forwarded. For the sign-in throttle, logs and the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddress(pub std::net::IpAddr);
 
 /// Everything the UI can ask of the server, one trait per area. Implemented by the server crate's
 /// state; provided to server functions as `Arc<dyn Backend>`.
-pub trait Backend: AccountService + WebhookService + DeliveryService + Send + Sync + 'static {}
+pub trait Backend: AccountService + WebhookService + DeliveryService + AuditService + Send + Sync + 'static {}
 
-impl<T: AccountService + WebhookService + DeliveryService + Send + Sync + 'static> Backend for T {}
+impl<T: AccountService + WebhookService + DeliveryService + AuditService + Send + Sync + 'static> Backend for T {}
 
-/// Admins, sign-in and API tokens.
+/// Admins, sign-in and API tokens. Every change is recorded in the audit log with its `actor`
+/// (who, from which address).
+
 #[async_trait]
 pub trait AccountService: Send + Sync {
     /// True until the first admin exists.
     async fn setup_needed(&self) -> Result<bool, AppError>;
-    /// Creates the first admin; refused once any admin exists.
-    async fn create_first_admin(&self, email: &str, password: &str) -> Result<Admin, AppError>;
-    /// Checks credentials (throttled per account and per client address).
+    /// Creates the first admin; refused once any admin exists. `actor` is who asks: anonymous
+    /// from the setup page (the new admin is then recorded as acting), or the system at start-up.
+    async fn create_first_admin(&self, actor: &Actor, email: &str, password: &str) -> Result<Admin, AppError>;
+    /// Checks credentials (throttled per account and per client address); records success and
+    /// failure in the audit log. `client` is the client's address, or `unknown`.
     async fn sign_in(&self, email: &str, password: &str, client: &str) -> Result<Admin, AppError>;
     async fn list_admins(&self) -> Result<Vec<Admin>, AppError>;
-    async fn add_admin(&self, actor: &Admin, email: &str, password: &str) -> Result<Admin, AppError>;
+    async fn add_admin(&self, actor: &Actor, email: &str, password: &str) -> Result<Admin, AppError>;
     /// Removes an admin, and with them all their sessions.
-    async fn remove_admin(&self, actor: &Admin, id: i64) -> Result<(), AppError>;
-    /// Changes the actor's password and ends their other sessions; `keep_session` (the id of the
-    /// session asking) stays signed in.
+    async fn remove_admin(&self, actor: &Actor, id: i64) -> Result<(), AppError>;
+    /// Changes the acting admin's password and ends their other sessions; `keep_session` (the id
+    /// of the session asking) stays signed in.
     async fn change_password(
         &self,
-        actor: &Admin,
+        actor: &Actor,
         current: &str,
         new: &str,
         keep_session: Option<&str>,
@@ -50,27 +54,35 @@ pub trait AccountService: Send + Sync {
     async fn list_tokens(&self) -> Result<Vec<ApiToken>, AppError>;
     async fn create_token(
         &self,
-        actor: &str,
+        actor: &Actor,
         name: &str,
         scopes: Vec<hookline_core::scope::Scope>,
     ) -> Result<NewApiToken, AppError>;
-    async fn revoke_token(&self, id: i64) -> Result<(), AppError>;
+    async fn revoke_token(&self, actor: &Actor, id: i64) -> Result<(), AppError>;
 }
 
-/// Webhook integrations. `actor` names who acts (an admin's email or `token:<name>`).
+/// Webhook integrations. `actor` is who acts (its name goes into "updated by"); every change,
+/// and every look at a secret, is recorded in the audit log.
 #[async_trait]
 pub trait WebhookService: Send + Sync {
     async fn list_webhooks(&self) -> Result<Vec<WebhookOut>, AppError>;
     async fn get_webhook(&self, id: i64) -> Result<WebhookOut, AppError>;
-    async fn create_webhook(&self, actor: &str, input: WebhookIn) -> Result<WebhookOut, AppError>;
+    async fn create_webhook(&self, actor: &Actor, input: WebhookIn) -> Result<WebhookOut, AppError>;
     /// Replaces the configuration; masked values keep the stored ones.
-    async fn update_webhook(&self, actor: &str, id: i64, input: WebhookIn) -> Result<WebhookOut, AppError>;
-    async fn delete_webhook(&self, actor: &str, id: i64) -> Result<(), AppError>;
-    async fn set_webhook_enabled(&self, actor: &str, id: i64, enabled: bool) -> Result<WebhookOut, AppError>;
+    async fn update_webhook(&self, actor: &Actor, id: i64, input: WebhookIn) -> Result<WebhookOut, AppError>;
+    async fn delete_webhook(&self, actor: &Actor, id: i64) -> Result<(), AppError>;
+    async fn set_webhook_enabled(&self, actor: &Actor, id: i64, enabled: bool) -> Result<WebhookOut, AppError>;
     /// Copies a webhook (disabled, with a new signing secret).
-    async fn duplicate_webhook(&self, actor: &str, id: i64) -> Result<WebhookOut, AppError>;
-    async fn reveal_webhook_secret(&self, actor: &str, id: i64) -> Result<WebhookSecret, AppError>;
-    async fn rotate_webhook_secret(&self, actor: &str, id: i64) -> Result<WebhookSecret, AppError>;
+    async fn duplicate_webhook(&self, actor: &Actor, id: i64) -> Result<WebhookOut, AppError>;
+    async fn reveal_webhook_secret(&self, actor: &Actor, id: i64) -> Result<WebhookSecret, AppError>;
+    async fn rotate_webhook_secret(&self, actor: &Actor, id: i64) -> Result<WebhookSecret, AppError>;
+}
+
+/// The audit log.
+#[async_trait]
+pub trait AuditService: Send + Sync {
+    /// Entries newest first, filtered by actor and action, keyset-paginated.
+    async fn list_audit(&self, filter: AuditFilter) -> Result<Page<AuditEntryOut>, AppError>;
 }
 
 /// The server's `Backend`, from the request context.
@@ -84,6 +96,19 @@ pub fn require_admin() -> Result<Admin, AppError> {
         .and_then(|parts| parts.extensions.get::<CurrentAdmin>().cloned())
         .and_then(|current| current.0)
         .ok_or(AppError::Unauthorized)
+}
+
+/// The signed-in admin as the actor of a change (with the request's address), or
+/// `Unauthorized`. Server functions that change something call this first.
+pub fn require_actor() -> Result<Actor, AppError> {
+    let admin = require_admin()?;
+    Ok(Actor::admin(&admin, client_address()))
+}
+
+/// The address the request comes from, as the server's middleware resolved it.
+pub fn client_address() -> Option<String> {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<ClientAddress>().map(|c| c.0.to_string()))
 }
 
 /// Sets the HTTP status of the server-function response to match the error (401, 422, ...), so
@@ -115,11 +140,11 @@ pub trait DeliveryService: Send + Sync {
     ) -> Result<Page<DeliveryOut>, AppError>;
     async fn get_delivery(&self, id: i64) -> Result<DeliveryDetail, AppError>;
     /// One manual attempt of a finished delivery, never a new retry chain.
-    async fn redeliver(&self, actor: &str, id: i64) -> Result<DeliveryOut, AppError>;
+    async fn redeliver(&self, actor: &Actor, id: i64) -> Result<DeliveryOut, AppError>;
     /// Re-queues the webhook's failed deliveries created since `since` (RFC 3339), capped.
-    async fn recover(&self, actor: &str, webhook_id: i64, since: &str) -> Result<RecoverOut, AppError>;
+    async fn recover(&self, actor: &Actor, webhook_id: i64, since: &str) -> Result<RecoverOut, AppError>;
     /// Delivers the sample event of `event_type` once (trigger = test).
-    async fn send_test(&self, actor: &str, webhook_id: i64, event_type: &str) -> Result<DeliveryOut, AppError>;
+    async fn send_test(&self, actor: &Actor, webhook_id: i64, event_type: &str) -> Result<DeliveryOut, AppError>;
     async fn list_events(&self, before: Option<i64>, limit: Option<i64>) -> Result<Page<EventOut>, AppError>;
     async fn dashboard(&self) -> Result<DashboardOut, AppError>;
 }

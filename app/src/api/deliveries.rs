@@ -22,8 +22,8 @@ pub async fn redeliver(id: i64) -> Result<DeliveryOut, AppError> {
     use crate::api::backend::with_status;
     with_status(
         async {
-            let actor = crate::api::require_admin()?;
-            crate::api::backend()?.redeliver(&actor.email, id).await
+            let actor = crate::api::require_actor()?;
+            crate::api::backend()?.redeliver(&actor, id).await
         }
         .await,
     )
@@ -34,10 +34,10 @@ pub async fn recover_deliveries(webhook_id: i64, since: String) -> Result<Recove
     use crate::api::backend::with_status;
     with_status(
         async {
-            let actor = crate::api::require_admin()?;
+            let actor = crate::api::require_actor()?;
             // The form's datetime-local input has no zone or seconds; the browser shows UTC times.
             let since = crate::components::time::local_to_rfc3339(&since);
-            crate::api::backend()?.recover(&actor.email, webhook_id, &since).await
+            crate::api::backend()?.recover(&actor, webhook_id, &since).await
         }
         .await,
     )
@@ -48,8 +48,8 @@ pub async fn send_test_event(webhook_id: i64, event_type: String) -> Result<Deli
     use crate::api::backend::with_status;
     with_status(
         async {
-            let actor = crate::api::require_admin()?;
-            crate::api::backend()?.send_test(&actor.email, webhook_id, &event_type).await
+            let actor = crate::api::require_actor()?;
+            crate::api::backend()?.send_test(&actor, webhook_id, &event_type).await
         }
         .await,
     )

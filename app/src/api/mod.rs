@@ -2,6 +2,7 @@
 //! the server's implementation (the `Backend` trait, provided as context by the server crate, which
 //! owns storage and the dispatcher), map errors. The JSON admin API calls the same `Backend` methods.
 
+pub mod audit;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod backend;
@@ -14,5 +15,6 @@ pub const RPC_PREFIX: &str = "/rpc";
 
 #[cfg(feature = "ssr")]
 pub use backend::{
-    backend, require_admin, AccountService, Backend, ClientAddress, CurrentAdmin, DeliveryService, WebhookService,
+    backend, client_address, require_actor, require_admin, AccountService, AuditService, Backend, ClientAddress,
+    CurrentAdmin, DeliveryService, WebhookService,
 };

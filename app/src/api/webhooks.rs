@@ -94,12 +94,12 @@ pub async fn save_webhook(id: Option<i64>, form: WebhookForm) -> Result<i64, App
     use crate::api::backend::with_status;
     with_status(
         async {
-            let actor = crate::api::require_admin()?;
+            let actor = crate::api::require_actor()?;
             let backend = crate::api::backend()?;
             let input = form.into_input()?;
             let saved = match id {
-                Some(id) => backend.update_webhook(&actor.email, id, input).await?,
-                None => backend.create_webhook(&actor.email, input).await?,
+                Some(id) => backend.update_webhook(&actor, id, input).await?,
+                None => backend.create_webhook(&actor, input).await?,
             };
             // The save time makes every save a new URL, so the page reloads the webhook even when
             // it was already showing `?saved=` from the previous save.
@@ -113,37 +113,37 @@ pub async fn save_webhook(id: Option<i64>, form: WebhookForm) -> Result<i64, App
 
 #[server(prefix = "/rpc", endpoint = "set_webhook_enabled")]
 pub async fn set_webhook_enabled(id: i64, enabled: bool) -> Result<WebhookOut, AppError> {
-    let actor = crate::api::require_admin()?;
-    crate::api::backend()?.set_webhook_enabled(&actor.email, id, enabled).await
+    let actor = crate::api::require_actor()?;
+    crate::api::backend()?.set_webhook_enabled(&actor, id, enabled).await
 }
 
 #[server(prefix = "/rpc", endpoint = "delete_webhook")]
 pub async fn delete_webhook(id: i64) -> Result<(), AppError> {
-    let actor = crate::api::require_admin()?;
-    crate::api::backend()?.delete_webhook(&actor.email, id).await?;
+    let actor = crate::api::require_actor()?;
+    crate::api::backend()?.delete_webhook(&actor, id).await?;
     leptos_axum::redirect("/webhooks");
     Ok(())
 }
 
 #[server(prefix = "/rpc", endpoint = "duplicate_webhook")]
 pub async fn duplicate_webhook(id: i64) -> Result<i64, AppError> {
-    let actor = crate::api::require_admin()?;
-    let copy = crate::api::backend()?.duplicate_webhook(&actor.email, id).await?;
+    let actor = crate::api::require_actor()?;
+    let copy = crate::api::backend()?.duplicate_webhook(&actor, id).await?;
     leptos_axum::redirect(&format!("/webhooks/{}", copy.id));
     Ok(copy.id)
 }
 
-/// The signing secret in full (an explicit "Reveal"; logged).
+/// The signing secret in full (an explicit "Reveal"; recorded in the audit log).
 #[server(prefix = "/rpc", endpoint = "reveal_webhook_secret")]
 pub async fn reveal_webhook_secret(id: i64) -> Result<WebhookSecret, AppError> {
-    let actor = crate::api::require_admin()?;
-    crate::api::backend()?.reveal_webhook_secret(&actor.email, id).await
+    let actor = crate::api::require_actor()?;
+    crate::api::backend()?.reveal_webhook_secret(&actor, id).await
 }
 
 #[server(prefix = "/rpc", endpoint = "rotate_webhook_secret")]
 pub async fn rotate_webhook_secret(id: i64) -> Result<WebhookSecret, AppError> {
-    let actor = crate::api::require_admin()?;
-    crate::api::backend()?.rotate_webhook_secret(&actor.email, id).await
+    let actor = crate::api::require_actor()?;
+    crate::api::backend()?.rotate_webhook_secret(&actor, id).await
 }
 
 /// A form kept for a no-JavaScript preview round trip (in the session, never in a URL: it may

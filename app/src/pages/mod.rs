@@ -1,5 +1,6 @@
 //! Routed pages, one module each.
 
+pub mod audit;
 pub mod dashboard;
 pub mod deliveries;
 pub mod delivery_detail;
@@ -10,6 +11,7 @@ pub mod setup;
 pub mod webhook_detail;
 pub mod webhook_list;
 
+pub use audit::AuditPage;
 pub use dashboard::DashboardPage;
 pub use deliveries::DeliveriesPage;
 pub use delivery_detail::DeliveryPage;

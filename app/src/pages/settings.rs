@@ -1,4 +1,5 @@
-//! Settings: admins (add, remove, change your password) and API tokens (create once-shown, revoke).
+//! Settings: admins (add, remove, change your password), API tokens (create once-shown, revoke),
+//! and the way to the audit log.
 
 use leptos::prelude::*;
 
@@ -16,6 +17,11 @@ pub fn SettingsPage() -> impl IntoView {
         <AdminsSection />
         <TokensSection />
         <PasswordSection />
+        <section class="card" id="audit">
+            <h2>"Audit log"</h2>
+            <p class="muted">"Who signed in, and who changed admins, tokens, webhooks and secrets: when, and from which address."</p>
+            <a class="btn btn-secondary" href="/settings/audit">"Open the audit log"</a>
+        </section>
     }
 }
 

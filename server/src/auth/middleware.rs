@@ -20,7 +20,7 @@ use tower_sessions::Session;
 
 use app::api::auth::{SESSION_ADMIN_KEY, SESSION_REFRESHED_KEY};
 use app::api::{ClientAddress, CurrentAdmin};
-use app::model::Admin;
+use app::model::{Actor, Admin};
 use app::AppError;
 use hookline_core::scope;
 
@@ -36,12 +36,12 @@ pub enum Caller {
 }
 
 impl Caller {
-    /// A name for audit fields ("updated by").
-    pub fn actor(&self) -> String {
+    /// Who acts, for "updated by" fields and the audit log, calling from `address`.
+    pub fn actor(&self, address: Option<String>) -> Actor {
         match self {
-            Caller::Admin(admin) => admin.email.clone(),
-            Caller::Token(token) => format!("token:{}", token.name),
-            Caller::Anonymous => "anonymous".into(),
+            Caller::Admin(admin) => Actor::admin(admin, address),
+            Caller::Token(token) => Actor::token(token.id, &token.name, address),
+            Caller::Anonymous => Actor::anonymous("", address),
         }
     }
 }

@@ -10,6 +10,7 @@ use app::model::*;
 use app::AppError;
 use hookline_core::catalog;
 
+use crate::db::audit::NewAudit;
 use crate::db::events::NewEvent;
 use crate::db::log::{AttemptRow, DeliveryRow, LogFilter};
 use crate::db::now_ms;
@@ -136,48 +137,60 @@ impl DeliveryService for AppState {
         })
     }
 
-    async fn redeliver(&self, actor: &str, id: i64) -> Result<DeliveryOut, AppError> {
+    async fn redeliver(&self, actor: &Actor, id: i64) -> Result<DeliveryOut, AppError> {
         let row = self.db.delivery(id).await?.ok_or_else(|| AppError::NotFound(format!("delivery {id}")))?;
-        if !self.stored_webhook(row.webhook_id).await?.enabled {
+        let webhook = self.stored_webhook(row.webhook_id).await?;
+        if !webhook.enabled {
             return Err(AppError::Conflict("the webhook is disabled: enable it before redelivering".into()));
         }
-        if !self.db.queue_redelivery(id).await? {
+        let audit = NewAudit::new(actor, AuditAction::DeliveryRedelivered, ObjectKind::Delivery, Some(id))
+            .named(format!("{} to {}", row.event_type, webhook.title()))
+            .detail(serde_json::json!({ "webhookId": row.webhook_id, "eventId": row.event_id, "was": row.state }));
+        if !self.db.queue_redelivery(id, &audit).await? {
             let next = row.next_attempt_at.map(iso).unwrap_or_default();
             return Err(AppError::Conflict(format!(
                 "this delivery is still {}; its next attempt is due at {next}",
                 row.state
             )));
         }
-        tracing::info!(delivery = id, %actor, "manual redelivery queued");
+        tracing::info!(delivery = id, actor = %actor.name, "manual redelivery queued");
         self.dispatcher.wake();
         let row = self.db.delivery(id).await?.ok_or_else(|| AppError::NotFound(format!("delivery {id}")))?;
         Ok(delivery_out(row))
     }
 
-    async fn recover(&self, actor: &str, webhook_id: i64, since: &str) -> Result<RecoverOut, AppError> {
-        if !self.stored_webhook(webhook_id).await?.enabled {
+    async fn recover(&self, actor: &Actor, webhook_id: i64, since: &str) -> Result<RecoverOut, AppError> {
+        let webhook = self.stored_webhook(webhook_id).await?;
+        if !webhook.enabled {
             return Err(AppError::Conflict("the webhook is disabled: enable it before recovering deliveries".into()));
         }
         let since_ms = time_param("since", &Some(since.to_string()))?
             .ok_or_else(|| AppError::invalid("since", "give a time to recover from"))?;
-        let requeued = self.db.recover_failed(webhook_id, since_ms, RECOVER_CAP).await?;
-        tracing::info!(webhook_id, %actor, requeued, "failed deliveries re-queued");
+        let audit = NewAudit::new(actor, AuditAction::DeliveryRecovered, ObjectKind::Webhook, Some(webhook_id))
+            .named(webhook.title())
+            .detail(serde_json::json!({ "since": iso(since_ms) }));
+        let requeued = self.db.recover_failed(webhook_id, since_ms, RECOVER_CAP, &audit).await?;
+        tracing::info!(webhook_id, actor = %actor.name, requeued, "failed deliveries re-queued");
         if requeued > 0 {
             self.dispatcher.wake();
         }
         Ok(RecoverOut { requeued, capped: requeued >= RECOVER_CAP })
     }
 
-    async fn send_test(&self, actor: &str, webhook_id: i64, event_type: &str) -> Result<DeliveryOut, AppError> {
-        if !self.stored_webhook(webhook_id).await?.enabled {
+    async fn send_test(&self, actor: &Actor, webhook_id: i64, event_type: &str) -> Result<DeliveryOut, AppError> {
+        let webhook = self.stored_webhook(webhook_id).await?;
+        if !webhook.enabled {
             return Err(AppError::Conflict("the webhook is disabled: enable it to send a test event".into()));
         }
         let sample = catalog::sample_event(event_type)
             .ok_or_else(|| AppError::invalid("eventType", format!("`{event_type}` is not a known event type")))?;
         let now = now_ms();
         let mut new = NewEvent::made(hookline_core::event::Event { created_at: iso(now), ..sample }, now, "test");
-        let (_, delivery_id) = self.db.insert_test_delivery(webhook_id, &mut new).await?;
-        tracing::info!(webhook_id, %actor, event_type, delivery = delivery_id, "test event queued");
+        let audit = NewAudit::new(actor, AuditAction::WebhookTestSent, ObjectKind::Webhook, Some(webhook_id))
+            .named(webhook.title())
+            .detail(serde_json::json!({ "eventType": event_type }));
+        let (_, delivery_id) = self.db.insert_test_delivery(webhook_id, &mut new, &audit).await?;
+        tracing::info!(webhook_id, actor = %actor.name, event_type, delivery = delivery_id, "test event queued");
         self.dispatcher.wake();
         let row = self.db.delivery(delivery_id).await?.ok_or_else(|| AppError::internal("test delivery vanished"))?;
         Ok(delivery_out(row))

@@ -10,6 +10,7 @@ use app::AppError;
 use hookline_core::body::{check_json, render_body};
 use hookline_core::catalog;
 
+use crate::db::audit::NewAudit;
 use crate::db::now_ms;
 use crate::db::webhooks::Webhook;
 use crate::state::AppState;
@@ -76,6 +77,44 @@ pub fn check_template_renders_json(spec: &WebhookSpec, save_anyway: bool) -> Res
         }
     }
     Ok(())
+}
+
+/// The names (as the API spells them) of the fields `spec` changes in `current`, for the audit
+/// log. Only names: the Authorization value, header values and the URL (which can carry a
+/// token) are secrets, so whether they changed is all that is said of them.
+pub fn changed_fields(current: &Webhook, spec: &WebhookSpec) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    let mut check = |name: &'static str, differs: bool| {
+        if differs {
+            changed.push(name);
+        }
+    };
+    check("description", current.description != spec.description);
+    check("url", current.url != spec.url);
+    check("enabled", current.enabled != spec.enabled);
+    check("contentType", current.content_type != spec.content_type);
+    check("authorization", current.authorization != spec.authorization);
+    check("headers", current.headers != spec.headers);
+    check("bodyTemplate", current.body_template != spec.body_template);
+    check("events", current.events != spec.events);
+    check("projects", current.projects != spec.projects);
+    check("environments", current.environments != spec.environments);
+    check("retryPolicy", current.retry_policy != spec.retry_policy);
+    changed
+}
+
+/// An audit entry about webhook `id`, named by its title.
+fn webhook_audit(actor: &Actor, action: AuditAction, id: Option<i64>, title: String) -> NewAudit {
+    NewAudit::new(actor, action, ObjectKind::Webhook, id).named(title)
+}
+
+/// What the UI calls a webhook: its description, or the URL's host (never the whole URL).
+fn title_of(spec: &WebhookSpec) -> String {
+    if spec.description.is_empty() {
+        url_host(&spec.url)
+    } else {
+        spec.description.clone()
+    }
 }
 
 impl AppState {
@@ -157,49 +196,59 @@ impl WebhookService for AppState {
         Ok(webhook_out(webhook, latest))
     }
 
-    async fn create_webhook(&self, actor: &str, input: WebhookIn) -> Result<WebhookOut, AppError> {
+    async fn create_webhook(&self, actor: &Actor, input: WebhookIn) -> Result<WebhookOut, AppError> {
         let spec = self.validate_webhook(&input, None).await?;
-        let webhook = self.db.insert_webhook(&spec, &generate_secret(), actor).await?;
-        tracing::info!(webhook_id = webhook.id, %actor, host = %url_host(&webhook.url), "webhook created");
+        let audit = webhook_audit(actor, AuditAction::WebhookCreated, None, title_of(&spec))
+            .detail(serde_json::json!({ "enabled": spec.enabled, "urlHost": url_host(&spec.url) }));
+        let webhook = self.db.insert_webhook(&spec, &generate_secret(), &audit).await?;
+        tracing::info!(webhook_id = webhook.id, actor = %actor.name, host = %url_host(&webhook.url), "webhook created");
         Ok(webhook_out(webhook, None))
     }
 
     /// Validates against the stored webhook, then writes only if nobody changed it in between:
     /// kept (masked) secrets and the URL check were decided on that version. The caller may name
     /// the version it edited (`version`); a newer stored one is a conflict, not a silent overwrite.
-    async fn update_webhook(&self, actor: &str, id: i64, input: WebhookIn) -> Result<WebhookOut, AppError> {
+    async fn update_webhook(&self, actor: &Actor, id: i64, input: WebhookIn) -> Result<WebhookOut, AppError> {
         let current = self.stored_webhook(id).await?;
         if input.version.is_some_and(|edited| edited != current.version) {
             return Err(changed_since(&current));
         }
         let spec = self.validate_webhook(&input, Some(&current)).await?;
-        let Some(webhook) = self.db.update_webhook(id, current.version, &spec, actor).await? else {
+        let audit = webhook_audit(actor, AuditAction::WebhookUpdated, Some(id), title_of(&spec))
+            .detail(serde_json::json!({ "changed": changed_fields(&current, &spec) }));
+        let Some(webhook) = self.db.update_webhook(id, current.version, &spec, &audit).await? else {
             // Gone (404) or changed while this update was validated (409).
             return Err(changed_since(&self.stored_webhook(id).await?));
         };
-        tracing::info!(webhook_id = id, %actor, version = webhook.version, "webhook updated");
+        tracing::info!(webhook_id = id, actor = %actor.name, version = webhook.version, "webhook updated");
         self.get_webhook(webhook.id).await
     }
 
-    async fn delete_webhook(&self, actor: &str, id: i64) -> Result<(), AppError> {
-        if !self.db.delete_webhook(id).await? {
+    async fn delete_webhook(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
+        let title = self.stored_webhook(id).await?.title();
+        let audit = webhook_audit(actor, AuditAction::WebhookDeleted, Some(id), title);
+        if !self.db.delete_webhook(id, &audit).await? {
             return Err(AppError::NotFound(format!("webhook {id}")));
         }
         self.metrics.forget_webhook(id);
-        tracing::info!(webhook_id = id, %actor, "webhook deleted");
+        tracing::info!(webhook_id = id, actor = %actor.name, "webhook deleted");
         Ok(())
     }
 
-    async fn set_webhook_enabled(&self, actor: &str, id: i64, enabled: bool) -> Result<WebhookOut, AppError> {
+    async fn set_webhook_enabled(&self, actor: &Actor, id: i64, enabled: bool) -> Result<WebhookOut, AppError> {
+        let current = self.stored_webhook(id).await?;
+        let action = if enabled { AuditAction::WebhookEnabled } else { AuditAction::WebhookDisabled };
+        let audit = webhook_audit(actor, action, Some(id), current.title())
+            .detail(serde_json::json!({ "wasEnabled": current.enabled }));
         self.db
-            .set_webhook_enabled(id, enabled, actor)
+            .set_webhook_enabled(id, enabled, &audit)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("webhook {id}")))?;
-        tracing::info!(webhook_id = id, %actor, enabled, "webhook switched");
+        tracing::info!(webhook_id = id, actor = %actor.name, enabled, "webhook switched");
         self.get_webhook(id).await
     }
 
-    async fn duplicate_webhook(&self, actor: &str, id: i64) -> Result<WebhookOut, AppError> {
+    async fn duplicate_webhook(&self, actor: &Actor, id: i64) -> Result<WebhookOut, AppError> {
         let source = self.stored_webhook(id).await?;
         Self::readable(&source)?;
         let spec = WebhookSpec {
@@ -216,26 +265,35 @@ impl WebhookService for AppState {
             environments: source.environments,
             retry_policy: source.retry_policy,
         };
-        let copy = self.db.insert_webhook(&spec, &generate_secret(), actor).await?;
-        tracing::info!(webhook_id = copy.id, source_id = id, %actor, "webhook duplicated");
+        let audit = webhook_audit(actor, AuditAction::WebhookCreated, None, title_of(&spec))
+            .detail(serde_json::json!({ "enabled": false, "urlHost": url_host(&spec.url), "copyOf": id }));
+        let copy = self.db.insert_webhook(&spec, &generate_secret(), &audit).await?;
+        tracing::info!(webhook_id = copy.id, source_id = id, actor = %actor.name, "webhook duplicated");
         Ok(webhook_out(copy, None))
     }
 
-    async fn reveal_webhook_secret(&self, actor: &str, id: i64) -> Result<WebhookSecret, AppError> {
+    async fn reveal_webhook_secret(&self, actor: &Actor, id: i64) -> Result<WebhookSecret, AppError> {
         let webhook = self.stored_webhook(id).await?;
         Self::readable(&webhook)?;
-        tracing::info!(webhook_id = id, %actor, "signing secret revealed");
+        // Recorded before the secret is handed out: no reveal goes unrecorded.
+        let audit = webhook_audit(actor, AuditAction::SecretRevealed, Some(id), webhook.title());
+        self.db.record_audit(&audit).await?;
+        tracing::info!(webhook_id = id, actor = %actor.name, "signing secret revealed");
         Ok(Self::secret_out(&webhook))
     }
 
-    async fn rotate_webhook_secret(&self, actor: &str, id: i64) -> Result<WebhookSecret, AppError> {
+    async fn rotate_webhook_secret(&self, actor: &Actor, id: i64) -> Result<WebhookSecret, AppError> {
         let grace_ms = self.config.secret_rotation_grace.as_millis() as i64;
+        let title = self.stored_webhook(id).await?.title();
+        let until = now_ms() + grace_ms;
+        let audit = webhook_audit(actor, AuditAction::SecretRotated, Some(id), title)
+            .detail(serde_json::json!({ "previousSecretExpiresAt": iso(until) }));
         let webhook = self
             .db
-            .rotate_webhook_secret(id, &generate_secret(), now_ms() + grace_ms, actor)
+            .rotate_webhook_secret(id, &generate_secret(), until, &audit)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("webhook {id}")))?;
-        tracing::info!(webhook_id = id, %actor, "signing secret rotated");
+        tracing::info!(webhook_id = id, actor = %actor.name, "signing secret rotated");
         Ok(Self::secret_out(&webhook))
     }
 }

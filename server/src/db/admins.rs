@@ -1,5 +1,6 @@
 //! Admin accounts.
 
+use super::audit::{self, audited, NewAudit};
 use super::{now_ms, Db};
 
 /// An admin row; the password hash never leaves the server crate.
@@ -38,11 +39,14 @@ impl Db {
 
     /// Inserts an admin. With `only_if_none`, inserts only when no admin exists yet, atomically (the
     /// one-time setup page and HOOKLINE_ADMIN_EMAIL race safely); returns None when one already existed.
+    /// `audit` is recorded for the new admin in the same transaction; an admin actor without an id
+    /// is the new admin itself (the setup page signs them in).
     pub async fn insert_admin(
         &self,
         email: &str,
         password_hash: &str,
         only_if_none: bool,
+        audit: &NewAudit,
     ) -> Result<Option<AdminRow>, sqlx::Error> {
         let now = now_ms();
         let sql = if only_if_none {
@@ -53,7 +57,17 @@ impl Db {
             "insert into admins (email, password_hash, created_at, updated_at) values (?1, ?2, ?3, ?3)
              returning id, email, password_hash, created_at"
         };
-        sqlx::query_as(sql).bind(email).bind(password_hash).bind(now).fetch_optional(&self.write).await
+        let mut tx = self.write.begin().await?;
+        let row: Option<AdminRow> =
+            sqlx::query_as(sql).bind(email).bind(password_hash).bind(now).fetch_optional(&mut *tx).await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut entry = audit.clone().for_object(row.id).named(&row.email);
+        if entry.actor.kind == app::model::ActorKind::Admin && entry.actor.id.is_none() {
+            entry.actor.id = Some(row.id);
+        }
+        audit::insert(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(Some(row))
     }
 
     /// Sets an admin's password and ends their sessions but `keep_session` (the one changing it), in
@@ -64,6 +78,7 @@ impl Db {
         id: i64,
         password_hash: &str,
         keep_session: Option<&str>,
+        audit: &NewAudit,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.write.begin().await?;
         let done = sqlx::query("update admins set password_hash = ?, updated_at = ? where id = ?")
@@ -72,24 +87,30 @@ impl Db {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("delete from sessions where admin_id = ? and id is not ?")
+        let ended = sqlx::query("delete from sessions where admin_id = ? and id is not ?")
             .bind(id)
             .bind(keep_session)
             .execute(&mut *tx)
             .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        audit::insert(&mut tx, &audit.clone().with("sessionsEnded", ended.rows_affected())).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        Ok(true)
     }
 
     /// Deletes an admin unless it is the last one; the check and the delete are one statement, so two
     /// admins removing each other at once cannot leave zero. Their sessions go with them (the
     /// foreign key cascades), so they are signed out at their next request. Returns whether a row
-    /// was deleted.
-    pub async fn delete_admin_unless_last(&self, id: i64) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("delete from admins where id = ? and (select count(*) from admins) > 1")
-            .bind(id)
-            .execute(&self.write)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    /// was deleted; `audit` is recorded in the same transaction when one was.
+    pub async fn delete_admin_unless_last(&self, id: i64, audit: &NewAudit) -> Result<bool, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        let done: Result<Option<i64>, sqlx::Error> =
+            sqlx::query_scalar("delete from admins where id = ? and (select count(*) from admins) > 1 returning id")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await;
+        Ok(audited(tx, done, audit).await?.is_some())
     }
 }

@@ -96,14 +96,21 @@ impl Db {
         self.submit(|reply| WriteJob::Intake(IntakeJob { events, reply })).await
     }
 
-    /// Stores a test event (a catalog sample) and one single-attempt delivery to `webhook_id`.
-    pub async fn insert_test_delivery(&self, webhook_id: i64, new: &mut NewEvent) -> Result<(i64, i64), sqlx::Error> {
+    /// Stores a test event (a catalog sample) and one single-attempt delivery to `webhook_id`;
+    /// `audit` is recorded with the delivery's id in the same transaction.
+    pub async fn insert_test_delivery(
+        &self,
+        webhook_id: i64,
+        new: &mut NewEvent,
+        audit: &super::audit::NewAudit,
+    ) -> Result<(i64, i64), sqlx::Error> {
         let now = now_ms();
         let mut tx = self.write.begin().await?;
         let id = insert_event(&mut tx, None, new, now).await?.unwrap_or_default();
         new.event.id = id;
         let delivery =
             insert_delivery(&mut tx, webhook_id, id, &new.event.event_type, now, AttemptTrigger::Test, true).await?;
+        super::audit::insert(&mut tx, &audit.clone().with("deliveryId", delivery)).await?;
         let committed = tx.commit().await;
         // The write queue assigns event ids itself: it reads them again after this one.
         self.changes.event_inserted();
@@ -507,7 +514,7 @@ mod tests {
         assert_eq!(publish("one").await.deliveries, 1);
         let second = testing::webhook(&db, &["feature-created"]).await;
         assert_eq!(publish("two").await.deliveries, 2);
-        db.set_webhook_enabled(first.id, false, "test").await.expect("disable");
+        db.set_webhook_enabled(first.id, false, &testing::audit()).await.expect("disable");
         assert_eq!(publish("enabled one").await.deliveries, 1);
         let mut spec = app::model::WebhookSpec {
             description: String::new(),
@@ -522,22 +529,25 @@ mod tests {
             environments: Vec::new(),
             retry_policy: second.retry_policy,
         };
-        let updated = db.update_webhook(second.id, second.version, &spec, "test").await.expect("update");
+        let updated = db.update_webhook(second.id, second.version, &spec, &testing::audit()).await.expect("update");
         let updated = updated.expect("at the version it was read");
         assert_eq!(publish("unsubscribed").await.deliveries, 0);
         spec.events = vec!["feature-created".into()];
-        let stale = db.update_webhook(second.id, second.version, &spec, "test").await.expect("update");
+        let stale = db.update_webhook(second.id, second.version, &spec, &testing::audit()).await.expect("update");
         assert!(stale.is_none(), "an update based on an old version changes nothing");
         assert_eq!(publish("still unsubscribed").await.deliveries, 0);
-        db.update_webhook(second.id, updated.version, &spec, "test").await.expect("update").expect("current version");
+        db.update_webhook(second.id, updated.version, &spec, &testing::audit())
+            .await
+            .expect("update")
+            .expect("current version");
         assert_eq!(publish("subscribed again").await.deliveries, 1);
-        db.delete_webhook(second.id).await.expect("delete");
+        db.delete_webhook(second.id, &testing::audit()).await.expect("delete");
         assert_eq!(publish("deleted").await.deliveries, 0);
 
-        db.set_webhook_enabled(first.id, true, "test").await.expect("enable");
+        db.set_webhook_enabled(first.id, true, &testing::audit()).await.expect("enable");
         let before = publish("before").await.id;
         let mut sample = testing::event(None, "feature-created", "test send");
-        let (test_id, _) = db.insert_test_delivery(first.id, &mut sample).await.expect("test send");
+        let (test_id, _) = db.insert_test_delivery(first.id, &mut sample, &testing::audit()).await.expect("test send");
         assert_eq!(test_id, before + 1);
         let after = publish("after").await;
         assert_eq!((after.id, after.created, after.deliveries), (test_id + 1, true, 1));

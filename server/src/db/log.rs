@@ -3,6 +3,7 @@
 
 use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, UnleashState};
 
+use super::audit::{self, NewAudit};
 use super::{now_ms, Db};
 
 /// A delivery row joined with its event's flag, project and environment.
@@ -132,9 +133,11 @@ impl Db {
     }
 
     /// Queues one manual attempt of a finished delivery (no retry chain). Returns false when the
-    /// delivery is not finished (pending or retrying) or does not exist.
-    pub async fn queue_redelivery(&self, id: i64) -> Result<bool, sqlx::Error> {
+    /// delivery is not finished (pending or retrying) or does not exist. `audit` is recorded in the
+    /// same transaction when it was queued.
+    pub async fn queue_redelivery(&self, id: i64, audit: &NewAudit) -> Result<bool, sqlx::Error> {
         let now = now_ms();
+        let mut tx = self.write.begin().await?;
         let done = sqlx::query(
             "update deliveries set state = 'pending', next_attempt_at = ?, next_trigger = 'manual', single_attempt = 1,
                 lease_until = null, updated_at = ?
@@ -143,15 +146,28 @@ impl Db {
         .bind(now)
         .bind(now)
         .bind(id)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        audit::insert(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Re-queues up to `cap` failed deliveries of a webhook created at or after `since`, each with
-    /// a fresh retry chain. Returns how many.
-    pub async fn recover_failed(&self, webhook_id: i64, since: i64, cap: i64) -> Result<i64, sqlx::Error> {
+    /// a fresh retry chain. Returns how many; `audit` is recorded with that count in the same
+    /// transaction.
+    pub async fn recover_failed(
+        &self,
+        webhook_id: i64,
+        since: i64,
+        cap: i64,
+        audit: &NewAudit,
+    ) -> Result<i64, sqlx::Error> {
         let now = now_ms();
+        let mut tx = self.write.begin().await?;
         let done = sqlx::query(
             "update deliveries set state = 'pending', next_attempt_at = ?1, next_trigger = 'manual', single_attempt = 0,
                 attempts = 0, lease_until = null, updated_at = ?1
@@ -162,9 +178,12 @@ impl Db {
         .bind(webhook_id)
         .bind(since)
         .bind(cap)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() as i64)
+        let requeued = done.rows_affected() as i64;
+        audit::insert(&mut tx, &audit.clone().with("requeued", requeued)).await?;
+        tx.commit().await?;
+        Ok(requeued)
     }
 
     /// Events, newest first, with keyset pagination.

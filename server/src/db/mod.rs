@@ -6,6 +6,7 @@
 //! the same methods; callers never see SQL.
 
 pub mod admins;
+pub mod audit;
 pub mod deliveries;
 pub mod events;
 pub mod log;
@@ -171,14 +172,16 @@ impl Db {
         &self.key
     }
 
-    /// Re-seals every secret from `old` to `new` in one transaction (see `keys::rotate`).
+    /// Re-seals every secret from `old` to `new` in one transaction, with its audit entry (see
+    /// `keys::rotate`).
     pub(crate) async fn reencrypt(
         &self,
         old: &EncryptionKey,
         new: &EncryptionKey,
+        audit: &audit::NewAudit,
     ) -> Result<secrets::Reencrypted, sqlx::Error> {
         let mut conn = self.write.acquire().await?;
-        secrets::reencrypt(&mut conn, old, new).await
+        secrets::reencrypt(&mut conn, old, new, audit).await
     }
 
     /// The folder holding the database file (where `secret.key` is kept), if the URL names a file.

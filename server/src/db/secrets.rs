@@ -157,6 +157,7 @@ pub(crate) async fn reencrypt(
     conn: &mut SqliteConnection,
     old: &EncryptionKey,
     new: &EncryptionKey,
+    audit: &super::audit::NewAudit,
 ) -> Result<Reencrypted, sqlx::Error> {
     // `begin immediate` would be nicer, but sqlx starts deferred transactions: the first write
     // below takes the write lock, and the exclusive file lock (`keys::rotate`) keeps servers off.
@@ -181,6 +182,8 @@ pub(crate) async fn reencrypt(
         }
     }
     record_key(&mut tx, new).await?;
+    let audit = audit.clone().with("values", done.values).with("unreadable", done.unreadable.len());
+    super::audit::insert(&mut tx, &audit).await?;
     tx.commit().await?;
     Ok(done)
 }

@@ -167,7 +167,11 @@ mod tests {
     #[tokio::test]
     async fn an_ended_session_is_not_written_back_by_a_late_save() {
         let (_dir, db) = testing::open().await;
-        let admin = db.insert_admin("a@example.com", "hash", true).await.expect("insert").expect("first");
+        let admin = db
+            .insert_admin("a@example.com", "hash", true, &crate::db::testing::audit())
+            .await
+            .expect("insert")
+            .expect("first");
         let store = SqliteSessionStore::new(db.clone(), Duration::from_secs(3600));
         let mut record = record_of(admin.id);
         store.create(&mut record).await.expect("create");
@@ -188,7 +192,11 @@ mod tests {
     #[tokio::test]
     async fn a_session_ends_at_its_absolute_lifetime() {
         let (_dir, db) = testing::open().await;
-        let admin = db.insert_admin("a@example.com", "hash", true).await.expect("insert").expect("first");
+        let admin = db
+            .insert_admin("a@example.com", "hash", true, &crate::db::testing::audit())
+            .await
+            .expect("insert")
+            .expect("first");
         let store = SqliteSessionStore::new(db.clone(), Duration::from_millis(100));
         let mut record = record_of(admin.id);
         store.create(&mut record).await.expect("create");

@@ -3,6 +3,7 @@
 use app::model::{RetryPolicy, WebhookSpec};
 use hookline_core::catalog::sample_event;
 
+use super::audit::NewAudit;
 use super::events::NewEvent;
 use super::webhooks::Webhook;
 use super::Db;
@@ -30,7 +31,13 @@ pub async fn webhook(db: &Db, events: &[&str]) -> Webhook {
         environments: Vec::new(),
         retry_policy: RetryPolicy::default(),
     };
-    db.insert_webhook(&spec, "whsec_test", "test").await.expect("insert webhook")
+    db.insert_webhook(&spec, "whsec_test", &audit()).await.expect("insert webhook")
+}
+
+/// An audit entry for storage calls that take one (the `test` command line acting).
+pub fn audit() -> NewAudit {
+    let actor = app::model::Actor { name: "test".into(), ..app::model::Actor::cli() };
+    NewAudit::new(&actor, app::model::AuditAction::WebhookUpdated, app::model::ObjectKind::Webhook, None)
 }
 
 /// A catalog sample of `event_type` named `name`, with the client id `id` if given.

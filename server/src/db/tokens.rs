@@ -1,5 +1,6 @@
 //! API tokens: stored as SHA-256 hashes, looked up by hash on every API call.
 
+use super::audit::{self, NewAudit};
 use super::{now_ms, Db};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -23,26 +24,32 @@ impl TokenRow {
 }
 
 impl Db {
+    /// Stores a token (its hash); `audit` (whose actor is "created by") is recorded for the new id
+    /// in the same transaction.
     pub async fn insert_token(
         &self,
         name: &str,
         token_hash: &str,
         prefix: &str,
-        created_by: &str,
         scopes: &str,
+        audit: &NewAudit,
     ) -> Result<TokenRow, sqlx::Error> {
-        sqlx::query_as(
+        let mut tx = self.write.begin().await?;
+        let row: TokenRow = sqlx::query_as(
             "insert into api_tokens (name, token_hash, prefix, created_by, created_at, scopes) values (?, ?, ?, ?, ?, ?)
              returning id, name, prefix, created_by, created_at, last_used_at, scopes",
         )
         .bind(name)
         .bind(token_hash)
         .bind(prefix)
-        .bind(created_by)
+        .bind(&audit.actor.name)
         .bind(now_ms())
         .bind(scopes)
-        .fetch_one(&self.write)
-        .await
+        .fetch_one(&mut *tx)
+        .await?;
+        audit::insert(&mut tx, &audit.clone().for_object(row.id).named(&row.name)).await?;
+        tx.commit().await?;
+        Ok(row)
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenRow>, sqlx::Error> {
@@ -54,13 +61,21 @@ impl Db {
         .await
     }
 
-    pub async fn revoke_token(&self, id: i64) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("update api_tokens set revoked_at = ? where id = ? and revoked_at is null")
-            .bind(now_ms())
-            .bind(id)
-            .execute(&self.write)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    /// Revokes a live token; `audit` is recorded (with the token's name) in the same transaction.
+    /// Returns whether there was one.
+    pub async fn revoke_token(&self, id: i64, audit: &NewAudit) -> Result<bool, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        let name: Option<String> = sqlx::query_scalar(
+            "update api_tokens set revoked_at = ? where id = ? and revoked_at is null returning name",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(name) = name else { return Ok(false) };
+        audit::insert(&mut tx, &audit.clone().named(name)).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The live token with this hash, if any.

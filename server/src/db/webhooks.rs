@@ -10,6 +10,7 @@ use app::model::{RetryPolicy, WebhookSpec};
 use hookline_core::event::{Event, EventView};
 use hookline_core::subscription::Subscription;
 
+use super::audit::{self, audited, NewAudit};
 use super::{now_ms, Db};
 use crate::crypto::EncryptionKey;
 
@@ -212,21 +213,28 @@ impl Db {
         row.map(|row| decode(row, &self.key)).transpose()
     }
 
-    pub async fn insert_webhook(&self, spec: &WebhookSpec, secret: &str, actor: &str) -> Result<Webhook, sqlx::Error> {
-        let row = self.insert_webhook_row(spec, secret, actor).await;
+    /// Creates a webhook; `audit` (its actor is the "updated by") is recorded for the new id.
+    pub async fn insert_webhook(
+        &self,
+        spec: &WebhookSpec,
+        secret: &str,
+        audit: &NewAudit,
+    ) -> Result<Webhook, sqlx::Error> {
+        let row = self.insert_webhook_row(spec, secret, audit).await;
         self.changes.webhook_changed();
         decode(row?, &self.key)
     }
 
     /// Inserts, then seals the secrets under the id the row got (they are bound to it), in one
-    /// transaction: the plain placeholders are never committed.
+    /// transaction with the audit entry: the plain placeholders are never committed.
     async fn insert_webhook_row(
         &self,
         spec: &WebhookSpec,
         secret: &str,
-        actor: &str,
+        audit: &NewAudit,
     ) -> Result<WebhookRow, sqlx::Error> {
         let now = now_ms();
+        let actor = &audit.actor.name;
         let mut tx = self.write.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "insert into webhooks (description, url, enabled, content_type, body_template, events,
@@ -259,6 +267,7 @@ impl Db {
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
+        audit::insert(&mut tx, &audit.clone().for_object(id)).await?;
         tx.commit().await?;
         Ok(row)
     }
@@ -266,14 +275,16 @@ impl Db {
     /// Replaces the configuration if the webhook is still at `expected_version` (the version the
     /// change was validated against); bumps the version. Enabling clears an auto-disable record.
     /// `None` when the webhook is gone or was changed in between: the caller tells which.
+    /// `audit` is recorded in the same transaction when the webhook was updated.
     pub async fn update_webhook(
         &self,
         id: i64,
         expected_version: i64,
         spec: &WebhookSpec,
-        actor: &str,
+        audit: &NewAudit,
     ) -> Result<Option<Webhook>, sqlx::Error> {
         let (authorization, headers) = seal_config(&self.key, id, spec);
+        let mut tx = self.write.begin().await?;
         let row: Result<Option<WebhookRow>, sqlx::Error> = sqlx::query_as(concat!(
             "update webhooks set description = ?1, url = ?2, enabled = ?3, content_type = ?4,
                 authorization = ?5, headers = ?6, body_template = ?7, events = ?8, projects = ?9,
@@ -298,22 +309,25 @@ impl Db {
         .bind(to_json(&spec.environments))
         .bind(spec.retry_policy.as_str())
         .bind(now_ms())
-        .bind(actor)
+        .bind(&audit.actor.name)
         .bind(id)
         .bind(expected_version)
-        .fetch_optional(&self.write)
+        .fetch_optional(&mut *tx)
         .await;
+        let row = audited(tx, row, audit).await;
         self.changes.webhook_changed();
         row?.map(|row| decode(row, &self.key)).transpose()
     }
 
     /// Turns a webhook on or off. Turning it on clears an auto-disable record and its failure clock.
+    /// `audit` is recorded in the same transaction when the webhook exists.
     pub async fn set_webhook_enabled(
         &self,
         id: i64,
         enabled: bool,
-        actor: &str,
+        audit: &NewAudit,
     ) -> Result<Option<Webhook>, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
         let row: Result<Option<WebhookRow>, sqlx::Error> = sqlx::query_as(concat!(
             "update webhooks set enabled = ?1,
                 disabled_reason = case when ?1 then null else disabled_reason end,
@@ -326,18 +340,24 @@ impl Db {
         ))
         .bind(enabled)
         .bind(now_ms())
-        .bind(actor)
+        .bind(&audit.actor.name)
         .bind(id)
-        .fetch_optional(&self.write)
+        .fetch_optional(&mut *tx)
         .await;
+        let row = audited(tx, row, audit).await;
         self.changes.webhook_changed();
         row?.map(|row| decode(row, &self.key)).transpose()
     }
 
-    pub async fn delete_webhook(&self, id: i64) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("delete from webhooks where id = ?").bind(id).execute(&self.write).await;
+    /// Deletes a webhook (its deliveries go with it); `audit` is recorded in the same transaction
+    /// when it existed. Returns whether it did.
+    pub async fn delete_webhook(&self, id: i64, audit: &NewAudit) -> Result<bool, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        let done =
+            sqlx::query("delete from webhooks where id = ? returning id").bind(id).fetch_optional(&mut *tx).await;
+        let done = audited(tx, done, audit).await;
         self.changes.webhook_changed();
-        Ok(done?.rows_affected() == 1)
+        Ok(done?.is_some())
     }
 
     /// Installs a new signing secret; the old one keeps signing until `previous_expires_at`. An old
@@ -347,9 +367,9 @@ impl Db {
         id: i64,
         new_secret: &str,
         previous_expires_at: i64,
-        actor: &str,
+        audit: &NewAudit,
     ) -> Result<Option<Webhook>, sqlx::Error> {
-        let row = self.rotate_webhook_secret_row(id, new_secret, previous_expires_at, actor).await;
+        let row = self.rotate_webhook_secret_row(id, new_secret, previous_expires_at, audit).await;
         self.changes.webhook_changed();
         row?.map(|row| decode(row, &self.key)).transpose()
     }
@@ -361,7 +381,7 @@ impl Db {
         id: i64,
         new_secret: &str,
         previous_expires_at: i64,
-        actor: &str,
+        audit: &NewAudit,
     ) -> Result<Option<WebhookRow>, sqlx::Error> {
         let mut tx = self.write.begin().await?;
         let current: Option<String> =
@@ -380,10 +400,11 @@ impl Db {
         .bind(previous_expires_at)
         .bind(self.key.seal_text(SECRET, id, new_secret))
         .bind(now_ms())
-        .bind(actor)
+        .bind(&audit.actor.name)
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
+        audit::insert(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(row)
     }

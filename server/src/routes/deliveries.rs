@@ -7,15 +7,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use serde::Deserialize;
 
 use app::api::DeliveryService;
 use app::model::*;
 use app::AppError;
 
-use super::extract::{JsonBody, PathParams, QueryParams};
-use crate::auth::middleware::Caller;
+use super::extract::{Acting, JsonBody, PathParams, QueryParams};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -54,28 +53,28 @@ async fn get_delivery(
 
 async fn redeliver(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Acting(actor): Acting,
     PathParams(id): PathParams<i64>,
 ) -> Result<(StatusCode, Json<DeliveryOut>), AppError> {
-    Ok((StatusCode::ACCEPTED, Json(state.redeliver(&caller.actor(), id).await?)))
+    Ok((StatusCode::ACCEPTED, Json(state.redeliver(&actor, id).await?)))
 }
 
 async fn recover(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Acting(actor): Acting,
     PathParams(id): PathParams<i64>,
     JsonBody(input): JsonBody<RecoverIn>,
 ) -> Result<Json<RecoverOut>, AppError> {
-    Ok(Json(state.recover(&caller.actor(), id, &input.since).await?))
+    Ok(Json(state.recover(&actor, id, &input.since).await?))
 }
 
 async fn send_test(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Acting(actor): Acting,
     PathParams(id): PathParams<i64>,
     JsonBody(input): JsonBody<TestSendIn>,
 ) -> Result<(StatusCode, Json<DeliveryOut>), AppError> {
-    Ok((StatusCode::ACCEPTED, Json(state.send_test(&caller.actor(), id, &input.event_type).await?)))
+    Ok((StatusCode::ACCEPTED, Json(state.send_test(&actor, id, &input.event_type).await?)))
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,13 +1,18 @@
 //! axum's extractors with our error shape: a malformed body, query string or path segment gets
 //! `{"error": {"field": ..., "message": "..."}}` naming the problem, like every other refusal,
-//! instead of axum's plain-text 400. Handlers use these, never the bare extractors.
+//! instead of axum's plain-text 400. Handlers use these, never the bare extractors. And `Acting`:
+//! who makes the request, for the audit log.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use app::api::ClientAddress;
+use app::model::Actor;
 use app::AppError;
+
+use crate::auth::middleware::Caller;
 
 /// A JSON request body of type `T`.
 pub struct JsonBody<T>(pub T);
@@ -117,5 +122,19 @@ fn describe(expected_type: &str) -> &'static str {
     match expected_type {
         "i64" | "u64" | "i32" | "u32" => "id: ids are whole numbers",
         _ => "value",
+    }
+}
+
+/// Who makes the request and from where (the auth middleware's `Caller` and `ClientAddress`):
+/// the actor of what the handler changes.
+pub struct Acting(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Acting {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let caller = parts.extensions.get::<Caller>().ok_or(AppError::Unauthorized)?;
+        let address = parts.extensions.get::<ClientAddress>().map(|c| c.0.to_string());
+        Ok(Acting(caller.actor(address)))
     }
 }

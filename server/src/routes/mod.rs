@@ -1,5 +1,6 @@
 //! HTTP routes outside Leptos: health, the JSON admin API and the event intake.
 
+pub mod audit;
 pub mod deliveries;
 pub mod events;
 pub mod extract;
@@ -21,5 +22,6 @@ pub fn api_router() -> Router<AppState> {
         .merge(deliveries::router())
         .merge(events::router())
         .merge(preview::router())
+        .merge(audit::router())
         .route("/api/{*rest}", axum::routing::any(crate::auth::middleware::api_not_found))
 }

@@ -6,14 +6,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 
 use app::api::WebhookService;
 use app::model::{EventTypeOut, WebhookIn, WebhookOut, WebhookSecret};
 use app::AppError;
 
-use super::extract::{JsonBody, PathParams};
-use crate::auth::middleware::Caller;
+use super::extract::{Acting, JsonBody, PathParams};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -31,10 +30,10 @@ async fn list_webhooks(State(state): State<AppState>) -> Result<Json<Vec<Webhook
 
 async fn create_webhook(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Acting(actor): Acting,
     JsonBody(input): JsonBody<WebhookIn>,
 ) -> Result<(StatusCode, Json<WebhookOut>), AppError> {
-    let created = state.create_webhook(&caller.actor(), input).await?;
+    let created = state.create_webhook(&actor, input).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -47,36 +46,36 @@ async fn get_webhook(
 
 async fn update_webhook(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Acting(actor): Acting,
     PathParams(id): PathParams<i64>,
     JsonBody(input): JsonBody<WebhookIn>,
 ) -> Result<Json<WebhookOut>, AppError> {
-    Ok(Json(state.update_webhook(&caller.actor(), id, input).await?))
+    Ok(Json(state.update_webhook(&actor, id, input).await?))
 }
 
 async fn delete_webhook(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Acting(actor): Acting,
     PathParams(id): PathParams<i64>,
 ) -> Result<StatusCode, AppError> {
-    state.delete_webhook(&caller.actor(), id).await?;
+    state.delete_webhook(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn get_webhook_secret(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Acting(actor): Acting,
     PathParams(id): PathParams<i64>,
 ) -> Result<Json<WebhookSecret>, AppError> {
-    Ok(Json(state.reveal_webhook_secret(&caller.actor(), id).await?))
+    Ok(Json(state.reveal_webhook_secret(&actor, id).await?))
 }
 
 async fn rotate_webhook_secret(
     State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    Acting(actor): Acting,
     PathParams(id): PathParams<i64>,
 ) -> Result<Json<WebhookSecret>, AppError> {
-    Ok(Json(state.rotate_webhook_secret(&caller.actor(), id).await?))
+    Ok(Json(state.rotate_webhook_secret(&actor, id).await?))
 }
 
 async fn list_event_types() -> Json<Vec<EventTypeOut>> {

@@ -450,8 +450,7 @@ async fn the_same_admin_added_at_once_is_added_once() {
     let (server, browser) = TestServer::start_signed_in().await;
     let url = server.url("/rpc/add_admin");
     let attempts = (0..4).map(|_| async {
-        let response =
-            browser.call(&url, &[("email", "racer@example.com"), ("password", "racer-password-12")]).await;
+        let response = browser.call(&url, &[("email", "racer@example.com"), ("password", "racer-password-12")]).await;
         let status = response.status();
         (status, response.text().await.unwrap_or_default())
     });

@@ -6,6 +6,7 @@ mod harness;
 mod receiver;
 
 mod accounts;
+mod audit;
 mod delivery;
 mod foundation;
 mod log;

@@ -1,0 +1,447 @@
+//! The audit log: every admin action, through the real API and the UI's server functions, leaves
+//! one row (who, what, which object, from where) and no secret value; the log reads through
+//! `GET /api/admin/audit` (admin scope) and Settings → Audit log; the command line is recorded too.
+
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+/// Every column of every audit row, as text, read from the database file itself.
+async fn audit_table_text(dir: &Path) -> String {
+    use sqlx::Connection;
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("hookline.db")).read_only(true);
+    let mut connection = sqlx::SqliteConnection::connect_with(&options).await.expect("open the database file");
+    let rows: Vec<String> = sqlx::query_scalar(
+        "select coalesce(created_at, '') || '|' || actor_kind || '|' || coalesce(actor_id, '') || '|' || actor_name
+            || '|' || action || '|' || coalesce(object_kind, '') || '|' || coalesce(object_id, '') || '|'
+            || coalesce(object_name, '') || '|' || detail || '|' || coalesce(address, '')
+         from audit_log order by id",
+    )
+    .fetch_all(&mut connection)
+    .await
+    .expect("audit rows");
+    rows.join("\n")
+}
+
+/// The whole log through the API, newest first.
+async fn entries(api: &Api, query: &str) -> Vec<Value> {
+    let (status, page) = api.get(&format!("/api/admin/audit?limit=200{query}")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["items"].as_array().expect("items").clone()
+}
+
+/// The newest entry of `action`.
+fn newest<'a>(entries: &'a [Value], action: &str) -> &'a Value {
+    entries.iter().find(|e| e["action"] == action).unwrap_or_else(|| panic!("no {action} entry in {entries:#?}"))
+}
+
+fn count(entries: &[Value], action: &str) -> usize {
+    entries.iter().filter(|e| e["action"] == action).count()
+}
+
+/// Asserts who did it, to what, and from where.
+fn assert_entry(entry: &Value, actor_kind: &str, actor_name: &str, object_kind: &str, object_id: Option<i64>) {
+    assert_eq!(entry["actorKind"], actor_kind, "{entry}");
+    assert_eq!(entry["actorName"], actor_name, "{entry}");
+    assert_eq!(entry["objectKind"], object_kind, "{entry}");
+    if let Some(id) = object_id {
+        assert_eq!(entry["objectId"], id, "{entry}");
+    }
+    assert_eq!(entry["address"], "127.0.0.1", "{entry}");
+    assert!(entry["at"].as_str().is_some_and(|at| at.ends_with('Z')), "{entry}");
+}
+
+async fn delivery_state(api: &Api, id: i64) -> String {
+    let (_, delivery) = api.get(&format!("/api/admin/deliveries/{id}")).await;
+    delivery["state"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn every_admin_action_leaves_an_audit_row_without_secrets() {
+    let server = TestServer::start_with(fast_delivery).await;
+    let url = |path: &str| server.url(path);
+    let admin = server.browser();
+    let setup =
+        admin.form(&url("/rpc/create_first_admin"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).await;
+    assert_eq!(setup.status(), StatusCode::FOUND);
+
+    // Sign-ins: a wrong password, an unknown email, then a success (another browser).
+    let other = server.browser();
+    let wrong = other.call(&url("/rpc/login"), &[("email", ADMIN_EMAIL), ("password", "wrong-password-123")]).await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let unknown =
+        other.call(&url("/rpc/login"), &[("email", "nobody@example.com"), ("password", "guess-password-456")]).await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(other.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::FOUND);
+
+    // Admins and tokens through the UI's server functions.
+    let added =
+        admin.call(&url("/rpc/add_admin"), &[("email", "second@example.com"), ("password", "second-password-1")]).await;
+    assert_eq!(added.status(), StatusCode::OK);
+    let second_id = added.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
+    let api = Api::new(&server, &admin).await;
+    let doomed = admin.call(&url("/rpc/create_token"), &[("name", "doomed"), ("scopes[]", "read")]).await;
+    let doomed: Value = doomed.json().await.expect("json");
+    let doomed_token = doomed["token"].as_str().expect("token").to_string();
+    let doomed_id = doomed["id"].as_i64().expect("id");
+    assert_eq!(admin.call(&url("/rpc/revoke_token"), &[("id", &doomed_id.to_string())]).await.status(), StatusCode::OK);
+
+    // Webhooks through the JSON API (as the token), with secrets in every sensitive field.
+    let webhook = json!({
+        "description": "Slack",
+        "url": "http://127.0.0.1:9/services/URL-SECRET-PATH",
+        "authorization": "Bearer AUTH-SECRET-1",
+        "headers": {"X-Api-Key": "HEADER-SECRET-1"},
+        "events": ["feature-created"]
+    });
+    let id = api.create_webhook(webhook.clone()).await;
+    let mut changed = webhook.clone();
+    changed["authorization"] = json!("Bearer AUTH-SECRET-2");
+    changed["headers"] = json!({"X-Api-Key": "HEADER-SECRET-2", "X-Team": "HEADER-SECRET-3"});
+    let (status, body) = api.put(&format!("/api/admin/webhooks/{id}"), &changed).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, revealed) = api.get(&format!("/api/admin/webhooks/{id}/secret")).await;
+    assert_eq!(status, StatusCode::OK);
+    let first_secret = revealed["secret"].as_str().expect("secret").to_string();
+    let (status, rotated) = api.post(&format!("/api/admin/webhooks/{id}/secret/rotate"), &json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let second_secret = rotated["secret"].as_str().expect("secret").to_string();
+
+    // Disable and enable through the UI.
+    let id_text = id.to_string();
+    let off = admin.call(&url("/rpc/set_webhook_enabled"), &[("id", &id_text), ("enabled", "false")]).await;
+    assert_eq!(off.status(), StatusCode::OK);
+    let on = admin.call(&url("/rpc/set_webhook_enabled"), &[("id", &id_text), ("enabled", "true")]).await;
+    assert_eq!(on.status(), StatusCode::OK);
+
+    // A test send (to a closed port: it fails at once), its redelivery, then a recover.
+    let (status, test) =
+        api.post(&format!("/api/admin/webhooks/{id}/test"), &json!({"eventType": "feature-created"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{test}");
+    let delivery = test["id"].as_i64().expect("delivery id");
+    for _ in 0..200 {
+        if delivery_state(&api, delivery).await == "failed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(delivery_state(&api, delivery).await, "failed");
+    let (status, body) = api.post(&format!("/api/admin/deliveries/{delivery}/redeliver"), &json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (status, body) =
+        api.post(&format!("/api/admin/webhooks/{id}/recover"), &json!({"since": "2020-01-01T00:00:00Z"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Duplicate through the UI, delete through the API.
+    let copy = admin.call(&url("/rpc/duplicate_webhook"), &[("id", &id_text)]).await;
+    assert_eq!(copy.status(), StatusCode::OK);
+    let copy_id = copy.json::<Value>().await.expect("json").as_i64().expect("copy id");
+    let (status, _) = api.delete(&format!("/api/admin/webhooks/{copy_id}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    // The last admin actions: remove the second admin, change the password.
+    assert_eq!(admin.call(&url("/rpc/remove_admin"), &[("id", &second_id.to_string())]).await.status(), StatusCode::OK);
+    let changed_password = admin
+        .call(
+            &url("/rpc/change_password"),
+            &[("current_password", ADMIN_PASSWORD), ("new_password", "a-brand-new-password-789")],
+        )
+        .await;
+    assert_eq!(changed_password.status(), StatusCode::OK);
+
+    let log = entries(&api, "").await;
+    let ids: Vec<i64> = log.iter().map(|e| e["id"].as_i64().expect("id")).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    let admin_id = newest(&log, "signin.succeeded")["actorId"].as_i64().expect("admin id");
+    let token = "token:tests";
+
+    // Who, what, which object, from where.
+    let first = newest(&log, "admin.added");
+    assert_entry(first, "admin", ADMIN_EMAIL, "admin", Some(second_id));
+    assert_eq!(first["objectName"], "second@example.com");
+    let setup = log.iter().rfind(|e| e["action"] == "admin.added").expect("setup entry");
+    assert_entry(setup, "admin", ADMIN_EMAIL, "admin", Some(admin_id));
+    assert_eq!(setup["actorId"], admin_id, "the new admin acts on the setup page");
+    assert_eq!(setup["detail"]["firstAdmin"], true);
+
+    assert_eq!(count(&log, "signin.failed"), 2);
+    let failures: Vec<&Value> = log.iter().filter(|e| e["action"] == "signin.failed").collect();
+    assert_entry(failures[1], "anonymous", ADMIN_EMAIL, "admin", Some(admin_id));
+    assert_eq!(failures[1]["detail"]["reason"], "wrong password");
+    assert_entry(failures[0], "anonymous", "nobody@example.com", "admin", None);
+    assert_eq!(failures[0]["objectId"], Value::Null);
+    assert_eq!(failures[0]["detail"]["reason"], "unknown email");
+    assert_entry(newest(&log, "signin.succeeded"), "admin", ADMIN_EMAIL, "admin", Some(admin_id));
+
+    assert_entry(newest(&log, "admin.removed"), "admin", ADMIN_EMAIL, "admin", Some(second_id));
+    assert_entry(newest(&log, "password.changed"), "admin", ADMIN_EMAIL, "admin", Some(admin_id));
+
+    let created_tokens: Vec<&Value> = log.iter().filter(|e| e["action"] == "token.created").collect();
+    assert_eq!(created_tokens.len(), 2);
+    assert_entry(created_tokens[0], "admin", ADMIN_EMAIL, "token", Some(doomed_id));
+    assert_eq!(created_tokens[0]["objectName"], "doomed");
+    assert_eq!(created_tokens[0]["detail"]["scopes"], json!(["read"]));
+    let revoked = newest(&log, "token.revoked");
+    assert_entry(revoked, "admin", ADMIN_EMAIL, "token", Some(doomed_id));
+    assert_eq!(revoked["objectName"], "doomed");
+
+    let created = log.iter().rfind(|e| e["action"] == "webhook.created").expect("webhook.created");
+    assert_entry(created, "token", token, "webhook", Some(id));
+    assert_eq!(created["objectName"], "Slack");
+    assert_eq!(created["detail"]["urlHost"], "127.0.0.1:9");
+    let updated = newest(&log, "webhook.updated");
+    assert_entry(updated, "token", token, "webhook", Some(id));
+    assert_eq!(updated["detail"]["changed"], json!(["authorization", "headers"]), "only what changed, by name");
+    assert_entry(newest(&log, "secret.revealed"), "token", token, "webhook", Some(id));
+    assert_entry(newest(&log, "secret.rotated"), "token", token, "webhook", Some(id));
+    assert_entry(newest(&log, "webhook.disabled"), "admin", ADMIN_EMAIL, "webhook", Some(id));
+    assert_entry(newest(&log, "webhook.enabled"), "admin", ADMIN_EMAIL, "webhook", Some(id));
+    let test_sent = newest(&log, "webhook.test-sent");
+    assert_entry(test_sent, "token", token, "webhook", Some(id));
+    assert_eq!(test_sent["detail"], json!({"eventType": "feature-created", "deliveryId": delivery}));
+    let redelivered = newest(&log, "delivery.redelivered");
+    assert_entry(redelivered, "token", token, "delivery", Some(delivery));
+    assert_eq!(redelivered["detail"]["webhookId"], id);
+    let recovered = newest(&log, "delivery.recovered");
+    assert_entry(recovered, "token", token, "webhook", Some(id));
+    assert!(recovered["detail"]["requeued"].is_i64(), "{recovered}");
+    let duplicated = newest(&log, "webhook.created");
+    assert_entry(duplicated, "admin", ADMIN_EMAIL, "webhook", Some(copy_id));
+    assert_eq!(duplicated["detail"]["copyOf"], id);
+    let deleted = newest(&log, "webhook.deleted");
+    assert_entry(deleted, "token", token, "webhook", Some(copy_id));
+    assert_eq!(deleted["objectName"], "Copy of Slack");
+
+    // Each action once (the API and the server functions share one recording layer).
+    for (action, times) in [
+        ("signin.succeeded", 1),
+        ("admin.added", 2),
+        ("admin.removed", 1),
+        ("password.changed", 1),
+        ("token.revoked", 1),
+        ("webhook.created", 2),
+        ("webhook.updated", 1),
+        ("webhook.deleted", 1),
+        ("webhook.enabled", 1),
+        ("webhook.disabled", 1),
+        ("secret.revealed", 1),
+        ("secret.rotated", 1),
+        ("webhook.test-sent", 1),
+        ("delivery.redelivered", 1),
+        ("delivery.recovered", 1),
+    ] {
+        assert_eq!(count(&log, action), times, "{action}");
+    }
+
+    // No secret value anywhere in the table: passwords (also the wrong ones), tokens, the
+    // Authorization and header values, the URL's path, the signing secrets.
+    let text = audit_table_text(server.data.path()).await;
+    assert!(text.contains("webhook.updated"), "the table was read: {text}");
+    for secret in [
+        ADMIN_PASSWORD,
+        "wrong-password-123",
+        "guess-password-456",
+        "second-password-1",
+        "a-brand-new-password-789",
+        api.token.as_str(),
+        doomed_token.as_str(),
+        "AUTH-SECRET",
+        "HEADER-SECRET",
+        "URL-SECRET-PATH",
+        first_secret.as_str(),
+        second_secret.as_str(),
+        first_secret.trim_start_matches("whsec_"),
+    ] {
+        assert!(!text.contains(secret), "{secret} is in the audit table:\n{text}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn only_admins_read_the_audit_log() {
+    let (server, browser) = TestServer::start_signed_in().await;
+    let admin = Api::new(&server, &browser).await;
+    for scopes in [&["read"][..], &["events"][..], &["events", "read"][..]] {
+        let token = Api::with_scopes(&server, &browser, scopes).await;
+        let (status, body) = token.get("/api/admin/audit").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{scopes:?}: {body}");
+        assert!(body.to_string().contains("`admin` scope"), "{body}");
+    }
+    let anonymous = reqwest::Client::new().get(server.url("/api/admin/audit")).send().await.expect("get");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let (status, page) = admin.get("/api/admin/audit").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    // A signed-in admin reads it too (session).
+    let response = browser.get(&server.url("/api/admin/audit")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_log_filters_by_actor_and_action_and_pages_by_keyset() {
+    let (server, browser) = TestServer::start_signed_in_with(fast_delivery).await;
+    let api = Api::new(&server, &browser).await;
+    for name in ["one", "two", "three", "four", "five"] {
+        let created = browser.call(&server.url("/rpc/create_token"), &[("name", name)]).await;
+        assert_eq!(created.status(), StatusCode::OK);
+    }
+    let id = api.create_webhook(json!({"url": "http://127.0.0.1:9/hook", "events": ["feature-created"]})).await;
+    let (status, _) = api.delete(&format!("/api/admin/webhooks/{id}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let by_token = entries(&api, "&actor=token:tests").await;
+    let actions: Vec<&str> = by_token.iter().map(|e| e["action"].as_str().unwrap_or_default()).collect();
+    assert_eq!(actions, ["webhook.deleted", "webhook.created"]);
+    let by_admin = entries(&api, &format!("&actor={ADMIN_EMAIL}&action=token.created")).await;
+    assert_eq!(by_admin.len(), 6, "the test's token and five more");
+
+    // Pages of two, newest first, until nextCursor is null.
+    let mut names = Vec::new();
+    let mut cursor: Option<i64> = None;
+    loop {
+        let before = cursor.map(|c| format!("&before={c}")).unwrap_or_default();
+        let (status, page) = api.get(&format!("/api/admin/audit?action=token.created&limit=2{before}")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let items = page["items"].as_array().expect("items");
+        assert!(items.len() <= 2);
+        names.extend(items.iter().map(|e| e["objectName"].as_str().unwrap_or_default().to_string()));
+        match page["nextCursor"].as_i64() {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(names, ["five", "four", "three", "two", "one", "tests"]);
+
+    // Bad parameters answer the standard JSON error naming the parameter.
+    let (status, error) = api.get("/api/admin/audit?action=webhook.exploded").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["error"]["field"], "action", "{error}");
+    let (status, error) = api.get("/api/admin/audit?limit=many").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    assert_eq!(error["error"]["field"], "limit", "{error}");
+    let (status, error) = api.get("/api/admin/audit?before=x").await;
+    assert!(status.is_client_error(), "{error}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_address_is_the_client_behind_a_trusted_proxy() {
+    let (server, _) = TestServer::start_signed_in_with(|config| config.trusted_proxies = "127.0.0.1/32".into()).await;
+    let failed = reqwest::Client::new()
+        .post(server.url("/rpc/login"))
+        .header("accept", "application/json")
+        .header("x-forwarded-for", "198.51.100.23, 203.0.113.7")
+        .form(&[("email", ADMIN_EMAIL), ("password", "not-the-password")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+    let browser = server.browser();
+    assert_eq!(browser.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::FOUND);
+    let api = Api::new(&server, &browser).await;
+    let log = entries(&api, "&action=signin.failed").await;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["address"], "203.0.113.7", "the right-most untrusted address: {}", log[0]);
+    assert_eq!(entries(&api, "&action=signin.succeeded").await[0]["address"], "127.0.0.1");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_audit_page_lists_filters_and_links_older_entries() {
+    let (server, browser) = TestServer::start_signed_in().await;
+    for name in (0..55).map(|i| format!("token-{i}")) {
+        assert_eq!(browser.call(&server.url("/rpc/create_token"), &[("name", &name)]).await.status(), StatusCode::OK);
+    }
+    let settings = browser.get(&server.url("/settings")).await.text().await.expect("html");
+    assert!(settings.contains(r#"href="/settings/audit""#), "Settings links the audit log");
+
+    let page = browser.get(&server.url("/settings/audit")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    assert!(html.contains(r#"data-testid="audit""#), "{html}");
+    assert!(html.contains("token-54"), "the newest entry is on the first page");
+    assert!(!html.contains("token-3\u{201d}"), "older entries are on the next page");
+    let older = html
+        .split("href=\"/settings/audit?before=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no Older link in {html}"));
+    let next = browser.get(&server.url(&format!("/settings/audit?before={older}"))).await.text().await.expect("html");
+    assert!(next.contains("token-3\u{201d}"), "the next page has the older entries");
+    assert!(!next.contains("token-54"));
+
+    let filtered = browser.get(&server.url("/settings/audit?action=admin.added")).await.text().await.expect("html");
+    assert!(filtered.contains(r#"data-action="admin.added""#), "filtered by action");
+    assert!(!filtered.contains(r#"data-action="token.created""#), "filtered by action");
+    let by_nobody = browser.get(&server.url("/settings/audit?actor=nobody%40example.com")).await;
+    assert!(by_nobody.text().await.expect("html").contains("No audit entries match."));
+
+    // Signed out, the page is behind the sign-in.
+    let stranger = server.browser().get(&server.url("/settings/audit")).await;
+    assert_eq!(stranger.status(), StatusCode::SEE_OTHER);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_command_line_is_recorded_as_cli() {
+    let (server, _) = TestServer::start_signed_in().await;
+    let data = server.stop().await;
+    let database_url = format!("sqlite://{}", data.path().join("hookline.db").display());
+    let run = |args: &[&str]| {
+        let mut argv = vec!["hookline"];
+        argv.extend_from_slice(args);
+        argv.extend_from_slice(&["--database-url", &database_url]);
+        <hookline_server::config::Cli as clap::Parser>::try_parse_from(argv).expect("arguments")
+    };
+    hookline_server::cli::execute(run(&["token", "create", "--name", "ci", "--scope", "admin"])).await.expect("create");
+    hookline_server::cli::execute(run(&["token", "revoke", "1"])).await.expect("revoke");
+    hookline_server::cli::execute(run(&["keys", "rotate"])).await.expect("rotate");
+
+    let server = TestServer::start_in(data, |_| {}).await;
+    let browser = server.browser();
+    assert_eq!(browser.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::FOUND);
+    let api = Api::new(&server, &browser).await;
+    let log = entries(&api, "&actor=cli").await;
+    let actions: Vec<&str> = log.iter().map(|e| e["action"].as_str().unwrap_or_default()).collect();
+    assert_eq!(actions, ["key.rotated", "token.revoked", "token.created"]);
+    for entry in &log {
+        assert_eq!(entry["actorKind"], "cli", "{entry}");
+        assert_eq!(entry["address"], Value::Null, "{entry}");
+    }
+    assert_eq!(log[2]["objectName"], "ci");
+    assert_eq!(log[1]["objectId"], 1);
+    assert_eq!(log[1]["objectName"], "ci");
+    assert_eq!(log[0]["objectKind"], "encryption-key");
+    assert!(log[0]["detail"]["values"].as_i64().is_some_and(|n| n > 0), "{}", log[0]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn old_entries_go_after_the_audit_retention() {
+    let (server, browser) = TestServer::start_signed_in().await;
+    let api = Api::new(&server, &browser).await;
+    assert!(!entries(&api, "").await.is_empty());
+    let config = |retention: Duration| {
+        let mut config = hookline_server::Config::defaults();
+        config.database_url = format!("sqlite://{}", server.data.path().join("hookline.db").display());
+        config.audit_retention = retention;
+        config
+    };
+    // The default (a year) keeps today's entries; the delivery retention does not touch them.
+    let state = hookline_server::build_state(config(Duration::from_secs(365 * 86400))).await.expect("state");
+    assert_eq!(state.prune_audit_once().await.expect("prune"), 0);
+    state.prune_once().await.expect("prune the delivery log");
+    state.db.close().await;
+    assert_eq!(entries(&api, "").await.len(), 2, "the setup and the token");
+
+    let state = hookline_server::build_state(config(Duration::ZERO)).await.expect("state");
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(state.prune_audit_once().await.expect("prune"), 2);
+    state.db.close().await;
+    assert!(entries(&api, "").await.is_empty());
+    server.stop().await;
+}
