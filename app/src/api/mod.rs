@@ -1,6 +1,8 @@
 //! Server functions: the UI's calls into the server. Each is thin: find the signed-in admin, call
 //! the server's implementation (the `Backend` trait, provided as context by the server crate, which
 //! owns storage and the dispatcher), map errors. The JSON admin API calls the same `Backend` methods.
+//! Their errors answer with the `AppError`'s HTTP status, set in one place for all of them
+//! (`server_fn_error_status`, a middleware the server installs).
 
 pub mod auth;
 #[cfg(feature = "ssr")]
@@ -14,5 +16,6 @@ pub const RPC_PREFIX: &str = "/rpc";
 
 #[cfg(feature = "ssr")]
 pub use backend::{
-    backend, require_admin, AccountService, Backend, ClientAddress, CurrentAdmin, DeliveryService, WebhookService,
+    backend, require_admin, server_fn_error_status, AccountService, Backend, ClientAddress, CurrentAdmin,
+    DeliveryService, WebhookService,
 };
