@@ -7,6 +7,7 @@ mod receiver;
 
 mod accounts;
 mod delivery;
+mod errors;
 mod foundation;
 mod log;
 mod secrets;
