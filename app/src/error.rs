@@ -97,6 +97,11 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
         use leptos::server_fn::error::ServerFnErrorErr as E;
         match value {
             E::Args(m) | E::MissingArg(m) | E::Deserialization(m) => AppError::BadRequest(m),
+            // On the server, any other failure of the machinery (an answer that cannot be
+            // encoded, say) is the server's fault: logged, and shown as an opaque reference.
+            #[cfg(feature = "ssr")]
+            other => AppError::internal(other),
+            #[cfg(not(feature = "ssr"))]
             other => AppError::Transport(other.to_string()),
         }
     }

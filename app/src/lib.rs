@@ -14,7 +14,7 @@ pub use error::AppError;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Title};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 use crate::components::layout::{AppLayout, NotFound};
 use crate::pages::*;
@@ -92,7 +92,9 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/login") view=LoginPage />
                 <Route path=path!("/setup") view=SetupPage />
-                <ParentRoute path=path!("") view=AppLayout>
+                // Async: a signed-in page renders whole before its response starts, so a failed
+                // load can still set the status (see `components::error_template`).
+                <ParentRoute path=path!("") view=AppLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=DashboardPage />
                     <Route path=path!("/webhooks") view=WebhooksPage />
                     <Route path=path!("/webhooks/new") view=NewWebhookPage />

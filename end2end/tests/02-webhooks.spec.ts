@@ -163,4 +163,18 @@ test.describe.serial('webhooks', () => {
     await page.getByRole('button', { name: 'Delete' }).click();
     await expect(page).toHaveURL(/\/webhooks$/);
   });
+
+  test('a missing webhook says so in words, with HTTP 404, before and after hydration', async ({ page, guard }) => {
+    guard.allowStatus(404);
+    await signIn(page);
+    const response = await page.goto('/webhooks/999999');
+    expect(response?.status()).toBe(404);
+    const error = page.getByTestId('load-error');
+    await expect(error).toContainText('Not found');
+    await expect(error).toContainText('webhook 999999 not found');
+    await waitForHydration(page);
+    await expect(error).toContainText('webhook 999999 not found');
+    await error.getByRole('link', { name: 'Go to the dashboard' }).click();
+    await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
+  });
 });

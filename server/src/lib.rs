@@ -195,6 +195,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::api_router())
         .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || shell(options.clone()))
         .fallback(fallback)
+        // Server functions' errors answer with their AppError's status (404, 422, ...).
+        .layer(axum::middleware::from_fn(app::api::server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::middleware::gate))
         .layer(sessions)
         // Before the session is even loaded: a request for another host name (DNS rebinding).

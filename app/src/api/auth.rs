@@ -78,33 +78,21 @@ pub async fn setup_needed() -> Result<bool, AppError> {
 /// Creates the first admin and signs them in. Refused once any admin exists.
 #[server(prefix = "/rpc", endpoint = "create_first_admin")]
 pub async fn create_first_admin(email: String, password: String) -> Result<(), AppError> {
-    use crate::api::backend::with_status;
-    with_status(
-        async {
-            let asking = Actor::anonymous(&email, crate::api::client_address());
-            let admin = crate::api::backend()?.create_first_admin(&asking, &email, &password).await?;
-            server_side::start_session(&admin).await?;
-            leptos_axum::redirect("/");
-            Ok(())
-        }
-        .await,
-    )
+    let asking = Actor::anonymous(&email, crate::api::client_address());
+    let admin = crate::api::backend()?.create_first_admin(&asking, &email, &password).await?;
+    server_side::start_session(&admin).await?;
+    leptos_axum::redirect("/");
+    Ok(())
 }
 
 /// Signs in with email and password, then goes to `next` (a local path) or the dashboard.
 #[server(prefix = "/rpc", endpoint = "login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    use crate::api::backend::with_status;
-    with_status(
-        async {
-            let client = server_side::client_address();
-            let admin = crate::api::backend()?.sign_in(&email, &password, &client).await?;
-            server_side::start_session(&admin).await?;
-            leptos_axum::redirect(&safe_next(next.as_deref()));
-            Ok(())
-        }
-        .await,
-    )
+    let client = server_side::client_address();
+    let admin = crate::api::backend()?.sign_in(&email, &password, &client).await?;
+    server_side::start_session(&admin).await?;
+    leptos_axum::redirect(&safe_next(next.as_deref()));
+    Ok(())
 }
 
 /// Ends the session and returns to the sign-in page.
@@ -130,43 +118,23 @@ pub async fn list_admins() -> Result<Vec<Admin>, AppError> {
 
 #[server(prefix = "/rpc", endpoint = "add_admin")]
 pub async fn add_admin(email: String, password: String) -> Result<Admin, AppError> {
-    use crate::api::backend::with_status;
-    with_status(
-        async {
-            let actor = crate::api::require_actor()?;
-            crate::api::backend()?.add_admin(&actor, &email, &password).await
-        }
-        .await,
-    )
+    let actor = crate::api::require_actor()?;
+    crate::api::backend()?.add_admin(&actor, &email, &password).await
 }
 
 #[server(prefix = "/rpc", endpoint = "remove_admin")]
 pub async fn remove_admin(id: i64) -> Result<(), AppError> {
-    use crate::api::backend::with_status;
-    with_status(
-        async {
-            let actor = crate::api::require_actor()?;
-            crate::api::backend()?.remove_admin(&actor, id).await
-        }
-        .await,
-    )
+    let actor = crate::api::require_actor()?;
+    crate::api::backend()?.remove_admin(&actor, id).await
 }
 
 /// Changes the signed-in admin's password; their other sessions (other browsers, or whoever
 /// took over one) end, this one stays.
 #[server(prefix = "/rpc", endpoint = "change_password")]
 pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
-    use crate::api::backend::with_status;
-    with_status(
-        async {
-            let actor = crate::api::require_actor()?;
-            let this_session = server_side::session().await?.id().map(|id| id.to_string());
-            crate::api::backend()?
-                .change_password(&actor, &current_password, &new_password, this_session.as_deref())
-                .await
-        }
-        .await,
-    )
+    let actor = crate::api::require_actor()?;
+    let this_session = server_side::session().await?.id().map(|id| id.to_string());
+    crate::api::backend()?.change_password(&actor, &current_password, &new_password, this_session.as_deref()).await
 }
 
 #[server(prefix = "/rpc", endpoint = "list_tokens")]
@@ -179,26 +147,20 @@ pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
 /// least a token can do); the response is the only time its secret is shown.
 #[server(prefix = "/rpc", endpoint = "create_token")]
 pub async fn create_token(name: String, scopes: Option<Vec<String>>) -> Result<NewApiToken, AppError> {
-    use crate::api::backend::with_status;
     use hookline_core::scope::Scope;
-    with_status(
-        async {
-            let actor = crate::api::require_actor()?;
-            let scopes = match scopes {
-                None => vec![Scope::Events],
-                Some(names) => names
-                    .iter()
-                    .map(|name| {
-                        Scope::parse(name).ok_or_else(|| {
-                            AppError::invalid("scopes", format!("unknown scope `{name}` (use events, read or admin)"))
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-            };
-            crate::api::backend()?.create_token(&actor, &name, scopes).await
-        }
-        .await,
-    )
+    let actor = crate::api::require_actor()?;
+    let scopes = match scopes {
+        None => vec![Scope::Events],
+        Some(names) => names
+            .iter()
+            .map(|name| {
+                Scope::parse(name).ok_or_else(|| {
+                    AppError::invalid("scopes", format!("unknown scope `{name}` (use events, read or admin)"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+    };
+    crate::api::backend()?.create_token(&actor, &name, scopes).await
 }
 
 #[server(prefix = "/rpc", endpoint = "revoke_token")]

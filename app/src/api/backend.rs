@@ -111,22 +111,40 @@ pub fn client_address() -> Option<String> {
         .and_then(|parts| parts.extensions.get::<ClientAddress>().map(|c| c.0.to_string()))
 }
 
-/// Sets the HTTP status of the server-function response to match the error (401, 422, ...), so
-/// clients other than our own UI see a meaningful status, then passes the error on. Plain HTML form
-/// posts (no WASM yet) are left alone: server_fn answers those with a redirect back to the form,
-/// carrying the error in the URL, and a 4xx status would break that redirect.
-pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    let plain_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
-        parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
-    });
-    if let (Err(error), false) = (&result, plain_form_post) {
-        if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
-            if let Ok(status) = http::StatusCode::from_u16(error.status_code()) {
-                options.set_status(status);
-            }
-        }
+/// The largest error body `server_fn_error_status` reads (an `AppError` is a few hundred bytes).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Middleware: every server function's error answers with the HTTP status of its `AppError` (401,
+/// 404, 422, 500, ...), in this one place rather than in each server function, so clients other
+/// than our own UI see a meaningful status.
+///
+/// server_fn answers an error with 500, the `serverfnerror` header and the error in the body
+/// (JSON, see `FromServerFnError for AppError`); this reads the error back and sets its status.
+/// A plain HTML form post (no WASM yet) is answered with a redirect back to the form instead,
+/// carrying the error in the URL: a redirect is left alone.
+pub async fn server_fn_error_status(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use leptos::server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER};
+    use leptos::server_fn::Decodes;
+
+    let response = next.run(request).await;
+    if response.status() != http::StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
+    {
+        return response;
     }
-    result
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_ERROR_BODY).await {
+        Ok(bytes) => bytes,
+        Err(error) => return AppError::internal(format!("reading a server function's error: {error}")).into_response(),
+    };
+    if let Ok(error) = <<AppError as FromServerFnError>::Encoder as Decodes<AppError>>::decode(bytes.clone()) {
+        parts.status = http::StatusCode::from_u16(error.status_code()).unwrap_or(parts.status);
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// The delivery log and its operations.

@@ -19,40 +19,22 @@ pub async fn get_delivery(id: i64) -> Result<DeliveryDetail, AppError> {
 
 #[server(prefix = "/rpc", endpoint = "redeliver")]
 pub async fn redeliver(id: i64) -> Result<DeliveryOut, AppError> {
-    use crate::api::backend::with_status;
-    with_status(
-        async {
-            let actor = crate::api::require_actor()?;
-            crate::api::backend()?.redeliver(&actor, id).await
-        }
-        .await,
-    )
+    let actor = crate::api::require_actor()?;
+    crate::api::backend()?.redeliver(&actor, id).await
 }
 
 #[server(prefix = "/rpc", endpoint = "recover_deliveries")]
 pub async fn recover_deliveries(webhook_id: i64, since: String) -> Result<RecoverOut, AppError> {
-    use crate::api::backend::with_status;
-    with_status(
-        async {
-            let actor = crate::api::require_actor()?;
-            // The form's datetime-local input has no zone or seconds; the browser shows UTC times.
-            let since = crate::components::time::local_to_rfc3339(&since);
-            crate::api::backend()?.recover(&actor, webhook_id, &since).await
-        }
-        .await,
-    )
+    let actor = crate::api::require_actor()?;
+    // The form's datetime-local input has no zone or seconds; the browser shows UTC times.
+    let since = crate::components::time::local_to_rfc3339(&since);
+    crate::api::backend()?.recover(&actor, webhook_id, &since).await
 }
 
 #[server(prefix = "/rpc", endpoint = "send_test_event")]
 pub async fn send_test_event(webhook_id: i64, event_type: String) -> Result<DeliveryOut, AppError> {
-    use crate::api::backend::with_status;
-    with_status(
-        async {
-            let actor = crate::api::require_actor()?;
-            crate::api::backend()?.send_test(&actor, webhook_id, &event_type).await
-        }
-        .await,
-    )
+    let actor = crate::api::require_actor()?;
+    crate::api::backend()?.send_test(&actor, webhook_id, &event_type).await
 }
 
 #[server(prefix = "/rpc", endpoint = "list_events")]

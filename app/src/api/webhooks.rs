@@ -91,24 +91,18 @@ pub async fn get_webhook(id: i64) -> Result<WebhookOut, AppError> {
 /// Creates (no `id`) or replaces a webhook, then opens its page.
 #[server(prefix = "/rpc", endpoint = "save_webhook")]
 pub async fn save_webhook(id: Option<i64>, form: WebhookForm) -> Result<i64, AppError> {
-    use crate::api::backend::with_status;
-    with_status(
-        async {
-            let actor = crate::api::require_actor()?;
-            let backend = crate::api::backend()?;
-            let input = form.into_input()?;
-            let saved = match id {
-                Some(id) => backend.update_webhook(&actor, id, input).await?,
-                None => backend.create_webhook(&actor, input).await?,
-            };
-            // The save time makes every save a new URL, so the page reloads the webhook even when
-            // it was already showing `?saved=` from the previous save.
-            let stamp: String = saved.updated_at.chars().filter(char::is_ascii_digit).collect();
-            leptos_axum::redirect(&format!("/webhooks/{}?saved={stamp}", saved.id));
-            Ok(saved.id)
-        }
-        .await,
-    )
+    let actor = crate::api::require_actor()?;
+    let backend = crate::api::backend()?;
+    let input = form.into_input()?;
+    let saved = match id {
+        Some(id) => backend.update_webhook(&actor, id, input).await?,
+        None => backend.create_webhook(&actor, input).await?,
+    };
+    // The save time makes every save a new URL, so the page reloads the webhook even when
+    // it was already showing `?saved=` from the previous save.
+    let stamp: String = saved.updated_at.chars().filter(char::is_ascii_digit).collect();
+    leptos_axum::redirect(&format!("/webhooks/{}?saved={stamp}", saved.id));
+    Ok(saved.id)
 }
 
 #[server(prefix = "/rpc", endpoint = "set_webhook_enabled")]

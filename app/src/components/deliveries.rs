@@ -10,6 +10,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::deliveries::list_deliveries;
+use crate::components::error_template::error_fallback;
 use crate::components::status::{event_place, StateBadge};
 use crate::components::time::{local_to_rfc3339, short_time};
 use crate::model::{DeliveryFilter, DeliveryOut, DeliveryState, StatusClass};
@@ -126,84 +127,86 @@ pub fn DeliveryTable(
             <button type="submit" class="btn btn-secondary">"Filter"</button>
         </Form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                page.await.map(|page| {
-                    if page.items.is_empty() {
-                        return view! {
-                            <div class="empty-state small">
-                                <p>"No deliveries match. Deliveries appear here as events arrive, or when you send a test event."</p>
+            <ErrorBoundary fallback=error_fallback>
+                {move || Suspend::new(async move {
+                    page.await.map(|page| {
+                        if page.items.is_empty() {
+                            return view! {
+                                <div class="empty-state small">
+                                    <p>"No deliveries match. Deliveries appear here as events arrive, or when you send a test event."</p>
+                                </div>
+                            }.into_any();
+                        }
+                        let first_cursor = page.next_cursor;
+                        let next = move || more_cursor.get().unwrap_or(first_cursor);
+                        let older = move || {
+                            let q = query.read();
+                            let mut params: Vec<(String, String)> = ["state", "event_type", "status", "since", "until"]
+                                .iter()
+                                .filter_map(|k| q.get(k).filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
+                                .collect();
+                            params.push(("before".into(), next().unwrap_or_default().to_string()));
+                            format!("?{}", params.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&"))
+                        };
+                        view! {
+                            <div class="table-wrap">
+                                <table class="table" data-testid="deliveries">
+                                    <thead>
+                                        <tr>
+                                            <th>"Time"</th>
+                                            <th>"Event"</th>
+                                            <th>"Flag / project / env"</th>
+                                            <th>"State"</th>
+                                            <th>"HTTP"</th>
+                                            <th>"Attempts"</th>
+                                            <th>"Duration"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {page.items.into_iter().map(|d| view! { <DeliveryRow delivery=d /> }).collect_view()}
+                                        <For each=move || more_rows.get() key=|d| d.id let:delivery>
+                                            <DeliveryRow delivery />
+                                        </For>
+                                    </tbody>
+                                </table>
                             </div>
-                        }.into_any();
-                    }
-                    let first_cursor = page.next_cursor;
-                    let next = move || more_cursor.get().unwrap_or(first_cursor);
-                    let older = move || {
-                        let q = query.read();
-                        let mut params: Vec<(String, String)> = ["state", "event_type", "status", "since", "until"]
-                            .iter()
-                            .filter_map(|k| q.get(k).filter(|v| !v.is_empty()).map(|v| (k.to_string(), v)))
-                            .collect();
-                        params.push(("before".into(), next().unwrap_or_default().to_string()));
-                        format!("?{}", params.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&"))
-                    };
-                    view! {
-                        <div class="table-wrap">
-                            <table class="table" data-testid="deliveries">
-                                <thead>
-                                    <tr>
-                                        <th>"Time"</th>
-                                        <th>"Event"</th>
-                                        <th>"Flag / project / env"</th>
-                                        <th>"State"</th>
-                                        <th>"HTTP"</th>
-                                        <th>"Attempts"</th>
-                                        <th>"Duration"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {page.items.into_iter().map(|d| view! { <DeliveryRow delivery=d /> }).collect_view()}
-                                    <For each=move || more_rows.get() key=|d| d.id let:delivery>
-                                        <DeliveryRow delivery />
-                                    </For>
-                                </tbody>
-                            </table>
-                        </div>
-                        <div class="pager">
-                            {move || filter.read().before.is_some().then(|| view! { <a class="btn btn-ghost btn-small" href="?">"← Newest"</a> })}
-                            {move || next().map(|before| view! {
-                                <a
-                                    class="btn btn-ghost btn-small"
-                                    href=older
-                                    aria-busy=move || load_more.pending().get().then_some("true")
-                                    on:click=move |ev| {
-                                        ev.prevent_default();
-                                        if !load_more.pending().get_untracked() {
-                                            load_more.dispatch(before);
-                                        }
-                                    }
-                                >
-                                    {move || if load_more.pending().get() { "Loading…" } else { "Load more" }}
-                                </a>
-                            })}
-                            {move || matches!(load_more.value().get(), Some(Err(_))).then(|| view! {
-                                <span class="field-error">"Could not load older deliveries; try again."</span>
-                            })}
-                            {move || more_cursor.read().is_some().then(|| view! {
-                                <span class="muted small">
-                                    "Live updates paused while older deliveries are shown. "
-                                    <button
-                                        type="button"
+                            <div class="pager">
+                                {move || filter.read().before.is_some().then(|| view! { <a class="btn btn-ghost btn-small" href="?">"← Newest"</a> })}
+                                {move || next().map(|before| view! {
+                                    <a
                                         class="btn btn-ghost btn-small"
-                                        on:click=move |_| back_to_live()
+                                        href=older
+                                        aria-busy=move || load_more.pending().get().then_some("true")
+                                        on:click=move |ev| {
+                                            ev.prevent_default();
+                                            if !load_more.pending().get_untracked() {
+                                                load_more.dispatch(before);
+                                            }
+                                        }
                                     >
-                                        "Back to live"
-                                    </button>
-                                </span>
-                            })}
-                        </div>
-                    }.into_any()
-                })
-            })}
+                                        {move || if load_more.pending().get() { "Loading…" } else { "Load more" }}
+                                    </a>
+                                })}
+                                {move || matches!(load_more.value().get(), Some(Err(_))).then(|| view! {
+                                    <span class="field-error">"Could not load older deliveries; try again."</span>
+                                })}
+                                {move || more_cursor.read().is_some().then(|| view! {
+                                    <span class="muted small">
+                                        "Live updates paused while older deliveries are shown. "
+                                        <button
+                                            type="button"
+                                            class="btn btn-ghost btn-small"
+                                            on:click=move |_| back_to_live()
+                                        >
+                                            "Back to live"
+                                        </button>
+                                    </span>
+                                })}
+                            </div>
+                        }.into_any()
+                    })
+                })}
+            </ErrorBoundary>
         </Transition>
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod confirm;
 pub mod deliveries;
+pub mod error_template;
 pub mod form;
 pub mod layout;
 pub mod preview;

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::deliveries::dashboard;
 use crate::components::deliveries::{live_ticker, LIVE_INTERVAL};
+use crate::components::error_template::error_fallback;
 use crate::components::time::short_time;
 use crate::model::{DashboardOut, HourBucket};
 
@@ -19,7 +20,9 @@ pub fn DashboardPage() -> impl IntoView {
             <a class="btn btn-secondary" href="/webhooks/new">"New webhook"</a>
         </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move { data.await.map(|d| view! { <DashboardView data=d /> }) })}
+            <ErrorBoundary fallback=error_fallback>
+                {move || Suspend::new(async move { data.await.map(|d| view! { <DashboardView data=d /> }) })}
+            </ErrorBoundary>
         </Transition>
     }
 }

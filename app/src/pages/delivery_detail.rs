@@ -6,6 +6,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::deliveries::{get_delivery, Redeliver};
 use crate::components::deliveries::{live_ticker, LIVE_INTERVAL};
+use crate::components::error_template::error_fallback;
 use crate::components::form::{action_error, ErrorBanner};
 use crate::components::status::StateBadge;
 use crate::components::time::short_time;
@@ -32,12 +33,11 @@ pub fn DeliveryPage() -> impl IntoView {
     view! {
         <leptos_meta::Title text="Delivery" />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Err(error) => view! { <div class="alert alert-error">{error.to_string()}</div> }.into_any(),
-                    Ok(detail) => view! { <DeliveryView detail redeliver redeliver_error /> }.into_any(),
-                }
-            })}
+            <ErrorBoundary fallback=error_fallback>
+                {move || Suspend::new(async move {
+                    detail.await.map(|detail| view! { <DeliveryView detail redeliver redeliver_error /> })
+                })}
+            </ErrorBoundary>
         </Transition>
     }
 }

@@ -5,6 +5,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::deliveries::list_events;
 use crate::components::deliveries::{live_ticker, LIVE_INTERVAL};
+use crate::components::error_template::error_fallback;
 use crate::components::status::{event_place, StateBadge};
 use crate::components::time::short_time;
 
@@ -23,59 +24,61 @@ pub fn EventsPage() -> impl IntoView {
             <span class="muted small">"Received through POST /api/events (and test sends), newest first."</span>
         </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                page.await.map(|page| {
-                    if page.items.is_empty() {
-                        return view! {
-                            <div class="empty-state">
-                                <h2>"No events received yet"</h2>
-                                <p>"Point an Unleash-style event source at POST /api/events with an API token (Settings → API tokens)."</p>
+            <ErrorBoundary fallback=error_fallback>
+                {move || Suspend::new(async move {
+                    page.await.map(|page| {
+                        if page.items.is_empty() {
+                            return view! {
+                                <div class="empty-state">
+                                    <h2>"No events received yet"</h2>
+                                    <p>"Point an Unleash-style event source at POST /api/events with an API token (Settings → API tokens)."</p>
+                                </div>
+                            }.into_any();
+                        }
+                        let next = page.next_cursor;
+                        view! {
+                            <section class="card table-wrap">
+                                <table class="table" data-testid="events">
+                                    <thead>
+                                        <tr><th>"Received"</th><th>"Id"</th><th>"Type"</th><th>"Flag / project / env"</th><th>"By"</th><th>"Deliveries"</th></tr>
+                                    </thead>
+                                    <tbody>
+                                        {page.items.into_iter().map(|event| {
+                                            let place = event_place(event.feature_name.as_deref(), event.project.as_deref(), event.environment.as_deref());
+                                            view! {
+                                                <tr>
+                                                    <td>{short_time(&event.received_at)}</td>
+                                                    <td class="mono">{event.id}</td>
+                                                    <td class="mono">{event.event_type.clone()} {event.test.then(|| view! { " " <span class="badge badge-muted">"test"</span> })}
+                                                        {(!event.in_catalog).then(|| view! { " " <span class="badge badge-warning" title="Not in Hookline's event catalog: it reaches webhooks subscribed to all events">"not in catalog"</span> })}</td>
+                                                    <td class="muted">{place}</td>
+                                                    <td class="muted">{event.created_by.clone()}</td>
+                                                    <td>
+                                                        {if event.deliveries.is_empty() {
+                                                            view! { <span class="muted">"matched no webhook"</span> }.into_any()
+                                                        } else {
+                                                            event.deliveries.into_iter().map(|d| view! {
+                                                                <a class="event-delivery" href=format!("/deliveries/{}", d.delivery_id)>
+                                                                    <StateBadge state=d.state />
+                                                                    " " {d.webhook_description.clone()}
+                                                                </a>
+                                                            }).collect_view().into_any()
+                                                        }}
+                                                    </td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </section>
+                            <div class="pager">
+                                {move || before.get().is_some().then(|| view! { <a class="btn btn-ghost btn-small" href="/events">"← Newest"</a> })}
+                                {next.map(|cursor| view! { <a class="btn btn-ghost btn-small" href=format!("/events?before={cursor}")>"Older events →"</a> })}
                             </div>
-                        }.into_any();
-                    }
-                    let next = page.next_cursor;
-                    view! {
-                        <section class="card table-wrap">
-                            <table class="table" data-testid="events">
-                                <thead>
-                                    <tr><th>"Received"</th><th>"Id"</th><th>"Type"</th><th>"Flag / project / env"</th><th>"By"</th><th>"Deliveries"</th></tr>
-                                </thead>
-                                <tbody>
-                                    {page.items.into_iter().map(|event| {
-                                        let place = event_place(event.feature_name.as_deref(), event.project.as_deref(), event.environment.as_deref());
-                                        view! {
-                                            <tr>
-                                                <td>{short_time(&event.received_at)}</td>
-                                                <td class="mono">{event.id}</td>
-                                                <td class="mono">{event.event_type.clone()} {event.test.then(|| view! { " " <span class="badge badge-muted">"test"</span> })}
-                                                    {(!event.in_catalog).then(|| view! { " " <span class="badge badge-warning" title="Not in Hookline's event catalog: it reaches webhooks subscribed to all events">"not in catalog"</span> })}</td>
-                                                <td class="muted">{place}</td>
-                                                <td class="muted">{event.created_by.clone()}</td>
-                                                <td>
-                                                    {if event.deliveries.is_empty() {
-                                                        view! { <span class="muted">"matched no webhook"</span> }.into_any()
-                                                    } else {
-                                                        event.deliveries.into_iter().map(|d| view! {
-                                                            <a class="event-delivery" href=format!("/deliveries/{}", d.delivery_id)>
-                                                                <StateBadge state=d.state />
-                                                                " " {d.webhook_description.clone()}
-                                                            </a>
-                                                        }).collect_view().into_any()
-                                                    }}
-                                                </td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </section>
-                        <div class="pager">
-                            {move || before.get().is_some().then(|| view! { <a class="btn btn-ghost btn-small" href="/events">"← Newest"</a> })}
-                            {next.map(|cursor| view! { <a class="btn btn-ghost btn-small" href=format!("/events?before={cursor}")>"Older events →"</a> })}
-                        </div>
-                    }.into_any()
-                })
-            })}
+                        }.into_any()
+                    })
+                })}
+            </ErrorBoundary>
         </Transition>
     }
 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::auth::*;
+use crate::components::error_template::error_fallback;
 use crate::components::form::{action_error, ErrorBanner, FieldError};
 use crate::model::MIN_PASSWORD_LEN;
 
@@ -39,40 +40,42 @@ fn AdminsSection() -> impl IntoView {
             <h2>"Admins"</h2>
             <ErrorBanner error=remove_error />
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let me_id = me.await.ok().flatten().map(|a| a.id);
-                    admins.await.map(|list| {
-                        let only_one = list.len() <= 1;
-                        view! {
-                            <table class="table">
-                                <thead><tr><th>"Email"</th><th>"Since"</th><th></th></tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|admin| {
-                                        let is_me = Some(admin.id) == me_id;
-                                        view! {
-                                            <tr>
-                                                <td>{admin.email.clone()} {is_me.then(|| view! { <span class="badge">"you"</span> })}</td>
-                                                <td class="muted">{crate::components::time::short_time(&admin.created_at)}</td>
-                                                <td class="actions">
-                                                    {(!is_me && !only_one).then(|| view! {
-                                                        <ActionForm action=remove>
-                                                            <input type="hidden" name="id" value=admin.id />
-                                                            <button
-                                                                type="submit"
-                                                                class="btn btn-danger btn-small"
-                                                                on:click=crate::components::confirm::confirm_click("Remove this admin? They will be signed out.")
-                                                            >"Remove"</button>
-                                                        </ActionForm>
-                                                    })}
-                                                </td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }
-                    })
-                })}
+                <ErrorBoundary fallback=error_fallback>
+                    {move || Suspend::new(async move {
+                        let me_id = me.await.ok().flatten().map(|a| a.id);
+                        admins.await.map(|list| {
+                            let only_one = list.len() <= 1;
+                            view! {
+                                <table class="table">
+                                    <thead><tr><th>"Email"</th><th>"Since"</th><th></th></tr></thead>
+                                    <tbody>
+                                        {list.into_iter().map(|admin| {
+                                            let is_me = Some(admin.id) == me_id;
+                                            view! {
+                                                <tr>
+                                                    <td>{admin.email.clone()} {is_me.then(|| view! { <span class="badge">"you"</span> })}</td>
+                                                    <td class="muted">{crate::components::time::short_time(&admin.created_at)}</td>
+                                                    <td class="actions">
+                                                        {(!is_me && !only_one).then(|| view! {
+                                                            <ActionForm action=remove>
+                                                                <input type="hidden" name="id" value=admin.id />
+                                                                <button
+                                                                    type="submit"
+                                                                    class="btn btn-danger btn-small"
+                                                                    on:click=crate::components::confirm::confirm_click("Remove this admin? They will be signed out.")
+                                                                >"Remove"</button>
+                                                            </ActionForm>
+                                                        })}
+                                                    </td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            }
+                        })
+                    })}
+                </ErrorBoundary>
             </Transition>
             <h3>"Add an admin"</h3>
             <ErrorBanner error=add_error fields=&["email", "password"] />
@@ -112,37 +115,39 @@ fn TokensSection() -> impl IntoView {
                 </div>
             })}
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    tokens.await.map(|list| {
-                        if list.is_empty() {
-                            view! { <p class="muted">"No API tokens yet."</p> }.into_any()
-                        } else {
-                            view! {
-                                <table class="table">
-                                    <thead><tr><th>"Name"</th><th>"Token"</th><th>"Scopes"</th><th>"Created"</th><th>"Last used"</th><th></th></tr></thead>
-                                    <tbody>
-                                        {list.into_iter().map(|token| view! {
-                                            <tr>
-                                                <td>{token.name.clone()}</td>
-                                                <td><code>{format!("{}…", token.prefix)}</code></td>
-                                                <td data-testid="token-scopes">{hookline_core::scope::format_list(&token.scopes).replace(',', ", ")}</td>
-                                                <td class="muted">{crate::components::time::short_time(&token.created_at)}" by "{token.created_by.clone()}</td>
-                                                <td class="muted">{token.last_used_at.as_deref().map(crate::components::time::short_time).unwrap_or_else(|| "never".into())}</td>
-                                                <td class="actions">
-                                                    <ActionForm action=revoke>
-                                                        <input type="hidden" name="id" value=token.id />
-                                                        <button type="submit" class="btn btn-danger btn-small"
-                                                            on:click=crate::components::confirm::confirm_click("Revoke this token? Scripts using it stop working at once.")>"Revoke"</button>
-                                                    </ActionForm>
-                                                </td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            }.into_any()
-                        }
-                    })
-                })}
+                <ErrorBoundary fallback=error_fallback>
+                    {move || Suspend::new(async move {
+                        tokens.await.map(|list| {
+                            if list.is_empty() {
+                                view! { <p class="muted">"No API tokens yet."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="table">
+                                        <thead><tr><th>"Name"</th><th>"Token"</th><th>"Scopes"</th><th>"Created"</th><th>"Last used"</th><th></th></tr></thead>
+                                        <tbody>
+                                            {list.into_iter().map(|token| view! {
+                                                <tr>
+                                                    <td>{token.name.clone()}</td>
+                                                    <td><code>{format!("{}…", token.prefix)}</code></td>
+                                                    <td data-testid="token-scopes">{hookline_core::scope::format_list(&token.scopes).replace(',', ", ")}</td>
+                                                    <td class="muted">{crate::components::time::short_time(&token.created_at)}" by "{token.created_by.clone()}</td>
+                                                    <td class="muted">{token.last_used_at.as_deref().map(crate::components::time::short_time).unwrap_or_else(|| "never".into())}</td>
+                                                    <td class="actions">
+                                                        <ActionForm action=revoke>
+                                                            <input type="hidden" name="id" value=token.id />
+                                                            <button type="submit" class="btn btn-danger btn-small"
+                                                                on:click=crate::components::confirm::confirm_click("Revoke this token? Scripts using it stop working at once.")>"Revoke"</button>
+                                                        </ActionForm>
+                                                    </td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any()
+                            }
+                        })
+                    })}
+                </ErrorBoundary>
             </Transition>
             <ErrorBanner error=create_error fields=&["name", "scopes"] />
             <ActionForm action=create attr:class="inline-form">

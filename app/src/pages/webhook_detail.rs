@@ -6,6 +6,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::deliveries::{RecoverDeliveries, SendTestEvent};
 use crate::api::webhooks::*;
 use crate::components::deliveries::DeliveryTable;
+use crate::components::error_template::error_fallback;
 use crate::components::form::{action_error, ErrorBanner};
 use crate::components::time::short_time;
 use crate::components::webhook_form::WebhookEditor;
@@ -65,16 +66,12 @@ pub fn WebhookPage() -> impl IntoView {
     let saved = move || query.read().get("saved").is_some();
 
     view! {
+        <leptos_meta::Title text="Webhook" />
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                let draft = draft.await;
-                match webhook.await {
-                    Err(error) => view! {
-                        <leptos_meta::Title text="Webhook" />
-                        <div class="alert alert-error">{error.to_string()}</div>
-                        <a href="/webhooks">"Back to the webhooks"</a>
-                    }.into_any(),
-                    Ok(stored) => {
+            <ErrorBoundary fallback=error_fallback>
+                {move || Suspend::new(async move {
+                    let draft = draft.await;
+                    webhook.await.map(|stored| {
                         let initial = draft.as_ref().map(|d| WebhookOut { id: stored.id, ..d.to_out() }).unwrap_or_else(|| stored.clone());
                         view! {
                             <leptos_meta::Title text=stored.title() />
@@ -83,10 +80,10 @@ pub fn WebhookPage() -> impl IntoView {
                             {move || saved().then(|| view! { <div class="alert alert-success" role="status">"Saved."</div> })}
                             <SecretCard webhook=stored.clone() />
                             <WebhookEditor initial=Some(initial) initial_sample=draft.and_then(|d| d.preview_event_type) />
-                        }.into_any()
-                    }
-                }
-            })}
+                        }
+                    })
+                })}
+            </ErrorBoundary>
         </Suspense>
     }
 }
@@ -220,18 +217,18 @@ pub fn WebhookDeliveriesPage() -> impl IntoView {
     let toggle = ServerAction::<SetWebhookEnabled>::new();
     let webhook = Resource::new(move || (id(), toggle.version().get()), |(id, _)| get_webhook(id));
     view! {
+        <leptos_meta::Title text="Deliveries" />
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match webhook.await {
-                    Err(error) => view! { <div class="alert alert-error">{error.to_string()}</div> }.into_any(),
-                    Ok(webhook) => view! {
+            <ErrorBoundary fallback=error_fallback>
+                {move || Suspend::new(async move {
+                    webhook.await.map(|webhook| view! {
                         <leptos_meta::Title text=format!("Deliveries · {}", webhook.title()) />
                         <WebhookHeader webhook=webhook.clone() toggle />
                         <WebhookTabs id=webhook.id active="deliveries" />
                         <DeliveryTools webhook=webhook.clone() />
-                    }.into_any(),
-                }
-            })}
+                    })
+                })}
+            </ErrorBoundary>
         </Suspense>
     }
 }

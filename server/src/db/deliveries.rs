@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, UnleashState};
 
 use super::writer::WriteJob;
-use super::{now_ms, Db};
+use super::{now_ms, Db, StoreError};
 
 /// A delivery the dispatcher may work on, with what it needs to send it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -112,7 +112,7 @@ pub(super) struct ClaimJob {
     ids_json: String,
     now: i64,
     lease_until: i64,
-    pub(super) reply: oneshot::Sender<Result<Vec<i64>, sqlx::Error>>,
+    pub(super) reply: oneshot::Sender<Result<Vec<i64>, StoreError>>,
 }
 
 /// Finished attempts waiting for the write queue.
@@ -120,7 +120,7 @@ pub(super) struct RecordJob {
     rows_json: String,
     clock: HashMap<i64, (bool, bool)>,
     disable_after_ms: i64,
-    pub(super) reply: oneshot::Sender<Result<BatchOutcome, sqlx::Error>>,
+    pub(super) reply: oneshot::Sender<Result<BatchOutcome, StoreError>>,
 }
 
 /// Runs a claim in the caller's transaction.
@@ -222,7 +222,7 @@ impl Db {
 
     /// Leases the given deliveries until `lease_until`; returns the ids actually claimed (another
     /// dispatcher may have taken some in between). Runs in the write queue's next transaction.
-    pub async fn claim_deliveries(&self, ids: &[i64], now: i64, lease_until: i64) -> Result<Vec<i64>, sqlx::Error> {
+    pub async fn claim_deliveries(&self, ids: &[i64], now: i64, lease_until: i64) -> Result<Vec<i64>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -255,7 +255,7 @@ impl Db {
         &self,
         batch: &[AttemptRecord],
         disable_after_ms: i64,
-    ) -> Result<BatchOutcome, sqlx::Error> {
+    ) -> Result<BatchOutcome, StoreError> {
         // The whole batch travels as one JSON array (see `RecordRow`).
         let rows: Vec<RecordRow<'_>> = batch.iter().map(RecordRow::of).collect();
         let rows_json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;

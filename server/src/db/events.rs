@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::webhooks::Webhook;
 use super::writer::WriteJob;
-use super::{now_ms, Db};
+use super::{now_ms, Db, StoreError};
 
 /// An event ready to store: `id` is the client's, or None to assign one.
 #[derive(Debug, Clone)]
@@ -76,7 +76,7 @@ pub fn new_delivery_uid() -> String {
 /// One intake request waiting for the group commit.
 pub(super) struct IntakeJob {
     pub(super) events: Vec<NewEvent>,
-    pub(super) reply: oneshot::Sender<Result<Vec<StoredEvent>, sqlx::Error>>,
+    pub(super) reply: oneshot::Sender<Result<Vec<StoredEvent>, StoreError>>,
 }
 
 impl std::fmt::Debug for IntakeJob {
@@ -92,7 +92,7 @@ impl Db {
     /// Group commit: concurrent calls are written by the write queue, several requests per
     /// transaction (see `writer`); each caller still gets its answer only after its events and
     /// their deliveries are committed.
-    pub async fn insert_events(&self, events: Vec<NewEvent>) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    pub async fn insert_events(&self, events: Vec<NewEvent>) -> Result<Vec<StoredEvent>, StoreError> {
         self.submit(|reply| WriteJob::Intake(IntakeJob { events, reply })).await
     }
 
@@ -181,7 +181,7 @@ pub(super) async fn write_intake(
     tx: &mut SqliteConnection,
     jobs: &[&IntakeJob],
     cache: IntakeCache<'_>,
-) -> Result<(Vec<Vec<StoredEvent>>, Option<i64>), sqlx::Error> {
+) -> Result<(Vec<Vec<StoredEvent>>, Option<i64>), StoreError> {
     let now = now_ms();
 
     // Assign the ids and render the rows for json_each.
@@ -201,8 +201,8 @@ pub(super) async fn write_intake(
                     id
                 }
                 None => {
-                    // What SQLite answers when AUTOINCREMENT has no id left.
-                    let id = next.ok_or_else(|| sqlx::Error::Protocol("the event ids are exhausted".into()))?;
+                    // Where SQLite's AUTOINCREMENT would fail with SQLITE_FULL.
+                    let id = next.ok_or(StoreError::IdsExhausted)?;
                     next = id.checked_add(1);
                     id
                 }
@@ -551,5 +551,17 @@ mod tests {
         assert_eq!(test_id, before + 1);
         let after = publish("after").await;
         assert_eq!((after.id, after.created, after.deliveries), (test_id + 1, true, 1));
+    }
+
+    /// Once the id `i64::MAX` is used, an event without an id cannot get one: the write queue says
+    /// so in its own words (not as a borrowed sqlx error), and the next request still works.
+    #[tokio::test]
+    async fn exhausted_event_ids_are_reported_as_such() {
+        let (_dir, db) = testing::open().await;
+        db.insert_events(vec![testing::event(Some(i64::MAX), "feature-created", "last")]).await.expect("the last id");
+        let refused = db.insert_events(vec![testing::event(None, "feature-created", "one more")]).await;
+        assert!(matches!(refused, Err(StoreError::IdsExhausted)), "{refused:?}");
+        let given = db.insert_events(vec![testing::event(Some(7), "feature-created", "a client id")]).await;
+        assert_eq!(given.expect("a client id still fits")[0].id, 7);
     }
 }

@@ -8,6 +8,7 @@
 pub mod admins;
 pub mod audit;
 pub mod deliveries;
+mod error;
 pub mod events;
 pub mod log;
 pub mod secrets;
@@ -31,6 +32,8 @@ use sqlx::SqlitePool;
 
 use crate::crypto::EncryptionKey;
 use crate::keys::KeySource;
+
+pub use error::StoreError;
 
 /// The database handle: cheap to clone, shared by the web server and the dispatcher.
 #[derive(Clone, Debug)]
@@ -203,11 +206,11 @@ impl Db {
     /// and waits for the answer (which comes after the round's commit).
     async fn submit<T>(
         &self,
-        make: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, sqlx::Error>>) -> writer::WriteJob,
-    ) -> Result<T, sqlx::Error> {
+        make: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, StoreError>>) -> writer::WriteJob,
+    ) -> Result<T, StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.writer.send(make(reply)).await.map_err(|_| sqlx::Error::PoolClosed)?;
-        answer.await.map_err(|_| sqlx::Error::PoolClosed)?
+        self.writer.send(make(reply)).await.map_err(|_| StoreError::WriterClosed)?;
+        answer.await.map_err(|_| StoreError::WriterCrashed)?
     }
 
     /// Closes the pools, waiting for running statements (graceful shutdown).

@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 use super::deliveries::{self, BatchOutcome, ClaimJob, RecordJob};
 use super::events::{self, IntakeCache, IntakeJob, StoredEvent};
 use super::webhooks::Webhook;
-use super::Changes;
+use super::{Changes, StoreError};
 use crate::crypto::EncryptionKey;
 
 /// The most intake events one round takes. A single request (at most 500 events) always fits.
@@ -143,7 +143,7 @@ fn intake_events(job: &WriteJob) -> usize {
 
 /// Runs `jobs` in one transaction: finished attempts first (they free capacity), then claims,
 /// then the intake. A failed round forgets the caches, so the retries start from the database.
-async fn run_round(write: &SqlitePool, jobs: &[WriteJob], caches: &mut Caches) -> Result<Round, sqlx::Error> {
+async fn run_round(write: &SqlitePool, jobs: &[WriteJob], caches: &mut Caches) -> Result<Round, StoreError> {
     let result = try_round(write, jobs, caches).await;
     if result.is_err() {
         caches.forget();
@@ -151,7 +151,7 @@ async fn run_round(write: &SqlitePool, jobs: &[WriteJob], caches: &mut Caches) -
     result
 }
 
-async fn try_round(write: &SqlitePool, jobs: &[WriteJob], caches: &mut Caches) -> Result<Round, sqlx::Error> {
+async fn try_round(write: &SqlitePool, jobs: &[WriteJob], caches: &mut Caches) -> Result<Round, StoreError> {
     let mut round = Round::default();
     let mut tx = write.begin().await?;
     for job in jobs {
@@ -249,20 +249,20 @@ fn answer(jobs: impl Iterator<Item = WriteJob>, round: Round) {
     for job in jobs {
         match job {
             WriteJob::Intake(job) => {
-                let _ = job.reply.send(intake.next().ok_or(sqlx::Error::WorkerCrashed));
+                let _ = job.reply.send(intake.next().ok_or(StoreError::WriterCrashed));
             }
             WriteJob::Claim(job) => {
-                let _ = job.reply.send(claims.next().ok_or(sqlx::Error::WorkerCrashed));
+                let _ = job.reply.send(claims.next().ok_or(StoreError::WriterCrashed));
             }
             WriteJob::Record(job) => {
-                let _ = job.reply.send(records.next().ok_or(sqlx::Error::WorkerCrashed));
+                let _ = job.reply.send(records.next().ok_or(StoreError::WriterCrashed));
             }
         }
     }
 }
 
 /// Answers a job with its error.
-fn fail(job: WriteJob, error: sqlx::Error) {
+fn fail(job: WriteJob, error: StoreError) {
     match job {
         WriteJob::Intake(job) => {
             let _ = job.reply.send(Err(error));

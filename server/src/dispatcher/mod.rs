@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::deliveries::{AttemptRecord, DueDelivery};
-use crate::db::{now_ms, Db};
+use crate::db::{now_ms, Db, StoreError};
 use crate::metrics::Metrics;
 use attempt::{AttemptContext, PreparedWebhook};
 use retry::Schedule;
@@ -188,7 +188,7 @@ impl Inner {
         self: &Arc<Self>,
         records: &mpsc::Sender<AttemptRecord>,
         tasks: &mut JoinSet<()>,
-    ) -> Result<Duration, sqlx::Error> {
+    ) -> Result<Duration, StoreError> {
         let now = now_ms();
         let free = self.settings.concurrency.saturating_sub(relock(&self.flight).ids.len());
         if free > 0 {

@@ -6,11 +6,22 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+/// Why a message cannot be signed.
+#[derive(Debug, thiserror::Error)]
+pub enum SignError {
+    /// A `whsec_` secret whose key part is not base64 (only possible if the stored secret was altered).
+    #[error("the signing secret is not valid base64: {0}")]
+    NotBase64(#[from] base64::DecodeError),
+    /// A key HMAC refuses (it takes any length, so this does not happen in practice).
+    #[error("the signing key is unusable: {0}")]
+    Key(#[from] hmac::digest::InvalidLength),
+}
+
 /// The `v1,<base64>` signature of one message with one `whsec_` secret.
-pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, String> {
+pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, SignError> {
     let key_b64 = secret.strip_prefix("whsec_").unwrap_or(secret);
-    let key = STANDARD.decode(key_b64).map_err(|e| format!("the signing secret is not valid base64: {e}"))?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| e.to_string())?;
+    let key = STANDARD.decode(key_b64)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key)?;
     mac.update(msg_id.as_bytes());
     mac.update(b".");
     mac.update(timestamp.to_string().as_bytes());
@@ -20,9 +31,9 @@ pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> Result<S
 }
 
 /// The `webhook-signature` header value for all current secrets.
-pub fn signature_header(secrets: &[&str], msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, String> {
-    let signatures: Result<Vec<String>, String> = secrets.iter().map(|s| sign(s, msg_id, timestamp, body)).collect();
-    Ok(signatures?.join(" "))
+pub fn signature_header(secrets: &[&str], msg_id: &str, timestamp: i64, body: &[u8]) -> Result<String, SignError> {
+    let signatures: Vec<String> = secrets.iter().map(|s| sign(s, msg_id, timestamp, body)).collect::<Result<_, _>>()?;
+    Ok(signatures.join(" "))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod receiver;
 mod accounts;
 mod audit;
 mod delivery;
+mod errors;
 mod foundation;
 mod log;
 mod secrets;
