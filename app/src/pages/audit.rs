@@ -7,6 +7,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::audit::list_audit;
+use crate::components::error_template::error_fallback;
 use crate::components::time::short_time;
 use crate::model::{ActorKind, AuditAction, AuditEntryOut, AuditFilter, ObjectKind};
 
@@ -49,6 +50,7 @@ pub fn AuditPage() -> impl IntoView {
             <button type="submit" class="btn btn-secondary">"Filter"</button>
         </Form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <ErrorBoundary fallback=error_fallback>
             {move || Suspend::new(async move {
                 page.await.map(|page| {
                     if page.items.is_empty() {
@@ -79,6 +81,7 @@ pub fn AuditPage() -> impl IntoView {
                     }.into_any()
                 })
             })}
+            </ErrorBoundary>
         </Transition>
     }
 }
