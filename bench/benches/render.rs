@@ -1,6 +1,6 @@
 //! Template rendering speed: a Slack-style JSON template with eventMarkdown, fields and a section,
 //! rendered against a feature-strategy-update event (context building included, as in delivery).
-//! Run: `cargo bench -p hookline-core --bench render` (the goal: ≥ 200,000 renders/s).
+//! Run: `cargo bench -p bench --bench render` or `scripts/bench.sh render` (the goal: ≥ 200,000 renders/s).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use hookline_core::body::{render_body, render_event_json};
