@@ -11,6 +11,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::deliveries::list_deliveries;
 use crate::components::error_template::error_fallback;
+use crate::components::filters::{query_value, QuerySelect};
 use crate::components::status::{event_place, StateBadge};
 use crate::components::time::{local_to_rfc3339, short_time};
 use crate::model::{DeliveryFilter, DeliveryOut, DeliveryState, StatusClass};
@@ -85,44 +86,34 @@ pub fn DeliveryTable(
         move || (filter.get(), live_tick.get(), refresh.get()),
         move |(filter, _, _)| list_deliveries(webhook_id, filter),
     );
-    let selected = move |key: &'static str| move || query.read().get(key).unwrap_or_default();
 
     view! {
         <Form method="GET" action="" attr:class="filters">
-            <label class="field">
-                <span>"State"</span>
-                <select name="state">
-                    <option value="" selected=move || selected("state")().is_empty()>"Any state"</option>
-                    {DeliveryState::ALL.iter().map(|state| view! {
-                        <option value=state.as_str() selected=move || selected("state")() == state.as_str()>{state.as_str()}</option>
-                    }).collect_view()}
-                </select>
-            </label>
-            <label class="field">
-                <span>"Event type"</span>
-                <select name="event_type">
-                    <option value="" selected=move || selected("event_type")().is_empty()>"Any event type"</option>
-                    {catalog::EVENT_TYPES.iter().map(|t| view! {
-                        <option value=t.name selected=move || selected("event_type")() == t.name>{t.name}</option>
-                    }).collect_view()}
-                </select>
-            </label>
-            <label class="field">
-                <span>"HTTP status"</span>
-                <select name="status">
-                    <option value="" selected=move || selected("status")().is_empty()>"Any status"</option>
-                    {StatusClass::ALL.iter().map(|class| view! {
-                        <option value=class.as_str() selected=move || selected("status")() == class.as_str()>{class.label()}</option>
-                    }).collect_view()}
-                </select>
-            </label>
+            <QuerySelect
+                label="State"
+                name="state"
+                any="Any state"
+                options=DeliveryState::ALL.iter().map(|state| (state.as_str(), state.as_str())).collect()
+            />
+            <QuerySelect
+                label="Event type"
+                name="event_type"
+                any="Any event type"
+                options=catalog::EVENT_TYPES.iter().map(|t| (t.name, t.name)).collect()
+            />
+            <QuerySelect
+                label="HTTP status"
+                name="status"
+                any="Any status"
+                options=StatusClass::ALL.iter().map(|class| (class.as_str(), class.label())).collect()
+            />
             <label class="field">
                 <span>"From (UTC)"</span>
-                <input type="datetime-local" name="since" value=selected("since") />
+                <input type="datetime-local" name="since" value=query_value("since") />
             </label>
             <label class="field">
                 <span>"To (UTC)"</span>
-                <input type="datetime-local" name="until" value=selected("until") />
+                <input type="datetime-local" name="until" value=query_value("until") />
             </label>
             <button type="submit" class="btn btn-secondary">"Filter"</button>
         </Form>

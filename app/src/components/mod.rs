@@ -3,6 +3,7 @@
 pub mod confirm;
 pub mod deliveries;
 pub mod error_template;
+pub mod filters;
 pub mod form;
 pub mod layout;
 pub mod preview;

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::audit::list_audit;
 use crate::components::error_template::error_fallback;
+use crate::components::filters::{query_value, QuerySelect};
 use crate::components::time::short_time;
 use crate::model::{ActorKind, AuditAction, AuditEntryOut, AuditFilter, ObjectKind};
 
@@ -25,7 +26,6 @@ pub fn AuditPage() -> impl IntoView {
         }
     });
     let page = Resource::new(move || filter.get(), list_audit);
-    let selected = move |key: &'static str| move || query.read().get(key).unwrap_or_default();
 
     view! {
         <leptos_meta::Title text="Audit log" />
@@ -36,17 +36,14 @@ pub fn AuditPage() -> impl IntoView {
         <Form method="GET" action="" attr:class="filters">
             <label class="field">
                 <span>"Actor"</span>
-                <input type="text" name="actor" placeholder="admin@example.com, token:ci, cli" value=selected("actor") />
+                <input type="text" name="actor" placeholder="admin@example.com, token:ci, cli" value=query_value("actor") />
             </label>
-            <label class="field">
-                <span>"Action"</span>
-                <select name="action">
-                    <option value="" selected=move || selected("action")().is_empty()>"Any action"</option>
-                    {AuditAction::ALL.iter().map(|action| view! {
-                        <option value=action.as_str() selected=move || selected("action")() == action.as_str()>{action.as_str()}</option>
-                    }).collect_view()}
-                </select>
-            </label>
+            <QuerySelect
+                label="Action"
+                name="action"
+                any="Any action"
+                options=AuditAction::ALL.iter().map(|action| (action.as_str(), action.as_str())).collect()
+            />
             <button type="submit" class="btn btn-secondary">"Filter"</button>
         </Form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
