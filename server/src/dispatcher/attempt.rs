@@ -13,6 +13,7 @@ use app::model::MASK;
 use super::retry::{parse_retry_after, status_is_retryable, Schedule};
 use super::sign::signature_header;
 use super::ssrf::{check_literal, GuardError, TargetPolicy};
+use crate::backend::TEMPLATE_TIME_LIMIT;
 use crate::db::deliveries::{AttemptRecord, DueDelivery};
 use crate::db::now_ms;
 use crate::db::webhooks::Webhook;
@@ -62,7 +63,7 @@ pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &Pre
     let body = match &webhook.unreadable {
         // Never send without the configured credentials, nor sign with an empty secret.
         Some(problem) => Err(problem.clone()),
-        None => build_body(ctx, due, prepared),
+        None => build_body(ctx, due, prepared).await,
     };
     let (body, outcome) = match body {
         Err(message) => {
@@ -152,17 +153,41 @@ pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &Pre
     record
 }
 
-fn build_body(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &PreparedWebhook) -> Result<String, String> {
+/// The request body: the event as received, or the webhook's template rendered against it. A
+/// template renders on the blocking pool within `TEMPLATE_TIME_LIMIT`, as the preview and the
+/// save-time check do: the renderer's step budget bounds each render, and the pool keeps even a
+/// budget's worth of work off the workers that carry other deliveries.
+async fn build_body(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &PreparedWebhook) -> Result<String, String> {
     // The event stays JSON, as received (keys and order kept); only its id is set from the row.
     let mut event: serde_json::Value = serde_json::from_str(&due.payload)
         .map_err(|e| format!("The stored event {} cannot be read: {e}", due.event_id))?;
     hookline_core::event::set_id(&mut event, due.event_id);
     let template = match &prepared.template {
-        None => None,
-        Some(Ok(template)) => Some(template),
+        None => return render(None, &event, &prepared.webhook.content_type, ctx.flag_base_url),
+        Some(Ok(template)) => template.clone(),
         Some(Err(error)) => return Err(format!("The body template does not compile: {error}")),
     };
-    render_event_json(template, &event, &prepared.webhook.content_type, ctx.flag_base_url)
+    let content_type = prepared.webhook.content_type.clone();
+    let flag_base_url = ctx.flag_base_url.map(str::to_owned);
+    let work =
+        tokio::task::spawn_blocking(move || render(Some(&template), &event, &content_type, flag_base_url.as_deref()));
+    match tokio::time::timeout(TEMPLATE_TIME_LIMIT, work).await {
+        Ok(Ok(rendered)) => rendered,
+        Ok(Err(panicked)) => Err(format!("The body template failed to render: {panicked}")),
+        Err(_) => Err(format!(
+            "The body template failed to render: template does too much work: rendering took longer than {} s",
+            TEMPLATE_TIME_LIMIT.as_secs()
+        )),
+    }
+}
+
+fn render(
+    template: Option<&Template>,
+    event: &serde_json::Value,
+    content_type: &str,
+    flag_base_url: Option<&str>,
+) -> Result<String, String> {
+    render_event_json(template, event, content_type, flag_base_url)
         .map_err(|e| format!("The body template failed to render: {e}"))
 }
 
