@@ -105,6 +105,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events") view=EventsPage />
                     <Route path=path!("/settings") view=SettingsPage />
                     <Route path=path!("/settings/audit") view=AuditPage />
+                    <Route path=path!("/connect") view=ConnectUnleashPage />
                 </ParentRoute>
             </Routes>
         </Router>

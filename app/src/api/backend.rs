@@ -165,4 +165,7 @@ pub trait DeliveryService: Send + Sync {
     async fn send_test(&self, actor: &Actor, webhook_id: i64, event_type: &str) -> Result<DeliveryOut, AppError>;
     async fn list_events(&self, before: Option<i64>, limit: Option<i64>) -> Result<Page<EventOut>, AppError>;
     async fn dashboard(&self) -> Result<DashboardOut, AppError>;
+    /// The values for Unleash's Webhook addon and the last event received. `host` is the Host the
+    /// admin reached this server at: the URL's host when HOOKLINE_PUBLIC_URL is not set.
+    async fn unleash_connection(&self, host: Option<&str>) -> Result<UnleashConnection, AppError>;
 }

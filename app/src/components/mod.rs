@@ -1,6 +1,7 @@
 //! Reusable pieces of the UI.
 
 pub mod confirm;
+pub mod copy;
 pub mod deliveries;
 pub mod error_template;
 pub mod filters;

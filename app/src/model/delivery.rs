@@ -194,3 +194,33 @@ pub struct HourBucket {
     pub succeeded: i64,
     pub failed: i64,
 }
+
+/// What to paste into Unleash's Webhook addon to send its events here, and whether any came.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnleashConnection {
+    /// The addon's "Webhook URL": `HOOKLINE_PUBLIC_URL` + `/api/events`.
+    pub intake_url: String,
+    /// False when HOOKLINE_PUBLIC_URL is not set and `intake_url` is this server's listen address,
+    /// which Unleash on another machine may not reach.
+    pub public_url_set: bool,
+    /// The addon's "Content-Type".
+    pub content_type: String,
+    /// The addon's events to tick: those the enabled webhooks take (all of the addon's when one
+    /// takes all events), in the addon's order.
+    pub event_types: Vec<String>,
+    /// The newest event received through the intake (test sends do not count).
+    pub last_event: Option<ReceivedEvent>,
+}
+
+/// An event as the Connect Unleash page reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceivedEvent {
+    pub id: i64,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub project: Option<String>,
+    pub feature_name: Option<String>,
+    pub received_at: String,
+}

@@ -17,7 +17,11 @@ pub fn DashboardPage() -> impl IntoView {
         <leptos_meta::Title text="Dashboard" />
         <div class="page-header">
             <h1>"Dashboard"</h1>
-            <a class="btn btn-secondary" href="/webhooks/new">"New webhook"</a>
+            <span class="actions">
+                <a class="btn btn-ghost" href="/connect">"Connect Unleash"</a>
+                " "
+                <a class="btn btn-secondary" href="/webhooks/new">"New webhook"</a>
+            </span>
         </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             <ErrorBoundary fallback=error_fallback>

@@ -1,6 +1,7 @@
 //! Routed pages, one module each.
 
 pub mod audit;
+pub mod connect;
 pub mod dashboard;
 pub mod deliveries;
 pub mod delivery_detail;
@@ -12,6 +13,7 @@ pub mod webhook_detail;
 pub mod webhook_list;
 
 pub use audit::AuditPage;
+pub use connect::ConnectUnleashPage;
 pub use dashboard::DashboardPage;
 pub use deliveries::DeliveriesPage;
 pub use delivery_detail::DeliveryPage;

@@ -9,6 +9,7 @@ use app::api::DeliveryService;
 use app::model::*;
 use app::AppError;
 use hookline_core::catalog;
+use hookline_core::subscription::type_subscribed;
 
 use crate::db::audit::NewAudit;
 use crate::db::events::NewEvent;
@@ -274,6 +275,38 @@ impl DeliveryService for AppState {
             pending: self.db.count_unfinished().await?,
             webhooks,
             hourly,
+        })
+    }
+
+    async fn unleash_connection(&self, host: Option<&str>) -> Result<UnleashConnection, AppError> {
+        let public = self.config.public_url.as_ref();
+        // The Host header passed the allow-list (DNS rebinding guard) before any page ran.
+        let base = match (public, host) {
+            (Some(url), _) => url.as_str().trim_end_matches('/').to_owned(),
+            (None, Some(host)) => format!("http://{host}"),
+            (None, None) => format!("http://{}", self.config.addr),
+        };
+        let webhooks: Vec<_> = self.db.list_webhooks().await?.into_iter().filter(|w| w.enabled).collect();
+        let event_types = catalog::EVENT_TYPES
+            .iter()
+            .filter(|t| t.unleash_addon)
+            .map(|t| t.name)
+            .filter(|name| webhooks.iter().any(|w| type_subscribed(&w.events, name)))
+            .map(str::to_owned)
+            .collect();
+        let last_event = self.db.last_received_event().await?.map(|r| ReceivedEvent {
+            id: r.id,
+            event_type: r.event_type,
+            project: r.project,
+            feature_name: r.feature_name,
+            received_at: iso(r.received_at),
+        });
+        Ok(UnleashConnection {
+            intake_url: format!("{base}/api/events"),
+            public_url_set: public.is_some(),
+            content_type: "application/json".to_owned(),
+            event_types,
+            last_event,
         })
     }
 }

@@ -187,6 +187,17 @@ impl Db {
     }
 
     /// Events, newest first, with keyset pagination.
+    /// The newest event that came in through the intake (not a test send): what the Connect
+    /// Unleash page shows as "last received".
+    pub async fn last_received_event(&self) -> Result<Option<super::events::EventRow>, sqlx::Error> {
+        sqlx::query_as(
+            "select id, type, feature_name, project, environment, created_by, source, created_at, received_at
+             from events where source = 'api' order by received_at desc, id desc limit 1",
+        )
+        .fetch_optional(&self.read)
+        .await
+    }
+
     pub async fn list_events(
         &self,
         before: Option<i64>,

@@ -120,3 +120,71 @@ async fn malformed_events_are_still_refused_by_field() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     assert_eq!(answer["error"]["field"], "events");
 }
+
+/// The Connect Unleash page: the URL to paste (from the Host the admin used, or
+/// HOOKLINE_PUBLIC_URL), the addon events the enabled webhooks take, and the last event that
+/// came through the intake (a test send is not Unleash).
+#[tokio::test]
+async fn connect_unleash_shows_what_to_paste_and_the_last_event() {
+    let (server, browser) = TestServer::start_signed_in_with(fast_delivery).await;
+    let api = Api::new(&server, &browser).await;
+    let status = || async {
+        let response = browser.call(&server.url("/rpc/unleash_connection"), &[]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.expect("json")
+    };
+
+    let before = status().await;
+    assert_eq!(before["intakeUrl"], format!("{}/api/events", server.base));
+    assert_eq!(before["publicUrlSet"], false);
+    assert_eq!(before["contentType"], "application/json");
+    assert_eq!(before["lastEvent"], Value::Null);
+    assert_eq!(before["eventTypes"], json!([]));
+    let page = browser.get(&server.url("/connect")).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("html");
+    assert!(html.contains(&format!("{}/api/events", server.base)), "the URL is on the page");
+    assert!(html.contains("Nothing received yet"), "{html}");
+    assert!(html.contains("UNLEASH_ALLOW_PRIVATE_URL_IN_INTEGRATION"), "the Unleash 8 hint");
+
+    // Only addon types the enabled webhooks take, in the addon's order.
+    let receiver = Receiver::start().await;
+    let id = api
+        .create_webhook(json!({
+            "url": receiver.url("/hook"),
+            "events": ["user-created", "feature-archived", "feature-created"],
+        }))
+        .await;
+    api.create_webhook(json!({"url": receiver.url("/off"), "events": ["feature-tagged"], "enabled": false})).await;
+    assert_eq!(status().await["eventTypes"], json!(["feature-created", "feature-archived"]));
+
+    let (sent, _) = api.post(&format!("/api/admin/webhooks/{id}/test"), &json!({"eventType": "feature-created"})).await;
+    assert_eq!(sent, StatusCode::ACCEPTED);
+    assert_eq!(status().await["lastEvent"], Value::Null, "a test send is not an event from Unleash");
+
+    let (posted, _) = api
+        .publish(
+            json!({"type": "feature-archived", "featureName": "old-flag", "project": "web-shop", "createdBy": "me"}),
+        )
+        .await;
+    assert_eq!(posted, StatusCode::ACCEPTED);
+    let after = status().await;
+    assert_eq!(after["lastEvent"]["type"], "feature-archived");
+    assert_eq!(after["lastEvent"]["featureName"], "old-flag");
+    assert_eq!(after["lastEvent"]["project"], "web-shop");
+    let html = browser.get(&server.url("/connect")).await.text().await.expect("html");
+    assert!(html.contains("Last event") && html.contains("old-flag"), "{html}");
+    server.stop().await;
+
+    // Behind a proxy the public URL is what Unleash must use (http here: with https the session
+    // cookie is Secure and this plain-http test client would not send it back).
+    let (server, browser) = TestServer::start_signed_in_with(|config| {
+        config.public_url = Some("http://hooks.example.com:8080/".parse().expect("url"));
+    })
+    .await;
+    let response = browser.call(&server.url("/rpc/unleash_connection"), &[]).await;
+    let value: Value = response.json().await.expect("json");
+    assert_eq!(value["intakeUrl"], "http://hooks.example.com:8080/api/events");
+    assert_eq!(value["publicUrlSet"], true);
+    server.stop().await;
+}
