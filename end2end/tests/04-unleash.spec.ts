@@ -43,3 +43,30 @@ test('an event type outside the catalog reaches an "all events" webhook and the 
     await receiver.stop();
   }
 });
+
+test('Connect Unleash gives the values to paste and shows events as they arrive', async ({ page, request }) => {
+  await signIn(page);
+  await page.getByRole('link', { name: 'Connect Unleash' }).click();
+  await expect(page.getByRole('heading', { name: 'Connect Unleash' })).toBeVisible();
+  await expect(page.getByTestId('intake-url')).toHaveText(/^http:\/\/127\.0\.0\.1:\d+\/api\/events$/);
+  await expect(page.getByText('UNLEASH_ALLOW_PRIVATE_URL_IN_INTEGRATION=true')).toBeVisible();
+  await waitForHydration(page);
+
+  await page.getByRole('button', { name: 'Create an intake token' }).click();
+  const authorization = (await page.getByTestId('unleash-authorization').textContent())!.trim();
+  expect(authorization).toMatch(/^Bearer \S+$/);
+
+  // What Unleash would post with those values; the status follows without a reload.
+  const url = (await page.getByTestId('intake-url').textContent())!.trim();
+  const posted = await request.post(url, {
+    headers: { authorization, 'content-type': 'application/json' },
+    data: { type: 'feature-created', featureName: 'connect-check-flag', project: 'default', createdBy: 'admin' },
+  });
+  expect(posted.status()).toBe(202);
+  await expect(page.getByTestId('unleash-status')).toContainText('connect-check-flag', { timeout: 15_000 });
+  await expect(page.getByTestId('unleash-status')).toContainText('Receiving');
+
+  // The token can post events and nothing else.
+  const denied = await request.get(url.replace('/api/events', '/api/admin/webhooks'), { headers: { authorization } });
+  expect(denied.status()).toBe(403);
+});
