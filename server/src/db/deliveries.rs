@@ -55,8 +55,14 @@ pub struct AttemptRecord {
 /// What the writer did to webhooks while recording a batch (auto-disables, for logs and metrics).
 #[derive(Debug, Default)]
 pub struct BatchOutcome {
+    /// Disabled for failing longer than the auto-disable period.
     pub disabled_webhooks: Vec<i64>,
+    /// Disabled because the receiver answered 410 Gone.
+    pub gone_webhooks: Vec<i64>,
 }
+
+/// The status a receiver answers to say it wants no more deliveries (Standard Webhooks).
+pub const GONE: i64 = 410;
 
 /// One attempt as a row of `record_attempts`' statements: a JSON object read back by key
 /// (`value ->> 'state'`), so a field cannot be read from the wrong position.
@@ -119,6 +125,8 @@ pub(super) struct ClaimJob {
 pub(super) struct RecordJob {
     rows_json: String,
     clock: HashMap<i64, (bool, bool)>,
+    /// Webhooks whose receiver answered 410 Gone in this batch.
+    gone: Vec<i64>,
     disable_after_ms: i64,
     pub(super) reply: oneshot::Sender<Result<BatchOutcome, StoreError>>,
 }
@@ -170,6 +178,25 @@ pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob) -> Result
     .bind(serde_json::to_string(&succeeded).unwrap_or_else(|_| "[]".into()))
     .execute(&mut *tx)
     .await?;
+    for &webhook_id in &job.gone {
+        let disabled = sqlx::query(
+            "update webhooks set enabled = 0, disabled_at = ?1, disabled_reason = ?2,
+                version = version + 1, updated_at = ?1, updated_by = 'dispatcher'
+             where id = ?3 and enabled = 1",
+        )
+        .bind(now)
+        .bind(format!(
+            "Disabled at {}: the receiver answered 410 Gone, which says the endpoint no longer exists \
+             (Standard Webhooks). Deliveries wait; re-enable the webhook once the receiver wants them again.",
+            crate::time::iso(now)
+        ))
+        .bind(webhook_id)
+        .execute(&mut *tx)
+        .await?;
+        if disabled.rows_affected() == 1 {
+            outcome.gone_webhooks.push(webhook_id);
+        }
+    }
     for (&webhook_id, &(any_success, any_failure)) in &job.clock {
         if !any_success && any_failure {
             sqlx::query("update webhooks set failing_since = ? where id = ? and failing_since is null")
@@ -269,7 +296,9 @@ impl Db {
                 entry.1 = true;
             }
         }
-        self.submit(|reply| WriteJob::Record(RecordJob { rows_json, clock, disable_after_ms, reply })).await
+        let mut gone: Vec<i64> = batch.iter().filter(|a| a.status == GONE).map(|a| a.webhook_id).collect();
+        gone.dedup();
+        self.submit(|reply| WriteJob::Record(RecordJob { rows_json, clock, gone, disable_after_ms, reply })).await
     }
 
     /// Queue figures for `/metrics`.

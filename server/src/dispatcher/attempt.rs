@@ -14,7 +14,7 @@ use super::retry::{parse_retry_after, status_is_retryable, Schedule};
 use super::sign::signature_header;
 use super::ssrf::{check_literal, GuardError, TargetPolicy};
 use crate::backend::TEMPLATE_TIME_LIMIT;
-use crate::db::deliveries::{AttemptRecord, DueDelivery};
+use crate::db::deliveries::{AttemptRecord, DueDelivery, GONE};
 use crate::db::now_ms;
 use crate::db::webhooks::Webhook;
 use crate::time::human_duration;
@@ -130,6 +130,12 @@ pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &Pre
                     record.error_class = Some(ErrorClass::Redirect);
                     record.error_message =
                         Some(format!("Redirect {status} to {location} not followed: update the webhook URL instead"));
+                } else if i64::from(status) == GONE {
+                    record.error_class = Some(ErrorClass::Http);
+                    record.error_message = Some(
+                        "The receiver answered HTTP 410 Gone: the endpoint no longer exists, so the webhook is disabled"
+                            .to_owned(),
+                    );
                 } else {
                     record.error_class = Some(ErrorClass::Http);
                     record.error_message = Some(format!("The receiver answered HTTP {status} {}", reason(status)));

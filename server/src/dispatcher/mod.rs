@@ -318,6 +318,9 @@ impl Inner {
                         for webhook_id in outcome.disabled_webhooks {
                             tracing::warn!(webhook_id, "webhook disabled automatically after failing too long");
                         }
+                        for webhook_id in outcome.gone_webhooks {
+                            tracing::warn!(webhook_id, "webhook disabled: its receiver answered 410 Gone");
+                        }
                         break;
                     }
                     // Giving up loses no event: the deliveries stay leased, the leases expire, and

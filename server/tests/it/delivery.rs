@@ -524,3 +524,47 @@ async fn shutdown_releases_unfinished_deliveries_for_the_next_start() {
     assert_eq!(receiver.received().len(), 2, "the cut-off attempt is made again (at least once)");
     restarted.stop().await;
 }
+
+/// A receiver that answers 410 Gone says the endpoint no longer exists (Standard Webhooks): the
+/// webhook is disabled at once with the reason, later deliveries wait instead of being sent or
+/// dropped, and re-enabling sends them.
+#[tokio::test]
+async fn gone_disables_the_webhook_at_once_and_deliveries_wait() {
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(410)]);
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
+    api.publish(created("first")).await;
+    receiver.wait_for(1, WAIT).await;
+
+    let deadline = Instant::now() + WAIT;
+    let disabled = loop {
+        let (_, current) = api.get(&format!("/api/admin/webhooks/{id}")).await;
+        if current["enabled"] == false {
+            break current;
+        }
+        assert!(Instant::now() < deadline, "not disabled after a 410: {current}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let reason = disabled["disabledReason"].as_str().unwrap_or_default();
+    assert!(reason.contains("410 Gone"), "{disabled}");
+    let failed = wait_deliveries(&api, id, |items| items.iter().any(|d| d["state"] == "failed")).await;
+    let first = failed.iter().find(|d| d["state"] == "failed").expect("the gone delivery");
+    assert_eq!(first["attempts"], 1, "410 is never retried: {first}");
+
+    // While disabled, a new event's delivery waits.
+    let (status, _) = api.publish(created("second")).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 1, "nothing is sent to a gone receiver");
+
+    // Re-enabled (the receiver now answers 200): the waiting delivery goes out.
+    let mut update = webhook(receiver.url("/hook"), &["feature-created"]);
+    update["enabled"] = json!(true);
+    let (status, reenabled) = api.put(&format!("/api/admin/webhooks/{id}"), &update).await;
+    assert_eq!(status, StatusCode::OK, "{reenabled}");
+    assert_eq!(reenabled["disabledReason"], Value::Null);
+    let got = receiver.wait_for(2, WAIT).await;
+    assert_eq!(got[1].json()["featureName"], "second");
+    server.stop().await;
+}
