@@ -24,8 +24,7 @@ fn created(flag: &str) -> Value {
 pub async fn wait_deliveries(api: &Api, webhook_id: i64, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     let deadline = Instant::now() + WAIT;
     loop {
-        let (status, page) = api.get(&format!("/api/admin/webhooks/{webhook_id}/deliveries")).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = api.get(&format!("/api/admin/webhooks/{webhook_id}/deliveries"), StatusCode::OK).await;
         let items = page["items"].as_array().cloned().unwrap_or_default();
         if done(&items) {
             return items;
@@ -40,8 +39,7 @@ fn all_final(items: &[Value]) -> bool {
 }
 
 async fn detail(api: &Api, delivery_id: &Value) -> Value {
-    let (status, detail) = api.get(&format!("/api/admin/deliveries/{delivery_id}")).await;
-    assert_eq!(status, StatusCode::OK, "{detail}");
+    let detail = api.get(&format!("/api/admin/deliveries/{delivery_id}"), StatusCode::OK).await;
     detail
 }
 
@@ -64,14 +62,16 @@ async fn events_go_to_matching_webhooks_only() {
     disabled["enabled"] = json!(false);
     api.create_webhook(disabled).await;
 
-    let (status, body) = api
-        .publish(json!({"events": [
-            {"type": "feature-created", "featureName": "a", "project": "web-shop"},
-            {"type": "feature-created", "featureName": "b", "project": "mobile", "environment": "staging"},
-            {"type": "feature-created", "featureName": "c", "project": "mobile", "environment": "production"}
-        ]}))
+    let body = api
+        .publish(
+            json!({"events": [
+                {"type": "feature-created", "featureName": "a", "project": "web-shop"},
+                {"type": "feature-created", "featureName": "b", "project": "mobile", "environment": "staging"},
+                {"type": "feature-created", "featureName": "c", "project": "mobile", "environment": "production"}
+            ]}),
+            StatusCode::ACCEPTED,
+        )
         .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(body["created"], 3);
     // all: 3, web-shop: 1, production: a (no environment passes) + c = 2, star: 3.
     assert_eq!(body["deliveries"], 9);
@@ -95,14 +95,13 @@ async fn body_and_headers_are_exactly_as_specified_and_verify() {
     config["authorization"] = json!("Bearer abc123");
     config["headers"] = json!({"X-Team": "checkout"});
     let id = api.create_webhook(config).await;
-    let (_, secret) = api.get(&format!("/api/admin/webhooks/{id}/secret")).await;
+    let secret = api.get(&format!("/api/admin/webhooks/{id}/secret"), StatusCode::OK).await;
     let secret = secret["secret"].as_str().expect("secret").to_string();
 
     let event = json!({"id": 27332, "type": "feature-created", "createdBy": "user@example.com", "createdAt": "2024-10-03T11:09:53.225Z",
         "createdByUserId": 110, "data": {"name": "test-flag", "description": null}, "preData": null, "tags": [],
         "featureName": "test-flag", "project": "test-project", "environment": null});
-    let (status, body) = api.publish(event.clone()).await;
-    assert_eq!(status, StatusCode::ACCEPTED);
+    let body = api.publish(event.clone(), StatusCode::ACCEPTED).await;
     assert_eq!(body["ids"], json!([27332]));
     let got = receiver.wait_for(1, WAIT).await;
     let request = &got[0];
@@ -148,7 +147,7 @@ async fn retries_on_500_then_succeeds_with_a_stable_webhook_id() {
     receiver.script([Reply::status(500), Reply::status(500), Reply::status(200)]);
     let (server, api) = TestServer::start_for_delivery(|_| {}).await;
     let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
-    api.publish(created("f")).await;
+    api.publish(created("f"), StatusCode::ACCEPTED).await;
     let items = wait_deliveries(&api, id, all_final).await;
     assert_eq!(items[0]["state"], "succeeded");
     assert_eq!(items[0]["attempts"], 3);
@@ -172,7 +171,7 @@ async fn client_errors_fail_at_once() {
     receiver.always(Reply::status(404).body("no such hook"));
     let (server, api) = TestServer::start_for_delivery(|_| {}).await;
     let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
-    api.publish(created("f")).await;
+    api.publish(created("f"), StatusCode::ACCEPTED).await;
     let items = wait_deliveries(&api, id, all_final).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.received().len(), 1, "a 404 is not retried");
@@ -192,7 +191,7 @@ async fn retry_after_and_429_wait_before_retrying() {
     // 429 floor (300 ms in tests, 60 s by default) applies.
     let (server, api) = TestServer::start_for_delivery(|_| {}).await;
     let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
-    api.publish(created("f")).await;
+    api.publish(created("f"), StatusCode::ACCEPTED).await;
     let items = wait_deliveries(&api, id, all_final).await;
     assert_eq!(items[0]["state"], "succeeded");
     let got = receiver.received();
@@ -213,7 +212,7 @@ async fn timeouts_are_retried_and_explained() {
     let (server, api) =
         TestServer::start_for_delivery(|config| config.request_timeout = Duration::from_millis(500)).await;
     let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
-    api.publish(created("f")).await;
+    api.publish(created("f"), StatusCode::ACCEPTED).await;
     let items = wait_deliveries(&api, id, all_final).await;
     assert_eq!(items[0]["state"], "succeeded");
     let detail = detail(&api, &items[0]["id"]).await;
@@ -230,7 +229,7 @@ async fn redirects_are_not_followed() {
     receiver.script([Reply::status(308).header("location", receiver.url("/flag"))]);
     let (server, api) = TestServer::start_for_delivery(|_| {}).await;
     let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
-    api.publish(created("f")).await;
+    api.publish(created("f"), StatusCode::ACCEPTED).await;
     let items = wait_deliveries(&api, id, all_final).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(receiver.received_on("/flag").is_empty(), "the redirect target was never called");
@@ -251,7 +250,7 @@ async fn refused_connections_have_status_zero_and_say_so() {
     let mut config = webhook(format!("http://127.0.0.1:{port}/hook"), &["feature-created"]);
     config["retryPolicy"] = json!("unleash");
     let id = api.create_webhook(config).await;
-    api.publish(created("f")).await;
+    api.publish(created("f"), StatusCode::ACCEPTED).await;
     let items = wait_deliveries(&api, id, all_final).await;
     assert_eq!(items[0]["state"], "failed");
     assert_eq!(items[0]["attempts"], 2, "Unleash policy: one retry");
@@ -273,7 +272,7 @@ async fn retry_policies_bound_the_attempts() {
     unleash["retryPolicy"] = json!("unleash");
     let unleash = api.create_webhook(unleash).await;
     let standard = api.create_webhook(webhook(receiver.url("/standard"), &["feature-created"])).await;
-    api.publish(created("f")).await;
+    api.publish(created("f"), StatusCode::ACCEPTED).await;
     let u = wait_deliveries(&api, unleash, all_final).await;
     let s = wait_deliveries(&api, standard, all_final).await;
     assert_eq!((u[0]["attempts"].as_i64(), s[0]["attempts"].as_i64()), (Some(2), Some(8)));
@@ -297,28 +296,28 @@ async fn a_webhook_failing_too_long_is_disabled_and_a_success_resets_the_clock()
     receiver.script([Reply::status(500), Reply::status(500), Reply::status(200)]);
     for flag in ["a", "b", "c"] {
         let expected = receiver.received().len() + 1;
-        api.publish(created(flag)).await;
+        api.publish(created(flag), StatusCode::ACCEPTED).await;
         receiver.wait_for(expected, WAIT).await;
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     receiver.script([Reply::status(500)]);
-    api.publish(created("d")).await;
+    api.publish(created("d"), StatusCode::ACCEPTED).await;
     receiver.wait_for(4, WAIT).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let (_, webhook_now) = api.get(&format!("/api/admin/webhooks/{id}")).await;
+    let webhook_now = api.get(&format!("/api/admin/webhooks/{id}"), StatusCode::OK).await;
     assert_eq!(webhook_now["enabled"], true, "a success in between reset the clock");
 
     // Only failures for longer than the period: disabled, with the reason.
     receiver.always(Reply::status(500));
     let start = Instant::now();
     while start.elapsed() < Duration::from_millis(700) {
-        api.publish(created("x")).await;
+        api.publish(created("x"), StatusCode::ACCEPTED).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let deadline = Instant::now() + WAIT;
     let disabled = loop {
-        let (_, current) = api.get(&format!("/api/admin/webhooks/{id}")).await;
+        let current = api.get(&format!("/api/admin/webhooks/{id}"), StatusCode::OK).await;
         if current["enabled"] == false {
             break current;
         }
@@ -331,8 +330,7 @@ async fn a_webhook_failing_too_long_is_disabled_and_a_success_resets_the_clock()
     // Re-enabling clears the reason.
     let mut update = webhook(receiver.url("/hook"), &["feature-created"]);
     update["enabled"] = json!(true);
-    let (status, reenabled) = api.put(&format!("/api/admin/webhooks/{id}"), &update).await;
-    assert_eq!(status, StatusCode::OK);
+    let reenabled = api.put(&format!("/api/admin/webhooks/{id}"), &update, StatusCode::OK).await;
     assert_eq!(reenabled["enabled"], true);
     assert_eq!(reenabled["disabledReason"], Value::Null);
     server.stop().await;
@@ -351,7 +349,7 @@ async fn loopback_is_blocked_at_send_time_without_the_allow_list() {
     })
     .await;
     let api = Api { base: restarted.base.clone(), ..api };
-    api.publish(created("f")).await;
+    api.publish(created("f"), StatusCode::ACCEPTED).await;
     let items = wait_deliveries(&api, id, all_final).await;
     assert_eq!(items[0]["state"], "failed");
     assert_eq!(items[0]["attempts"], 1, "blocked is not retried");
@@ -389,7 +387,7 @@ async fn tls_receivers_need_the_extra_ca() {
     })
     .await;
     let id = api.create_webhook(webhook(receiver.url_on("localhost", "/hook"), &["feature-created"])).await;
-    api.publish(created("f")).await;
+    api.publish(created("f"), StatusCode::ACCEPTED).await;
     let items = wait_deliveries(&api, id, all_final).await;
     assert_eq!(items[0]["state"], "failed");
     let detail = detail(&api, &items[0]["id"]).await;
@@ -406,7 +404,7 @@ async fn tls_receivers_need_the_extra_ca() {
     })
     .await;
     let api = Api { base: trusted.base.clone(), ..api };
-    api.publish(created("g")).await;
+    api.publish(created("g"), StatusCode::ACCEPTED).await;
     let got = receiver.wait_for(1, WAIT).await;
     assert_eq!(got[0].json()["featureName"], "g");
     trusted.stop().await;
@@ -430,8 +428,7 @@ async fn intake_validates_before_storing_and_is_idempotent() {
         (json!([1, 2]), StatusCode::BAD_REQUEST, ""),
     ];
     for (body, status, field) in bad {
-        let (got, error) = api.publish(body).await;
-        assert_eq!(got, status, "{error}");
+        let error = api.publish(body, status).await;
         if !field.is_empty() {
             assert_eq!(error["error"]["field"], field, "{error}");
         }
@@ -459,21 +456,18 @@ async fn intake_validates_before_storing_and_is_idempotent() {
     assert_eq!(no_token.status(), StatusCode::UNAUTHORIZED);
 
     // Nothing was stored by any refused request.
-    let (_, events) = api.get("/api/admin/events").await;
+    let events = api.get("/api/admin/events", StatusCode::OK).await;
     assert_eq!(events["items"], json!([]));
 
     // A client id: stored once; resending answers 200 with the same id and queues nothing.
     let mut event = created("once");
     event["id"] = json!(4242);
-    let (status, first) = api.publish(event.clone()).await;
+    let first = api.publish(event.clone(), StatusCode::ACCEPTED).await;
+    assert_eq!((first["ids"].clone(), first["deliveries"].clone()), (json!([4242]), json!(1)));
+    let again = api.publish(event, StatusCode::OK).await;
     assert_eq!(
-        (status, first["ids"].clone(), first["deliveries"].clone()),
-        (StatusCode::ACCEPTED, json!([4242]), json!(1))
-    );
-    let (status, again) = api.publish(event).await;
-    assert_eq!(
-        (status, again["ids"].clone(), again["created"].clone(), again["deliveries"].clone()),
-        (StatusCode::OK, json!([4242]), json!(0), json!(0))
+        (again["ids"].clone(), again["created"].clone(), again["deliveries"].clone()),
+        (json!([4242]), json!(0), json!(0))
     );
     wait_deliveries(&api, id, all_final).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -488,7 +482,7 @@ async fn concurrency_per_webhook_is_bounded() {
     let (server, api) = TestServer::start_for_delivery(|config| config.webhook_concurrency = 3).await;
     let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
     let events: Vec<Value> = (0..20).map(|i| created(&format!("f{i}"))).collect();
-    api.publish(json!({ "events": events })).await;
+    api.publish(json!({ "events": events }), StatusCode::ACCEPTED).await;
     wait_deliveries(&api, id, |items| items.len() == 20 && all_final(items)).await;
     assert_eq!(receiver.received().len(), 20);
     assert_eq!(receiver.max_in_flight(), 3, "never more than the per-webhook limit at once, and it is used");
@@ -506,7 +500,7 @@ async fn shutdown_releases_unfinished_deliveries_for_the_next_start() {
     })
     .await;
     let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
-    api.publish(created("slow")).await;
+    api.publish(created("slow"), StatusCode::ACCEPTED).await;
     receiver.wait_for(1, WAIT).await;
     // Stop while the attempt is in flight: the grace period runs out and the delivery is released.
     let data = server.stop().await;
