@@ -136,6 +136,11 @@ pub struct Config {
     #[arg(skip = crate::auth::password::DEFAULT_WAIT)]
     pub password_hash_wait: Duration,
 
+    /// The clock the intake, the dispatcher, retention and auto-disable decide by. Not a setting:
+    /// always the system clock, except in tests, which move a manual one instead of sleeping.
+    #[arg(skip = crate::time::system_clock())]
+    pub clock: crate::time::SharedClock,
+
     /// Folder to serve the site (JS, WASM, CSS) from instead of the copy built into the binary,
     /// e.g. `target/site` while working on the UI. A binary built without the site uses
     /// `target/site` when this is unset.

@@ -12,7 +12,6 @@ use hookline_core::catalog;
 
 use crate::db::events::NewEvent;
 use crate::db::log::{AttemptRow, DeliveryRow, LogFilter};
-use crate::db::now_ms;
 use crate::state::AppState;
 use crate::time::{iso, parse_iso};
 
@@ -174,7 +173,7 @@ impl DeliveryService for AppState {
         }
         let sample = catalog::sample_event(event_type)
             .ok_or_else(|| AppError::invalid("eventType", format!("`{event_type}` is not a known event type")))?;
-        let now = now_ms();
+        let now = self.db.now_ms();
         let mut new = NewEvent::made(hookline_core::event::Event { created_at: iso(now), ..sample }, now, "test");
         let (_, delivery_id) = self.db.insert_test_delivery(webhook_id, &mut new).await?;
         tracing::info!(webhook_id, %actor, event_type, delivery = delivery_id, "test event queued");
@@ -221,7 +220,7 @@ impl DeliveryService for AppState {
     }
 
     async fn dashboard(&self) -> Result<DashboardOut, AppError> {
-        let now = now_ms();
+        let now = self.db.now_ms();
         let hour = 3_600_000;
         // Whole hours, so the chart's bars line up with the clock.
         let since = (now / hour - 23) * hour;

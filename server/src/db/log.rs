@@ -3,7 +3,7 @@
 
 use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, UnleashState};
 
-use super::{now_ms, Db};
+use super::Db;
 
 /// A delivery row joined with its event's flag, project and environment.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -134,7 +134,7 @@ impl Db {
     /// Queues one manual attempt of a finished delivery (no retry chain). Returns false when the
     /// delivery is not finished (pending or retrying) or does not exist.
     pub async fn queue_redelivery(&self, id: i64) -> Result<bool, sqlx::Error> {
-        let now = now_ms();
+        let now = self.now_ms();
         let done = sqlx::query(
             "update deliveries set state = 'pending', next_attempt_at = ?, next_trigger = 'manual', single_attempt = 1,
                 lease_until = null, updated_at = ?
@@ -151,7 +151,7 @@ impl Db {
     /// Re-queues up to `cap` failed deliveries of a webhook created at or after `since`, each with
     /// a fresh retry chain. Returns how many.
     pub async fn recover_failed(&self, webhook_id: i64, since: i64, cap: i64) -> Result<i64, sqlx::Error> {
-        let now = now_ms();
+        let now = self.now_ms();
         let done = sqlx::query(
             "update deliveries set state = 'pending', next_attempt_at = ?1, next_trigger = 'manual', single_attempt = 0,
                 attempts = 0, lease_until = null, updated_at = ?1

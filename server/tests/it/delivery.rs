@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use hookline_server::time::ManualClock;
+
 use crate::harness::*;
 use crate::receiver::{Receiver, Reply};
 
@@ -30,6 +32,20 @@ pub async fn wait_deliveries(api: &Api, webhook_id: i64, done: impl Fn(&[Value])
             return items;
         }
         assert!(Instant::now() < deadline, "deliveries never reached the expected state: {items:#?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Waits until the log holds `count` deliveries (all webhooks) and every one of them is finished.
+async fn wait_all_deliveries(api: &Api, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let page = api.get("/api/admin/deliveries?limit=200", StatusCode::OK).await;
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        if items.len() == count && all_final(&items) {
+            return items;
+        }
+        assert!(Instant::now() < deadline, "expected {count} finished deliveries: {items:#?}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -77,7 +93,8 @@ async fn events_go_to_matching_webhooks_only() {
     assert_eq!(body["deliveries"], 9);
     receiver.wait_for(9, WAIT).await;
     wait_deliveries(&api, all, all_final).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Every delivery finished: nothing more will be sent, so the counts are final.
+    wait_all_deliveries(&api, 9).await;
     let count = |path: &str| receiver.received_on(path).len();
     assert_eq!((count("/all"), count("/web-shop"), count("/production"), count("/star")), (3, 1, 2, 3));
     assert_eq!((count("/archived-only"), count("/disabled")), (0, 0));
@@ -173,9 +190,10 @@ async fn client_errors_fail_at_once() {
     let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
     api.publish(created("f"), StatusCode::ACCEPTED).await;
     let items = wait_deliveries(&api, id, all_final).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(receiver.received().len(), 1, "a 404 is not retried");
+    // Failed for good (no next attempt): the one request is all there will be.
     assert_eq!(items[0]["state"], "failed");
+    assert_eq!(items[0]["nextAttemptAt"], Value::Null);
+    assert_eq!(receiver.received().len(), 1, "a 404 is not retried");
     assert_eq!(items[0]["lastStatus"], 404);
     let detail = detail(&api, &items[0]["id"]).await;
     assert_eq!(detail["stateDetails"], "Webhook request failed with status code: 404.");
@@ -188,20 +206,34 @@ async fn retry_after_and_429_wait_before_retrying() {
     let receiver = Receiver::start().await;
     receiver.script([Reply::status(429).header("retry-after", "1"), Reply::status(200)]);
     // Base delay before attempt 2 is 50 ms: Retry-After 1 s is clamped to [50, 100] ms, then the
-    // 429 floor (300 ms in tests, 60 s by default) applies.
-    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    // 429 floor (60 s, the default) applies. The clock stands still until the test moves it.
+    let clock = ManualClock::starting_now();
+    let (server, api) = TestServer::start_for_delivery({
+        let clock = clock.clone();
+        move |config| {
+            config.clock = clock;
+            config.retry_throttle_min = Duration::from_secs(60);
+        }
+    })
+    .await;
     let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
     api.publish(created("f"), StatusCode::ACCEPTED).await;
+    let items = wait_deliveries(&api, id, |items| items.first().is_some_and(|d| d["state"] == "retrying")).await;
+    let detail = detail(&api, &items[0]["id"]).await;
+    let first = &detail["attemptLog"][0];
+    let at = |field: &str| hookline_server::time::parse_iso(first[field].as_str().unwrap_or_default()).expect(field);
+    assert_eq!(
+        at("nextAttemptAt") - at("startedAt"),
+        60_000,
+        "the throttle floor, not Retry-After's 1 s nor the schedule's 50 ms: {first}"
+    );
+    assert_eq!(receiver.received().len(), 1);
+
+    // A minute later the retry is due, and succeeds.
+    clock.advance(Duration::from_secs(60));
     let items = wait_deliveries(&api, id, all_final).await;
     assert_eq!(items[0]["state"], "succeeded");
-    let got = receiver.received();
-    assert_eq!(got.len(), 2);
-    let gap = got[1].at.duration_since(got[0].at);
-    assert!(gap >= Duration::from_millis(290), "waited at least the throttle floor: {gap:?}");
-    assert!(
-        gap < Duration::from_millis(1500),
-        "Retry-After is clamped to twice the base delay, then the floor: {gap:?}"
-    );
+    assert_eq!(receiver.received().len(), 2);
     server.stop().await;
 }
 
@@ -231,9 +263,10 @@ async fn redirects_are_not_followed() {
     let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
     api.publish(created("f"), StatusCode::ACCEPTED).await;
     let items = wait_deliveries(&api, id, all_final).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(receiver.received_on("/flag").is_empty(), "the redirect target was never called");
+    // Failed for good: the attempt is over, and it did not follow the redirect.
     assert_eq!(items[0]["state"], "failed");
+    assert_eq!(items[0]["nextAttemptAt"], Value::Null);
+    assert!(receiver.received_on("/flag").is_empty(), "the redirect target was never called");
     let detail = detail(&api, &items[0]["id"]).await;
     assert_eq!(detail["attemptLog"][0]["errorClass"], "redirect");
     assert!(detail["attemptLog"][0]["errorMessage"]
@@ -285,47 +318,53 @@ async fn retry_policies_bound_the_attempts() {
 #[tokio::test]
 async fn a_webhook_failing_too_long_is_disabled_and_a_success_resets_the_clock() {
     let receiver = Receiver::start().await;
-    let (server, api) = TestServer::start_for_delivery(|config| {
-        config.auto_disable_after = Duration::from_millis(400);
-        config.retry_schedule = "0s".into();
+    let clock = ManualClock::starting_now();
+    let (server, api) = TestServer::start_for_delivery({
+        let clock = clock.clone();
+        move |config| {
+            config.clock = clock;
+            config.auto_disable_after = Duration::from_secs(3600);
+            config.retry_schedule = "0s".into();
+        }
     })
     .await;
     let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
-
-    // Failures, then a success before the period ends: the clock resets, still enabled.
     receiver.script([Reply::status(500), Reply::status(500), Reply::status(200)]);
-    for flag in ["a", "b", "c"] {
-        let expected = receiver.received().len() + 1;
-        api.publish(created(flag), StatusCode::ACCEPTED).await;
-        receiver.wait_for(expected, WAIT).await;
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    receiver.script([Reply::status(500)]);
-    api.publish(created("d"), StatusCode::ACCEPTED).await;
-    receiver.wait_for(4, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let webhook_now = api.get(&format!("/api/admin/webhooks/{id}"), StatusCode::OK).await;
-    assert_eq!(webhook_now["enabled"], true, "a success in between reset the clock");
-
-    // Only failures for longer than the period: disabled, with the reason.
     receiver.always(Reply::status(500));
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(700) {
-        api.publish(created("x"), StatusCode::ACCEPTED).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let deadline = Instant::now() + WAIT;
-    let disabled = loop {
-        let current = api.get(&format!("/api/admin/webhooks/{id}"), StatusCode::OK).await;
-        if current["enabled"] == false {
-            break current;
+
+    // Publishes one event after moving the clock by `minutes`, waits for its (single) attempt to
+    // be recorded (the auto-disable decision is made in the same transaction), and answers
+    // whether the webhook is still enabled.
+    let mut sent = 0;
+    let mut step = |minutes: u64, flag: &'static str| {
+        clock.advance(Duration::from_secs(60 * minutes));
+        sent += 1;
+        let expected = sent;
+        let api = &api;
+        async move {
+            api.publish(created(flag), StatusCode::ACCEPTED).await;
+            wait_deliveries(api, id, |items| items.len() == expected && all_final(items)).await;
+            api.get(&format!("/api/admin/webhooks/{id}"), StatusCode::OK).await
         }
-        assert!(Instant::now() < deadline, "never auto-disabled: {current}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert!(disabled["disabledReason"].as_str().is_some_and(|r| r.contains("failed for 400 ms")), "{disabled}");
+
+    // Failing for 40 minutes, then a success: the clock resets.
+    assert_eq!(step(0, "a").await["enabled"], true, "the first failure starts the clock");
+    assert_eq!(step(40, "b").await["enabled"], true, "40 min of failures is not an hour");
+    assert_eq!(step(0, "c").await["enabled"], true, "a success");
+    // Failing again 80 minutes after the first failure: counted from the new first failure.
+    assert_eq!(step(40, "d").await["enabled"], true, "the clock starts again");
+    assert_eq!(step(40, "e").await["enabled"], true, "a success in between reset the clock");
+
+    // Only failures for the whole period (to the millisecond): disabled, with the reason.
+    clock.advance(Duration::from_secs(20 * 60) - Duration::from_millis(1));
+    assert_eq!(step(0, "f").await["enabled"], true, "one millisecond short of an hour");
+    clock.advance(Duration::from_millis(1));
+    let disabled = step(0, "g").await;
+    assert_eq!(disabled["enabled"], false, "an hour of failures: {disabled}");
+    assert!(disabled["disabledReason"].as_str().is_some_and(|r| r.contains("failed for 1 h")), "{disabled}");
     assert!(disabled["disabledAt"].as_str().is_some());
+    assert_eq!(receiver.received().len(), 7);
 
     // Re-enabling clears the reason.
     let mut update = webhook(receiver.url("/hook"), &["feature-created"]);
@@ -469,8 +508,8 @@ async fn intake_validates_before_storing_and_is_idempotent() {
         (again["ids"].clone(), again["created"].clone(), again["deliveries"].clone()),
         (json!([4242]), json!(0), json!(0))
     );
-    wait_deliveries(&api, id, all_final).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let items = wait_deliveries(&api, id, all_final).await;
+    assert_eq!(items.len(), 1, "one delivery for the event sent twice");
     assert_eq!(receiver.received().len(), 1);
     server.stop().await;
 }
@@ -493,10 +532,17 @@ async fn concurrency_per_webhook_is_bounded() {
 async fn shutdown_releases_unfinished_deliveries_for_the_next_start() {
     let receiver = Receiver::start().await;
     receiver.always(Reply::status(200).delay(Duration::from_secs(3)));
-    let (server, api) = TestServer::start_for_delivery(|config| {
-        config.shutdown_grace = Duration::from_millis(200);
-        config.request_timeout = Duration::from_secs(5);
-        config.lease = Duration::from_secs(30);
+    // Both servers share a clock that never moves: a lease left behind would never expire, so the
+    // delivery can only be made again if shutdown released it.
+    let clock = ManualClock::starting_now();
+    let (server, api) = TestServer::start_for_delivery({
+        let clock = clock.clone();
+        move |config| {
+            config.clock = clock;
+            config.shutdown_grace = Duration::from_millis(200);
+            config.request_timeout = Duration::from_secs(5);
+            config.lease = Duration::from_secs(30);
+        }
     })
     .await;
     let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
@@ -505,16 +551,15 @@ async fn shutdown_releases_unfinished_deliveries_for_the_next_start() {
     // Stop while the attempt is in flight: the grace period runs out and the delivery is released.
     let data = server.stop().await;
     receiver.always(Reply::status(200));
-    let restarted = TestServer::start_in(data, |config| {
+    let restarted = TestServer::start_in(data, move |config| {
         fast_delivery(config);
+        config.clock = clock;
         config.lease = Duration::from_secs(30);
     })
     .await;
     let api = Api { base: restarted.base.clone(), ..api };
-    let started = Instant::now();
     let items = wait_deliveries(&api, id, all_final).await;
-    assert_eq!(items[0]["state"], "succeeded");
-    assert!(started.elapsed() < Duration::from_secs(10), "released at shutdown, not left to its 30 s lease");
+    assert_eq!(items[0]["state"], "succeeded", "released at shutdown, not left to its 30 s lease");
     assert_eq!(receiver.received().len(), 2, "the cut-off attempt is made again (at least once)");
     restarted.stop().await;
 }

@@ -1,8 +1,10 @@
 //! The delivery log and its operations: filters and keyset pagination, redeliver, recover, test
 //! sends, the events list, retention, metrics, and the no-JavaScript preview round trip.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use hookline_server::time::ManualClock;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -108,7 +110,8 @@ async fn redeliver_makes_one_manual_attempt_and_never_a_chain() {
     api.post(&format!("/api/admin/deliveries/{delivery}/redeliver"), &json!({}), StatusCode::ACCEPTED).await;
     let items = wait_deliveries(&api, id, |items| items[0]["attempts"] == 3 && finished(items)).await;
     assert_eq!(items[0]["state"], "failed");
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Failed for good (no next attempt, checked below): the three requests are all there will be.
+    assert_eq!(items[0]["nextAttemptAt"], Value::Null, "no retry chain after a manual attempt");
     assert_eq!(receiver.received().len(), 3, "no retry chain after a manual attempt");
     let detail = api.get(&format!("/api/admin/deliveries/{delivery}"), StatusCode::OK).await;
     let attempts = detail["attemptLog"].as_array().expect("attempts");
@@ -207,9 +210,15 @@ async fn test_sends_deliver_the_sample_once_and_show_in_events() {
 #[tokio::test]
 async fn retention_prunes_by_age_and_count_and_keeps_the_newest() {
     let receiver = Receiver::start().await;
-    let (server, api) = TestServer::start_for_delivery(|config| {
-        config.retention_per_webhook = 3;
-        config.retention = Duration::from_secs(3600);
+    // The server and the job share a clock that moves only when the test says.
+    let clock = ManualClock::starting_now();
+    let (server, api) = TestServer::start_for_delivery({
+        let clock = clock.clone();
+        move |config| {
+            config.clock = clock;
+            config.retention_per_webhook = 3;
+            config.retention = Duration::from_secs(3600);
+        }
     })
     .await;
     let busy = api.create_webhook(hook(receiver.url("/busy"))).await;
@@ -224,7 +233,7 @@ async fn retention_prunes_by_age_and_count_and_keeps_the_newest() {
 
     // The job runs against the same database file (as the server's own timer would).
     // Count: the busy webhook keeps its newest 3; the quiet one keeps its only delivery.
-    let state = hookline_server::build_state(job_config(&server, 3, Duration::from_secs(3600))).await.expect("state");
+    let state = hookline_server::build_state(job_config(&server, &clock, 3)).await.expect("state");
     let (deleted, _) = state.prune_once().await.expect("prune");
     assert_eq!(deleted, 3);
     let after = api.get(&format!("/api/admin/webhooks/{busy}/deliveries"), StatusCode::OK).await;
@@ -232,10 +241,13 @@ async fn retention_prunes_by_age_and_count_and_keeps_the_newest() {
         after["items"].as_array().expect("items").iter().map(|d| d["id"].as_i64().expect("id")).collect();
     assert_eq!(kept, newest);
 
-    // Age: with a retention of zero everything is old, but each webhook's newest delivery stays.
+    // Age: a retention of an hour keeps what is up to an hour old...
     state.db.close().await;
-    let state = hookline_server::build_state(job_config(&server, 10_000, Duration::ZERO)).await.expect("state");
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    let state = hookline_server::build_state(job_config(&server, &clock, 10_000)).await.expect("state");
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(state.prune_once().await.expect("prune"), (0, 0), "an hour old is not older than an hour");
+    // ...and a millisecond later everything is old, but each webhook's newest delivery stays.
+    clock.advance(Duration::from_millis(1));
     let (deleted, _) = state.prune_once().await.expect("prune");
     assert_eq!(deleted, 2);
     let busy_left = api.get(&format!("/api/admin/webhooks/{busy}/deliveries"), StatusCode::OK).await;
@@ -248,11 +260,13 @@ async fn retention_prunes_by_age_and_count_and_keeps_the_newest() {
 }
 
 /// A config pointing at a running test server's database, for calling jobs directly.
-fn job_config(server: &TestServer, keep: i64, retention: Duration) -> hookline_server::Config {
+/// Retention is an hour; `clock` is the server's.
+fn job_config(server: &TestServer, clock: &Arc<ManualClock>, keep: i64) -> hookline_server::Config {
     let mut config = hookline_server::Config::defaults();
     config.database_url = format!("sqlite://{}", server.data.path().join("hookline.db").display());
+    config.clock = clock.clone();
     config.retention_per_webhook = keep;
-    config.retention = retention;
+    config.retention = Duration::from_secs(3600);
     config
 }
 
