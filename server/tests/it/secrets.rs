@@ -65,14 +65,7 @@ async fn reveal(api: &Api, id: i64) -> String {
 async fn assert_delivers(api: &Api, receiver: &Receiver, path: &str, secret: &str, flag: &str) -> Value {
     let before = receiver.received_on(path).len();
     let body = api.publish(event(flag), StatusCode::ACCEPTED).await;
-    let deadline = std::time::Instant::now() + WAIT;
-    let request = loop {
-        if let Some(request) = receiver.received_on(path).into_iter().nth(before) {
-            break request;
-        }
-        assert!(std::time::Instant::now() < deadline, "nothing arrived on {path}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let request = receiver.wait_for_on(path, before + 1, WAIT).await.swap_remove(before);
     assert_eq!(request.json()["featureName"], flag);
     assert_eq!(request.header("authorization"), AUTHORIZATION);
     assert_eq!(request.header("x-api-key"), HEADER_VALUE);
