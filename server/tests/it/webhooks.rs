@@ -6,6 +6,8 @@ use serde_json::{json, Value};
 use crate::harness::*;
 use crate::receiver::Receiver;
 
+const WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
 fn slack_like(url: &str) -> Value {
     json!({
         "description": "Slack #releases",
@@ -221,15 +223,81 @@ async fn private_targets_are_refused_unless_allowed() {
     allowed.stop().await;
 }
 
+/// The list's switch and "Duplicate" (server functions, as the UI calls them), deleting, and
+/// unknown ids on the admin API.
 #[tokio::test]
 async fn delete_toggle_duplicate_and_unknown_ids() {
-    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
-    let id = api.create_webhook(slack_like("http://127.0.0.1:9/hook")).await;
+    let receiver = Receiver::start().await;
+    let (server, browser) = TestServer::start_signed_in_with(fast_delivery).await;
+    let api = Api::new(&server, &browser).await;
+    let id = api.create_webhook(slack_like(&receiver.url("/hook"))).await;
+    let original = api.get(&format!("/api/admin/webhooks/{id}"), StatusCode::OK).await;
+    let rpc = |name: &str| server.url(&format!("/rpc/{name}"));
+    let event = |flag: &str| json!({"type": "feature-created", "project": "web-shop", "featureName": flag});
+    let switch = |id: i64, enabled: bool| {
+        let (url, id, enabled) = (rpc("set_webhook_enabled"), id.to_string(), enabled.to_string());
+        let browser = &browser;
+        async move {
+            let out = browser.call(&url, &[("id", &id), ("enabled", &enabled)], StatusCode::OK).await;
+            out.json::<Value>().await.expect("json")
+        }
+    };
+
+    // Toggle off: stored, and the webhook gets no deliveries.
+    assert_eq!(switch(id, false).await["enabled"], false);
+    assert_eq!(api.get(&format!("/api/admin/webhooks/{id}"), StatusCode::OK).await["enabled"], false);
+    assert_eq!(api.publish(event("while-off"), StatusCode::ACCEPTED).await["deliveries"], 0);
+    // Toggle on again: delivered.
+    assert_eq!(switch(id, true).await["enabled"], true);
+    assert_eq!(api.publish(event("back-on"), StatusCode::ACCEPTED).await["deliveries"], 1);
+    let sent = receiver.wait_for(1, WAIT).await[0].json();
+    assert!(sent["text"].as_str().is_some_and(|text| text.contains("back-on")), "{sent}");
+
+    // Duplicate: a disabled copy with the same settings and its own signing secret.
+    let copied = browser.call(&rpc("duplicate_webhook"), &[("id", &id.to_string())], StatusCode::OK).await;
+    let copy_id: i64 = copied.json().await.expect("the copy's id");
+    assert_ne!(copy_id, id);
+    let copy = api.get(&format!("/api/admin/webhooks/{copy_id}"), StatusCode::OK).await;
+    assert_eq!(copy["enabled"], false, "a copy starts disabled: {copy}");
+    assert_eq!(copy["description"], "Copy of Slack #releases");
+    for key in [
+        "url",
+        "contentType",
+        "authorization",
+        "headers",
+        "bodyTemplate",
+        "events",
+        "projects",
+        "environments",
+        "retryPolicy",
+    ] {
+        assert_eq!(copy[key], original[key], "{key}");
+    }
+    let secret = |id: i64| {
+        let api = &api;
+        async move { api.get(&format!("/api/admin/webhooks/{id}/secret"), StatusCode::OK).await["secret"].clone() }
+    };
+    assert_ne!(secret(copy_id).await, secret(id).await, "the copy signs with its own secret");
+    // The copy holds the real values behind the masks: once enabled, it sends them.
+    switch(copy_id, true).await;
+    assert_eq!(api.publish(event("both"), StatusCode::ACCEPTED).await["deliveries"], 2);
+    let got = receiver.wait_for(3, WAIT).await;
+    for request in &got[1..] {
+        assert_eq!(request.path, "/hook");
+        assert_eq!(request.header("authorization"), "Bearer top-secret");
+        assert_eq!(request.header("x-api-key"), "k3y-value");
+    }
+
+    // Unknown ids.
     api.get("/api/admin/webhooks/9999", StatusCode::NOT_FOUND).await;
     api.put("/api/admin/webhooks/9999", &slack_like("http://127.0.0.1:9/hook"), StatusCode::NOT_FOUND).await;
     api.delete("/api/admin/webhooks/9999", StatusCode::NOT_FOUND).await;
+
+    // Delete: gone (a second delete finds nothing), and the copy stays.
     api.delete(&format!("/api/admin/webhooks/{id}"), StatusCode::NO_CONTENT).await;
     api.get(&format!("/api/admin/webhooks/{id}"), StatusCode::NOT_FOUND).await;
+    api.delete(&format!("/api/admin/webhooks/{id}"), StatusCode::NOT_FOUND).await;
+    api.get(&format!("/api/admin/webhooks/{copy_id}"), StatusCode::OK).await;
     server.stop().await;
 }
 
