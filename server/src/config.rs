@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Hookline: self-hosted webhook integrations for Unleash-style events.
 #[derive(Debug, Parser)]
@@ -17,6 +17,42 @@ pub struct Cli {
     /// Settings for `serve` (the default command).
     #[command(flatten)]
     pub config: Config,
+}
+
+impl Cli {
+    /// Parses `args` as `hookline` does, but with `env` as its whole environment: the process's
+    /// `HOOKLINE_*` variables are not read. Tests parse settings this way, so none of them changes
+    /// (or depends on) the environment every other test shares. `hookline` itself uses
+    /// `Cli::parse`, which reads the real environment the same way (a variable counts when its
+    /// flag is absent from the command line, and is worth more than the default).
+    pub fn try_parse_with_env<I, T>(args: I, env: &[(&str, &str)]) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let env: std::collections::HashMap<&str, &str> = env.iter().copied().collect();
+        let matches = with_env(Cli::command(), &env).try_get_matches_from(args)?;
+        Cli::from_arg_matches(&matches)
+    }
+}
+
+/// `command` with every argument's variable looked up in `env` instead of the process
+/// environment: a value found there becomes the argument's default, which is where clap ranks a
+/// variable (below the command line). Subcommands too.
+fn with_env(command: clap::Command, env: &std::collections::HashMap<&str, &str>) -> clap::Command {
+    let subcommands: Vec<String> = command.get_subcommands().map(|c| c.get_name().to_owned()).collect();
+    let command = command.mut_args(|arg| {
+        let Some(name) = arg.get_env().and_then(|name| name.to_str()).map(str::to_owned) else { return arg };
+        // Dropping the variable also drops the value clap read from the process when the
+        // argument was built.
+        let arg = arg.env(clap::builder::Resettable::<clap::builder::OsStr>::Reset);
+        match env.get(name.as_str()) {
+            // clap keeps defaults as `&'static str`: a test's few values are leaked.
+            Some(value) => arg.default_value(&*Box::leak(value.to_string().into_boxed_str())),
+            None => arg,
+        }
+    });
+    subcommands.iter().fold(command, |command, name| command.mut_subcommand(name, |sub| with_env(sub, env)))
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +172,11 @@ pub struct Config {
     #[arg(skip = crate::auth::password::DEFAULT_WAIT)]
     pub password_hash_wait: Duration,
 
+    /// The clock the intake, the dispatcher, retention and auto-disable decide by. Not a setting:
+    /// always the system clock, except in tests, which move a manual one instead of sleeping.
+    #[arg(skip = crate::time::system_clock())]
+    pub clock: crate::time::SharedClock,
+
     /// Folder to serve the site (JS, WASM, CSS) from instead of the copy built into the binary,
     /// e.g. `target/site` while working on the UI. A binary built without the site uses
     /// `target/site` when this is unset.
@@ -223,10 +264,11 @@ pub struct Config {
 }
 
 impl Config {
-    /// The settings with every default, as if no flag or variable were given. For tests.
+    /// The settings with every default, as if no flag or variable were given (whatever the
+    /// process environment holds). For tests.
     pub fn defaults() -> Config {
         // Parsing an empty command line only fails if a default is malformed, which tests catch.
-        Cli::try_parse_from(["hookline"]).map(|cli| cli.config).unwrap_or_else(|e| panic!("defaults: {e}"))
+        Cli::try_parse_with_env(["hookline"], &[]).map(|cli| cli.config).unwrap_or_else(|e| panic!("defaults: {e}"))
     }
 
     /// Whether the public URL is https, so cookies must be `Secure`.
@@ -246,13 +288,9 @@ pub use crate::time::parse_duration;
 mod tests {
     use super::*;
 
-    /// Serialises the tests that read the process environment (clap reads HOOKLINE_* on every parse).
-    static ENV: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
     #[test]
     fn defaults_are_documented_values() {
-        let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
-        let cli = Cli::try_parse_from(["hookline"]).expect("parse");
+        let cli = Cli::try_parse_with_env(["hookline"], &[]).expect("parse");
         assert!(cli.command.is_none(), "serve is the default command");
         let config = cli.config;
         assert_eq!(config.addr.to_string(), "127.0.0.1:3000");
@@ -272,27 +310,53 @@ mod tests {
 
     #[test]
     fn flags_and_environment_override_defaults() {
-        let _env = ENV.lock().unwrap_or_else(|e| e.into_inner());
-        std::env::set_var("HOOKLINE_ADDR", "0.0.0.0:8080");
-        std::env::set_var("HOOKLINE_PUBLIC_URL", "https://hooks.example.com");
-        let from_env = Cli::try_parse_from(["hookline"]).expect("parse").config;
-        std::env::remove_var("HOOKLINE_ADDR");
-        std::env::remove_var("HOOKLINE_PUBLIC_URL");
+        let env = [
+            ("HOOKLINE_ADDR", "0.0.0.0:8080"),
+            ("HOOKLINE_PUBLIC_URL", "https://hooks.example.com"),
+            ("HOOKLINE_RETENTION", "12h"),
+            ("UNRELATED", "ignored"),
+        ];
+        let from_env = Cli::try_parse_with_env(["hookline"], &env).expect("parse").config;
         assert_eq!(from_env.addr.to_string(), "0.0.0.0:8080");
         assert!(from_env.secure_cookies());
+        assert_eq!(from_env.retention, Duration::from_secs(12 * 3600), "parsed like the flag");
+        assert_eq!(from_env.database_url, "sqlite://data/hookline.db", "the rest keep their defaults");
 
-        let from_flags = Cli::try_parse_from([
-            "hookline",
-            "serve",
-            "--addr",
-            "127.0.0.1:4000",
-            "--database-url",
-            "sqlite:///tmp/x.db",
-            "--session-idle",
-            "30m",
-            "--session-max",
-            "36h",
-        ])
+        // A flag beats its variable, before or after the subcommand (the settings are global).
+        let flag_first = Cli::try_parse_with_env(["hookline", "--addr", "127.0.0.1:4000", "serve"], &env);
+        let flag_after = Cli::try_parse_with_env(["hookline", "serve", "--addr", "127.0.0.1:4000"], &env);
+        for cli in [flag_first, flag_after] {
+            let config = cli.expect("parse").config;
+            assert_eq!(config.addr.to_string(), "127.0.0.1:4000");
+            assert!(config.secure_cookies(), "the other variable still counts");
+        }
+
+        // A subcommand's own variable.
+        let rotate = Cli::try_parse_with_env(["hookline", "keys", "rotate"], &[("HOOKLINE_NEW_ENCRYPTION_KEY", "k")]);
+        assert!(matches!(
+            rotate.expect("parse").command,
+            Some(Command::Keys(KeysCommand::Rotate { new_key: Some(key) })) if key == "k"
+        ));
+
+        // A malformed variable is refused like a malformed flag.
+        let bad = Cli::try_parse_with_env(["hookline"], &[("HOOKLINE_ADDR", "not-an-address")]);
+        assert!(bad.is_err());
+
+        let from_flags = Cli::try_parse_with_env(
+            [
+                "hookline",
+                "serve",
+                "--addr",
+                "127.0.0.1:4000",
+                "--database-url",
+                "sqlite:///tmp/x.db",
+                "--session-idle",
+                "30m",
+                "--session-max",
+                "36h",
+            ],
+            &[],
+        )
         .expect("parse");
         assert!(matches!(from_flags.command, Some(Command::Serve)));
         assert_eq!(from_flags.config.addr.to_string(), "127.0.0.1:4000");
@@ -300,7 +364,7 @@ mod tests {
         assert_eq!(from_flags.config.session_idle, Duration::from_secs(1800));
         assert_eq!(from_flags.config.session_max, Duration::from_secs(36 * 3600));
 
-        let bad = Cli::try_parse_from(["hookline", "--addr", "not-an-address"]);
+        let bad = Cli::try_parse_with_env(["hookline", "--addr", "not-an-address"], &[]);
         assert!(bad.is_err());
     }
 }

@@ -113,12 +113,11 @@ pub fn host_allowed(config: &crate::config::Config, host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
 
     fn config(args: &[&str]) -> crate::config::Config {
         let mut argv = vec!["hookline"];
         argv.extend_from_slice(args);
-        crate::config::Cli::parse_from(argv).config
+        crate::config::Cli::try_parse_with_env(argv, &[]).expect("settings").config
     }
 
     #[test]

@@ -81,7 +81,14 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         config.concurrency,
     )?;
     let keys = keys::KeySource::from_config(&config);
-    let db = db::Db::open_with(&config.database_url, &config.sqlite_synchronous, &keys, db::Access::Shared).await?;
+    let db = db::Db::open_with_clock(
+        &config.database_url,
+        &config.sqlite_synchronous,
+        &keys,
+        db::Access::Shared,
+        config.clock.clone(),
+    )
+    .await?;
     let cookie_key = cookie_key(&config)?;
     let options = leptos_options(&config);
     let metrics = Arc::new(metrics::Metrics::default());

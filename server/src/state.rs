@@ -170,7 +170,7 @@ where
 impl AppState {
     /// One retention pass (also used by tests): returns (deliveries, events) deleted.
     pub async fn prune_once(&self) -> Result<(u64, u64), sqlx::Error> {
-        let older_than = crate::db::now_ms() - self.config.retention.as_millis() as i64;
+        let older_than = self.db.now_ms() - self.config.retention.as_millis() as i64;
         let deliveries = self.db.prune_deliveries(older_than, self.config.retention_per_webhook, 500).await?;
         let events = self.db.prune_events(older_than, 500).await?;
         if deliveries + events > 0 {

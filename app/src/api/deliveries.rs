@@ -51,7 +51,7 @@ pub async fn dashboard() -> Result<DashboardOut, AppError> {
 
 /// The Connect Unleash page's values and live status.
 #[server(prefix = "/rpc", endpoint = "unleash_connection")]
-pub async fn unleash_connection() -> Result<UnleashConnection, AppError> {
+pub async fn unleash_connection_status() -> Result<UnleashConnection, AppError> {
     crate::api::require_admin()?;
     let host = use_context::<http::request::Parts>()
         .and_then(|parts| parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned));

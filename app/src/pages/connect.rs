@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::auth::CreateToken;
-use crate::api::deliveries::unleash_connection;
+use crate::api::deliveries::unleash_connection_status;
 use crate::components::copy::CopyButton;
 use crate::components::deliveries::{live_ticker, LIVE_INTERVAL};
 use crate::components::error_template::error_fallback;
@@ -16,7 +16,7 @@ use crate::model::UnleashConnection;
 #[component]
 pub fn ConnectUnleashPage() -> impl IntoView {
     let tick = live_ticker(LIVE_INTERVAL);
-    let connection = Resource::new(move || tick.get(), |_| unleash_connection());
+    let connection = Resource::new(move || tick.get(), |_| unleash_connection_status());
     view! {
         <leptos_meta::Title text="Connect Unleash" />
         <div class="page-header">

@@ -14,7 +14,6 @@ use hookline_core::subscription::type_subscribed;
 use crate::db::audit::NewAudit;
 use crate::db::events::NewEvent;
 use crate::db::log::{AttemptRow, DeliveryRow, LogFilter};
-use crate::db::now_ms;
 use crate::state::AppState;
 use crate::time::{iso, parse_iso};
 
@@ -185,7 +184,7 @@ impl DeliveryService for AppState {
         }
         let sample = catalog::sample_event(event_type)
             .ok_or_else(|| AppError::invalid("eventType", format!("`{event_type}` is not a known event type")))?;
-        let now = now_ms();
+        let now = self.db.now_ms();
         let mut new = NewEvent::made(hookline_core::event::Event { created_at: iso(now), ..sample }, now, "test");
         let audit = NewAudit::new(actor, AuditAction::WebhookTestSent, ObjectKind::Webhook, Some(webhook_id))
             .named(webhook.title())
@@ -235,7 +234,7 @@ impl DeliveryService for AppState {
     }
 
     async fn dashboard(&self) -> Result<DashboardOut, AppError> {
-        let now = now_ms();
+        let now = self.db.now_ms();
         let hour = 3_600_000;
         // Whole hours, so the chart's bars line up with the clock.
         let since = (now / hour - 23) * hour;

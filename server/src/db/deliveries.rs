@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, UnleashState};
 
 use super::writer::WriteJob;
-use super::{now_ms, Db, StoreError};
+use super::{Db, StoreError};
 
 /// A delivery the dispatcher may work on, with what it needs to send it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -149,8 +149,7 @@ pub(super) async fn claim(tx: &mut SqliteConnection, job: &ClaimJob) -> Result<V
 /// Records attempts in the caller's transaction: one command for the whole batch (the attempt
 /// rows, the deliveries' new states, the failure clock of the webhooks that had a success), then
 /// the webhooks whose attempts all failed.
-pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob) -> Result<BatchOutcome, sqlx::Error> {
-    let now = now_ms();
+pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob, now: i64) -> Result<BatchOutcome, sqlx::Error> {
     let mut outcome = BatchOutcome::default();
     let succeeded: Vec<i64> = job.clock.iter().filter(|(_, (success, _))| *success).map(|(id, _)| *id).collect();
     sqlx::query(

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::webhooks::Webhook;
 use super::writer::WriteJob;
-use super::{now_ms, Db, StoreError};
+use super::{Db, StoreError};
 
 /// An event ready to store: `id` is the client's, or None to assign one.
 #[derive(Debug, Clone)]
@@ -104,7 +104,7 @@ impl Db {
         new: &mut NewEvent,
         audit: &super::audit::NewAudit,
     ) -> Result<(i64, i64), sqlx::Error> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut tx = self.write.begin().await?;
         let id = insert_event(&mut tx, None, new, now).await?.unwrap_or_default();
         new.event.id = id;
@@ -181,9 +181,8 @@ pub(super) async fn write_intake(
     tx: &mut SqliteConnection,
     jobs: &[&IntakeJob],
     cache: IntakeCache<'_>,
+    now: i64,
 ) -> Result<(Vec<Vec<StoredEvent>>, Option<i64>), StoreError> {
-    let now = now_ms();
-
     // Assign the ids and render the rows for json_each.
     let mut next = cache.next_id;
     let mut ids: Vec<Vec<i64>> = Vec::with_capacity(jobs.len());
@@ -381,7 +380,7 @@ mod tests {
     /// The intake before group commit: one transaction per request, one statement per row, ids
     /// from AUTOINCREMENT. The reference the group commit must match.
     async fn one_by_one(db: &Db, job: &IntakeJob) -> Vec<StoredEvent> {
-        let now = now_ms();
+        let now = crate::time::now_ms();
         let mut tx = db.write.begin().await.expect("begin");
         let webhooks = crate::db::webhooks::enabled_webhooks(&mut tx, &db.key).await.expect("webhooks");
         let mut stored = Vec::new();
@@ -427,7 +426,7 @@ mod tests {
                 let webhooks = crate::db::webhooks::enabled_webhooks(&mut tx, &db.key).await.expect("webhooks");
                 let high_water: i64 = sqlx::query_scalar(EVENTS_HIGH_WATER).fetch_one(&mut *tx).await.expect("ids");
                 let cache = IntakeCache { webhooks: &webhooks, next_id: Some(high_water + 1) };
-                let (results, _) = write_intake(&mut tx, &jobs, cache).await.expect("group");
+                let (results, _) = write_intake(&mut tx, &jobs, cache, crate::time::now_ms()).await.expect("group");
                 tx.commit().await.expect("commit");
                 results
             } else {

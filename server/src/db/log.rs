@@ -4,7 +4,7 @@
 use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, UnleashState};
 
 use super::audit::{self, NewAudit};
-use super::{now_ms, Db};
+use super::Db;
 
 /// A delivery row joined with its event's flag, project and environment.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -136,7 +136,7 @@ impl Db {
     /// delivery is not finished (pending or retrying) or does not exist. `audit` is recorded in the
     /// same transaction when it was queued.
     pub async fn queue_redelivery(&self, id: i64, audit: &NewAudit) -> Result<bool, sqlx::Error> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut tx = self.write.begin().await?;
         let done = sqlx::query(
             "update deliveries set state = 'pending', next_attempt_at = ?, next_trigger = 'manual', single_attempt = 1,
@@ -166,7 +166,7 @@ impl Db {
         cap: i64,
         audit: &NewAudit,
     ) -> Result<i64, sqlx::Error> {
-        let now = now_ms();
+        let now = self.now_ms();
         let mut tx = self.write.begin().await?;
         let done = sqlx::query(
             "update deliveries set state = 'pending', next_attempt_at = ?1, next_trigger = 'manual', single_attempt = 0,

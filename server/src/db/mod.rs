@@ -32,6 +32,7 @@ use sqlx::SqlitePool;
 
 use crate::crypto::EncryptionKey;
 use crate::keys::KeySource;
+use crate::time::SharedClock;
 
 pub use error::StoreError;
 
@@ -52,6 +53,9 @@ pub struct Db {
     key: Arc<EncryptionKey>,
     /// `<database>.lock`, held until `close` (see `keys::lock_database`).
     lock: Arc<std::sync::Mutex<Option<std::fs::File>>>,
+    /// The time the intake's rows, the delivery queue and its attempts are stamped and decided
+    /// with (see `crate::time::Clock`); other columns (sessions, tokens, admins) use `now_ms`.
+    clock: SharedClock,
 }
 
 /// How a `Db` holds the database's lock file.
@@ -97,6 +101,17 @@ impl Db {
     /// missing, takes the lock, migrates, checks the key against the database and encrypts any
     /// secret still stored in plain text, then starts the write queue.
     pub async fn open_with(url: &str, synchronous: &str, keys: &KeySource, access: Access) -> anyhow::Result<Db> {
+        Db::open_with_clock(url, synchronous, keys, access, crate::time::system_clock()).await
+    }
+
+    /// `open_with`, deciding the delivery queue's times by `clock`.
+    pub async fn open_with_clock(
+        url: &str,
+        synchronous: &str,
+        keys: &KeySource,
+        access: Access,
+        clock: SharedClock,
+    ) -> anyhow::Result<Db> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("HOOKLINE_DATABASE_URL `{url}` is not a SQLite URL"))?
             .create_if_missing(true)
@@ -166,8 +181,19 @@ impl Db {
             inbox,
             writer::Caches::new(changes.clone(), key.clone()),
             writer::Checkpointer::new(checkpoint.clone()),
+            clock.clone(),
         ));
-        Ok(Db { read, write, checkpoint, writer, changes, key, lock: Arc::new(std::sync::Mutex::new(lock)) })
+        Ok(Db { read, write, checkpoint, writer, changes, key, lock: Arc::new(std::sync::Mutex::new(lock)), clock })
+    }
+
+    /// The clock of the intake, the delivery queue, retention and auto-disable.
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// The current time by that clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     /// The key secrets are sealed with.

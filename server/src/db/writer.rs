@@ -24,6 +24,7 @@ use super::events::{self, IntakeCache, IntakeJob, StoredEvent};
 use super::webhooks::Webhook;
 use super::{Changes, StoreError};
 use crate::crypto::EncryptionKey;
+use crate::time::SharedClock;
 
 /// The most intake events one round takes. A single request (at most 500 events) always fits.
 const ROUND_EVENTS: usize = 2_000;
@@ -59,6 +60,7 @@ pub(super) async fn writer_loop(
     mut inbox: mpsc::Receiver<WriteJob>,
     mut caches: Caches,
     mut checkpointer: Checkpointer,
+    clock: SharedClock,
 ) {
     let mut jobs: Vec<WriteJob> = Vec::new();
     while let Some(first) = inbox.recv().await {
@@ -73,7 +75,7 @@ pub(super) async fn writer_loop(
                 Err(_) => break,
             }
         }
-        match run_round(&write, &jobs, &mut caches).await {
+        match run_round(&write, &jobs, &mut caches, &clock).await {
             Ok(round) => answer(jobs.drain(..), round),
             Err(error) if jobs.len() == 1 => {
                 if let Some(job) = jobs.pop() {
@@ -83,7 +85,7 @@ pub(super) async fn writer_loop(
             Err(error) => {
                 tracing::warn!(%error, jobs = jobs.len(), "write round failed; writing its jobs one by one");
                 for job in jobs.drain(..) {
-                    match run_round(&write, std::slice::from_ref(&job), &mut caches).await {
+                    match run_round(&write, std::slice::from_ref(&job), &mut caches, &clock).await {
                         Ok(round) => answer(std::iter::once(job), round),
                         Err(error) => fail(job, error),
                     }
@@ -143,20 +145,30 @@ fn intake_events(job: &WriteJob) -> usize {
 
 /// Runs `jobs` in one transaction: finished attempts first (they free capacity), then claims,
 /// then the intake. A failed round forgets the caches, so the retries start from the database.
-async fn run_round(write: &SqlitePool, jobs: &[WriteJob], caches: &mut Caches) -> Result<Round, StoreError> {
-    let result = try_round(write, jobs, caches).await;
+async fn run_round(
+    write: &SqlitePool,
+    jobs: &[WriteJob],
+    caches: &mut Caches,
+    clock: &SharedClock,
+) -> Result<Round, StoreError> {
+    let result = try_round(write, jobs, caches, clock).await;
     if result.is_err() {
         caches.forget();
     }
     result
 }
 
-async fn try_round(write: &SqlitePool, jobs: &[WriteJob], caches: &mut Caches) -> Result<Round, StoreError> {
+async fn try_round(
+    write: &SqlitePool,
+    jobs: &[WriteJob],
+    caches: &mut Caches,
+    clock: &SharedClock,
+) -> Result<Round, StoreError> {
     let mut round = Round::default();
     let mut tx = write.begin().await?;
     for job in jobs {
         if let WriteJob::Record(job) = job {
-            round.records.push(deliveries::record(&mut tx, job).await?);
+            round.records.push(deliveries::record(&mut tx, job, clock.now_ms()).await?);
         }
     }
     for job in jobs {
@@ -174,7 +186,8 @@ async fn try_round(write: &SqlitePool, jobs: &[WriteJob], caches: &mut Caches) -
     let mut next_event_id = None;
     if !intake.is_empty() {
         let (webhooks, next_id) = caches.for_intake(&mut tx).await?;
-        let (stored, next) = events::write_intake(&mut tx, &intake, IntakeCache { webhooks, next_id }).await?;
+        let cache = IntakeCache { webhooks, next_id };
+        let (stored, next) = events::write_intake(&mut tx, &intake, cache, clock.now_ms()).await?;
         round.intake = stored;
         next_event_id = Some(next);
     }

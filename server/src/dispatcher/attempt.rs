@@ -15,9 +15,9 @@ use super::sign::signature_header;
 use super::ssrf::{check_literal, GuardError, TargetPolicy};
 use crate::backend::TEMPLATE_TIME_LIMIT;
 use crate::db::deliveries::{AttemptRecord, DueDelivery, GONE};
-use crate::db::now_ms;
 use crate::db::webhooks::Webhook;
 use crate::time::human_duration;
+use crate::time::Clock;
 
 /// How much of a response body is kept.
 pub const RESPONSE_EXCERPT_BYTES: usize = 64 * 1024;
@@ -40,6 +40,8 @@ impl PreparedWebhook {
 /// Everything an attempt needs besides the delivery.
 pub struct AttemptContext<'a> {
     pub client: &'a reqwest::Client,
+    /// The time retries are scheduled by and deliveries are signed at.
+    pub clock: &'a dyn Clock,
     pub policy: &'a TargetPolicy,
     pub schedule: &'a Schedule,
     pub request_timeout: Duration,
@@ -56,7 +58,7 @@ enum Outcome {
 pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &PreparedWebhook) -> AttemptRecord {
     let webhook = &prepared.webhook;
     let number = due.attempts + 1;
-    let started_at = now_ms();
+    let started_at = ctx.clock.now_ms();
     let start = Instant::now();
 
     let mut request_headers: Vec<(String, String)> = Vec::new();
@@ -81,7 +83,7 @@ pub async fn attempt(ctx: &AttemptContext<'_>, due: &DueDelivery, prepared: &Pre
     let jitter = rand::random::<f64>() * 2.0 - 1.0;
     let schedule_retry = |retry_after: Option<Duration>, throttled: bool| {
         let delay = ctx.schedule.delay_before(number as u32 + 1, jitter, retry_after, throttled);
-        now_ms() + delay.as_millis() as i64
+        ctx.clock.now_ms() + delay.as_millis() as i64
     };
 
     let mut record = AttemptRecord {
@@ -226,18 +228,19 @@ async fn send(
         };
     }
 
-    let timestamp = now_ms() / 1000;
-    let signature = match signature_header(&webhook.signing_secrets(now_ms()), &due.uid, timestamp, body.as_bytes()) {
-        Ok(signature) => signature,
-        Err(e) => {
-            return Outcome::Failure {
-                class: ErrorClass::Render,
-                message: format!("Cannot sign: {e}"),
-                retryable: false,
-                throttled: false,
+    let timestamp = ctx.clock.now_ms() / 1000;
+    let signature =
+        match signature_header(&webhook.signing_secrets(ctx.clock.now_ms()), &due.uid, timestamp, body.as_bytes()) {
+            Ok(signature) => signature,
+            Err(e) => {
+                return Outcome::Failure {
+                    class: ErrorClass::Render,
+                    message: format!("Cannot sign: {e}"),
+                    retryable: false,
+                    throttled: false,
+                }
             }
-        }
-    };
+        };
 
     let mut headers: Vec<(String, String, bool)> = vec![
         ("content-type".into(), webhook.content_type.clone(), false),
@@ -288,7 +291,7 @@ async fn send(
         .headers()
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, now_ms() / 1000));
+        .and_then(|v| parse_retry_after(v, ctx.clock.now_ms() / 1000));
     let mut excerpt = Vec::new();
     loop {
         match response.chunk().await {

@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::deliveries::{AttemptRecord, DueDelivery};
-use crate::db::{now_ms, Db, StoreError};
+use crate::db::{Db, StoreError};
 use crate::metrics::Metrics;
 use attempt::{AttemptContext, PreparedWebhook};
 use retry::Schedule;
@@ -138,6 +138,8 @@ impl Inner {
             per_webhook = self.settings.per_webhook_concurrency,
             "dispatcher started"
         );
+        // A manual clock (tests) wakes the loop when it is moved: work may have become due.
+        let mut jumps = self.db.clock().jumps();
         while !cancel.is_cancelled() {
             while tasks.try_join_next().is_some() {}
             let pause = match self.fill(&records, &mut tasks).await {
@@ -151,6 +153,7 @@ impl Inner {
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(pause) => {}
                 () = cancel.cancelled() => {}
+                () = clock_jump(&mut jumps) => {}
             }
         }
 
@@ -189,7 +192,7 @@ impl Inner {
         records: &mpsc::Sender<AttemptRecord>,
         tasks: &mut JoinSet<()>,
     ) -> Result<Duration, StoreError> {
-        let now = now_ms();
+        let now = self.db.now_ms();
         let free = self.settings.concurrency.saturating_sub(relock(&self.flight).ids.len());
         if free > 0 {
             let candidates = self.db.due_deliveries(now, (free * 4).min(2000) as i64).await?;
@@ -265,6 +268,7 @@ impl Inner {
         tasks.spawn(async move {
             let ctx = AttemptContext {
                 client: &inner.client,
+                clock: inner.db.clock().as_ref(),
                 policy: &inner.policy,
                 schedule: &inner.settings.schedule,
                 request_timeout: inner.settings.request_timeout,
@@ -341,6 +345,19 @@ impl Inner {
             }
             self.wake.notify_one();
         }
+    }
+}
+
+/// Waits until the clock jumps; forever for a clock that does not (the system clock).
+async fn clock_jump(jumps: &mut Option<tokio::sync::watch::Receiver<i64>>) {
+    match jumps {
+        Some(receiver) => {
+            if receiver.changed().await.is_err() {
+                // The clock is gone: nothing will ever jump again.
+                *jumps = None;
+            }
+        }
+        None => std::future::pending().await,
     }
 }
 

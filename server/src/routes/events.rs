@@ -62,7 +62,7 @@ async fn ingest_events(State(state): State<AppState>, body: Body) -> Result<(Sta
         ));
     }
 
-    let now = crate::db::now_ms();
+    let now = state.db.now_ms();
     let events = items
         .into_iter()
         .enumerate()

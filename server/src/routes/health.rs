@@ -31,7 +31,7 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>
 
 /// `GET /metrics`: Prometheus text (session or API token required).
 pub async fn metrics(State(state): State<AppState>) -> Result<([(HeaderName, &'static str); 1], String), AppError> {
-    let mut queue = state.db.queue_gauges(crate::db::now_ms()).await?;
+    let mut queue = state.db.queue_gauges(state.db.now_ms()).await?;
     queue.in_flight = state.dispatcher.in_flight();
     Ok((
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],

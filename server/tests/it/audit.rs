@@ -29,8 +29,7 @@ async fn audit_table_text(dir: &Path) -> String {
 
 /// The whole log through the API, newest first.
 async fn entries(api: &Api, query: &str) -> Vec<Value> {
-    let (status, page) = api.get(&format!("/api/admin/audit?limit=200{query}")).await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = api.get(&format!("/api/admin/audit?limit=200{query}"), StatusCode::OK).await;
     page["items"].as_array().expect("items").clone()
 }
 
@@ -56,7 +55,7 @@ fn assert_entry(entry: &Value, actor_kind: &str, actor_name: &str, object_kind: 
 }
 
 async fn delivery_state(api: &Api, id: i64) -> String {
-    let (_, delivery) = api.get(&format!("/api/admin/deliveries/{id}")).await;
+    let delivery = api.get(&format!("/api/admin/deliveries/{id}"), StatusCode::OK).await;
     delivery["state"].as_str().unwrap_or_default().to_string()
 }
 
@@ -65,30 +64,48 @@ async fn every_admin_action_leaves_an_audit_row_without_secrets() {
     let server = TestServer::start_with(fast_delivery).await;
     let url = |path: &str| server.url(path);
     let admin = server.browser();
-    let setup =
-        admin.form(&url("/rpc/create_first_admin"), &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)]).await;
-    assert_eq!(setup.status(), StatusCode::FOUND);
+    admin
+        .form(
+            &url("/rpc/create_first_admin"),
+            &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)],
+            StatusCode::FOUND,
+        )
+        .await;
 
     // Sign-ins: a wrong password, an unknown email, then a success (another browser).
     let other = server.browser();
-    let wrong = other.call(&url("/rpc/login"), &[("email", ADMIN_EMAIL), ("password", "wrong-password-123")]).await;
-    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    let unknown =
-        other.call(&url("/rpc/login"), &[("email", "nobody@example.com"), ("password", "guess-password-456")]).await;
-    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(other.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::FOUND);
+    other
+        .call(
+            &url("/rpc/login"),
+            &[("email", ADMIN_EMAIL), ("password", "wrong-password-123")],
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+    other
+        .call(
+            &url("/rpc/login"),
+            &[("email", "nobody@example.com"), ("password", "guess-password-456")],
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+    other.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD, StatusCode::FOUND).await;
 
     // Admins and tokens through the UI's server functions.
-    let added =
-        admin.call(&url("/rpc/add_admin"), &[("email", "second@example.com"), ("password", "second-password-1")]).await;
-    assert_eq!(added.status(), StatusCode::OK);
+    let added = admin
+        .call(
+            &url("/rpc/add_admin"),
+            &[("email", "second@example.com"), ("password", "second-password-1")],
+            StatusCode::OK,
+        )
+        .await;
     let second_id = added.json::<Value>().await.expect("json")["id"].as_i64().expect("id");
     let api = Api::new(&server, &admin).await;
-    let doomed = admin.call(&url("/rpc/create_token"), &[("name", "doomed"), ("scopes[]", "read")]).await;
+    let doomed =
+        admin.call(&url("/rpc/create_token"), &[("name", "doomed"), ("scopes[]", "read")], StatusCode::OK).await;
     let doomed: Value = doomed.json().await.expect("json");
     let doomed_token = doomed["token"].as_str().expect("token").to_string();
     let doomed_id = doomed["id"].as_i64().expect("id");
-    assert_eq!(admin.call(&url("/rpc/revoke_token"), &[("id", &doomed_id.to_string())]).await.status(), StatusCode::OK);
+    admin.call(&url("/rpc/revoke_token"), &[("id", &doomed_id.to_string())], StatusCode::OK).await;
 
     // Webhooks through the JSON API (as the token), with secrets in every sensitive field.
     let webhook = json!({
@@ -102,26 +119,21 @@ async fn every_admin_action_leaves_an_audit_row_without_secrets() {
     let mut changed = webhook.clone();
     changed["authorization"] = json!("Bearer AUTH-SECRET-2");
     changed["headers"] = json!({"X-Api-Key": "HEADER-SECRET-2", "X-Team": "HEADER-SECRET-3"});
-    let (status, body) = api.put(&format!("/api/admin/webhooks/{id}"), &changed).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, revealed) = api.get(&format!("/api/admin/webhooks/{id}/secret")).await;
-    assert_eq!(status, StatusCode::OK);
+    api.put(&format!("/api/admin/webhooks/{id}"), &changed, StatusCode::OK).await;
+    let revealed = api.get(&format!("/api/admin/webhooks/{id}/secret"), StatusCode::OK).await;
     let first_secret = revealed["secret"].as_str().expect("secret").to_string();
-    let (status, rotated) = api.post(&format!("/api/admin/webhooks/{id}/secret/rotate"), &json!({})).await;
-    assert_eq!(status, StatusCode::OK);
+    let rotated = api.post(&format!("/api/admin/webhooks/{id}/secret/rotate"), &json!({}), StatusCode::OK).await;
     let second_secret = rotated["secret"].as_str().expect("secret").to_string();
 
     // Disable and enable through the UI.
     let id_text = id.to_string();
-    let off = admin.call(&url("/rpc/set_webhook_enabled"), &[("id", &id_text), ("enabled", "false")]).await;
-    assert_eq!(off.status(), StatusCode::OK);
-    let on = admin.call(&url("/rpc/set_webhook_enabled"), &[("id", &id_text), ("enabled", "true")]).await;
-    assert_eq!(on.status(), StatusCode::OK);
+    admin.call(&url("/rpc/set_webhook_enabled"), &[("id", &id_text), ("enabled", "false")], StatusCode::OK).await;
+    admin.call(&url("/rpc/set_webhook_enabled"), &[("id", &id_text), ("enabled", "true")], StatusCode::OK).await;
 
     // A test send (to a closed port: it fails at once), its redelivery, then a recover.
-    let (status, test) =
-        api.post(&format!("/api/admin/webhooks/{id}/test"), &json!({"eventType": "feature-created"})).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{test}");
+    let test = api
+        .post(&format!("/api/admin/webhooks/{id}/test"), &json!({"eventType": "feature-created"}), StatusCode::ACCEPTED)
+        .await;
     let delivery = test["id"].as_i64().expect("delivery id");
     for _ in 0..200 {
         if delivery_state(&api, delivery).await == "failed" {
@@ -130,28 +142,24 @@ async fn every_admin_action_leaves_an_audit_row_without_secrets() {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert_eq!(delivery_state(&api, delivery).await, "failed");
-    let (status, body) = api.post(&format!("/api/admin/deliveries/{delivery}/redeliver"), &json!({})).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    let (status, body) =
-        api.post(&format!("/api/admin/webhooks/{id}/recover"), &json!({"since": "2020-01-01T00:00:00Z"})).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    api.post(&format!("/api/admin/deliveries/{delivery}/redeliver"), &json!({}), StatusCode::ACCEPTED).await;
+    api.post(&format!("/api/admin/webhooks/{id}/recover"), &json!({"since": "2020-01-01T00:00:00Z"}), StatusCode::OK)
+        .await;
 
     // Duplicate through the UI, delete through the API.
-    let copy = admin.call(&url("/rpc/duplicate_webhook"), &[("id", &id_text)]).await;
-    assert_eq!(copy.status(), StatusCode::OK);
+    let copy = admin.call(&url("/rpc/duplicate_webhook"), &[("id", &id_text)], StatusCode::OK).await;
     let copy_id = copy.json::<Value>().await.expect("json").as_i64().expect("copy id");
-    let (status, _) = api.delete(&format!("/api/admin/webhooks/{copy_id}")).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    api.delete(&format!("/api/admin/webhooks/{copy_id}"), StatusCode::NO_CONTENT).await;
 
     // The last admin actions: remove the second admin, change the password.
-    assert_eq!(admin.call(&url("/rpc/remove_admin"), &[("id", &second_id.to_string())]).await.status(), StatusCode::OK);
-    let changed_password = admin
+    admin.call(&url("/rpc/remove_admin"), &[("id", &second_id.to_string())], StatusCode::OK).await;
+    admin
         .call(
             &url("/rpc/change_password"),
             &[("current_password", ADMIN_PASSWORD), ("new_password", "a-brand-new-password-789")],
+            StatusCode::OK,
         )
         .await;
-    assert_eq!(changed_password.status(), StatusCode::OK);
 
     let log = entries(&api, "").await;
     let ids: Vec<i64> = log.iter().map(|e| e["id"].as_i64().expect("id")).collect();
@@ -267,17 +275,17 @@ async fn only_admins_read_the_audit_log() {
     let admin = Api::new(&server, &browser).await;
     for scopes in [&["read"][..], &["events"][..], &["events", "read"][..]] {
         let token = Api::with_scopes(&server, &browser, scopes).await;
-        let (status, body) = token.get("/api/admin/audit").await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{scopes:?}: {body}");
+        let body = token.get("/api/admin/audit", StatusCode::FORBIDDEN).await;
         assert!(body.to_string().contains("`admin` scope"), "{body}");
     }
     let anonymous = reqwest::Client::new().get(server.url("/api/admin/audit")).send().await.expect("get");
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let (status, page) = admin.get("/api/admin/audit").await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = admin.get("/api/admin/audit", StatusCode::OK).await;
+    assert!(page["items"].as_array().is_some_and(|items| !items.is_empty()), "{page}");
     // A signed-in admin reads it too (session).
-    let response = browser.get(&server.url("/api/admin/audit")).await;
-    assert_eq!(response.status(), StatusCode::OK);
+    let response = browser.get(&server.url("/api/admin/audit"), StatusCode::OK).await;
+    let body: Value = response.json().await.expect("json");
+    assert!(body["items"].is_array(), "{body}");
     server.stop().await;
 }
 
@@ -286,12 +294,10 @@ async fn the_log_filters_by_actor_and_action_and_pages_by_keyset() {
     let (server, browser) = TestServer::start_signed_in_with(fast_delivery).await;
     let api = Api::new(&server, &browser).await;
     for name in ["one", "two", "three", "four", "five"] {
-        let created = browser.call(&server.url("/rpc/create_token"), &[("name", name)]).await;
-        assert_eq!(created.status(), StatusCode::OK);
+        browser.call(&server.url("/rpc/create_token"), &[("name", name)], StatusCode::OK).await;
     }
     let id = api.create_webhook(json!({"url": "http://127.0.0.1:9/hook", "events": ["feature-created"]})).await;
-    let (status, _) = api.delete(&format!("/api/admin/webhooks/{id}")).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    api.delete(&format!("/api/admin/webhooks/{id}"), StatusCode::NO_CONTENT).await;
 
     let by_token = entries(&api, "&actor=token:tests").await;
     let actions: Vec<&str> = by_token.iter().map(|e| e["action"].as_str().unwrap_or_default()).collect();
@@ -304,8 +310,7 @@ async fn the_log_filters_by_actor_and_action_and_pages_by_keyset() {
     let mut cursor: Option<i64> = None;
     loop {
         let before = cursor.map(|c| format!("&before={c}")).unwrap_or_default();
-        let (status, page) = api.get(&format!("/api/admin/audit?action=token.created&limit=2{before}")).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = api.get(&format!("/api/admin/audit?action=token.created&limit=2{before}"), StatusCode::OK).await;
         let items = page["items"].as_array().expect("items");
         assert!(items.len() <= 2);
         names.extend(items.iter().map(|e| e["objectName"].as_str().unwrap_or_default().to_string()));
@@ -317,14 +322,12 @@ async fn the_log_filters_by_actor_and_action_and_pages_by_keyset() {
     assert_eq!(names, ["five", "four", "three", "two", "one", "tests"]);
 
     // Bad parameters answer the standard JSON error naming the parameter.
-    let (status, error) = api.get("/api/admin/audit?action=webhook.exploded").await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let error = api.get("/api/admin/audit?action=webhook.exploded", StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(error["error"]["field"], "action", "{error}");
-    let (status, error) = api.get("/api/admin/audit?limit=many").await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
+    let error = api.get("/api/admin/audit?limit=many", StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(error["error"]["field"], "limit", "{error}");
-    let (status, error) = api.get("/api/admin/audit?before=x").await;
-    assert!(status.is_client_error(), "{error}");
+    let error = api.get("/api/admin/audit?before=x", StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error["error"]["field"], "before", "{error}");
     server.stop().await;
 }
 
@@ -341,7 +344,7 @@ async fn the_address_is_the_client_behind_a_trusted_proxy() {
         .expect("post");
     assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
     let browser = server.browser();
-    assert_eq!(browser.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::FOUND);
+    browser.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD, StatusCode::FOUND).await;
     let api = Api::new(&server, &browser).await;
     let log = entries(&api, "&action=signin.failed").await;
     assert_eq!(log.len(), 1);
@@ -354,13 +357,12 @@ async fn the_address_is_the_client_behind_a_trusted_proxy() {
 async fn the_audit_page_lists_filters_and_links_older_entries() {
     let (server, browser) = TestServer::start_signed_in().await;
     for name in (0..55).map(|i| format!("token-{i}")) {
-        assert_eq!(browser.call(&server.url("/rpc/create_token"), &[("name", &name)]).await.status(), StatusCode::OK);
+        browser.call(&server.url("/rpc/create_token"), &[("name", &name)], StatusCode::OK).await;
     }
-    let settings = browser.get(&server.url("/settings")).await.text().await.expect("html");
+    let settings = browser.get(&server.url("/settings"), StatusCode::OK).await.text().await.expect("html");
     assert!(settings.contains(r#"href="/settings/audit""#), "Settings links the audit log");
 
-    let page = browser.get(&server.url("/settings/audit")).await;
-    assert_eq!(page.status(), StatusCode::OK);
+    let page = browser.get(&server.url("/settings/audit"), StatusCode::OK).await;
     let html = page.text().await.expect("html");
     assert!(html.contains(r#"data-testid="audit""#), "{html}");
     assert!(html.contains("token-54"), "the newest entry is on the first page");
@@ -370,19 +372,28 @@ async fn the_audit_page_lists_filters_and_links_older_entries() {
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_else(|| panic!("no Older link in {html}"));
-    let next = browser.get(&server.url(&format!("/settings/audit?before={older}"))).await.text().await.expect("html");
+    let next = browser
+        .get(&server.url(&format!("/settings/audit?before={older}")), StatusCode::OK)
+        .await
+        .text()
+        .await
+        .expect("html");
     assert!(next.contains("token-3\u{201d}"), "the next page has the older entries");
     assert!(!next.contains("token-54"));
 
-    let filtered = browser.get(&server.url("/settings/audit?action=admin.added")).await.text().await.expect("html");
+    let filtered = browser
+        .get(&server.url("/settings/audit?action=admin.added"), StatusCode::OK)
+        .await
+        .text()
+        .await
+        .expect("html");
     assert!(filtered.contains(r#"data-action="admin.added""#), "filtered by action");
     assert!(!filtered.contains(r#"data-action="token.created""#), "filtered by action");
-    let by_nobody = browser.get(&server.url("/settings/audit?actor=nobody%40example.com")).await;
+    let by_nobody = browser.get(&server.url("/settings/audit?actor=nobody%40example.com"), StatusCode::OK).await;
     assert!(by_nobody.text().await.expect("html").contains("No audit entries match."));
 
     // Signed out, the page is behind the sign-in.
-    let stranger = server.browser().get(&server.url("/settings/audit")).await;
-    assert_eq!(stranger.status(), StatusCode::SEE_OTHER);
+    server.browser().get(&server.url("/settings/audit"), StatusCode::SEE_OTHER).await;
     server.stop().await;
 }
 
@@ -403,7 +414,7 @@ async fn the_command_line_is_recorded_as_cli() {
 
     let server = TestServer::start_in(data, |_| {}).await;
     let browser = server.browser();
-    assert_eq!(browser.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::FOUND);
+    browser.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD, StatusCode::FOUND).await;
     let api = Api::new(&server, &browser).await;
     let log = entries(&api, "&actor=cli").await;
     let actions: Vec<&str> = log.iter().map(|e| e["action"].as_str().unwrap_or_default()).collect();

@@ -37,27 +37,23 @@ async fn pages_redirect_to_sign_in_and_apis_answer_401() {
     let (server, _) = TestServer::start_signed_in().await;
     let anonymous = server.browser();
 
-    let page = anonymous.get(&server.url("/webhooks?tab=all")).await;
-    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    let page = anonymous.get(&server.url("/webhooks?tab=all"), StatusCode::SEE_OTHER).await;
     assert_eq!(location(&page), "/login?next=%2Fwebhooks%3Ftab%3Dall");
 
-    let home = anonymous.get(&server.url("/")).await;
+    let home = anonymous.get(&server.url("/"), StatusCode::SEE_OTHER).await;
     assert_eq!(location(&home), "/login");
 
-    let api = anonymous.get(&server.url("/api/admin/webhooks")).await;
-    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    let api = anonymous.get(&server.url("/api/admin/webhooks"), StatusCode::UNAUTHORIZED).await;
     let body: Value = api.json().await.expect("json");
     assert_eq!(body["error"]["message"], "sign-in required");
 
-    let rpc = anonymous.call(&server.url("/rpc/list_admins"), &[]).await;
-    assert_eq!(rpc.status(), StatusCode::UNAUTHORIZED);
+    anonymous.call(&server.url("/rpc/list_admins"), &[], StatusCode::UNAUTHORIZED).await;
 
     let intake =
         anonymous.client.post(server.url("/api/events")).json(&serde_json::json!({})).send().await.expect("post");
     assert_eq!(intake.status(), StatusCode::UNAUTHORIZED);
 
-    let login_page = anonymous.get(&server.url("/login")).await;
-    assert_eq!(login_page.status(), StatusCode::OK);
+    let login_page = anonymous.get(&server.url("/login"), StatusCode::OK).await;
     let html = login_page.text().await.expect("html");
     assert!(html.contains("Sign in"), "the sign-in page renders");
     server.stop().await;
@@ -94,8 +90,7 @@ async fn cross_site_posts_are_refused() {
     assert_eq!(fetch.status(), StatusCode::FORBIDDEN);
 
     // The same request from our own origin works, and the forged one changed nothing.
-    let admins = browser.call(&server.url("/rpc/list_admins"), &[]).await;
-    assert_eq!(admins.status(), StatusCode::OK);
+    let admins = browser.call(&server.url("/rpc/list_admins"), &[], StatusCode::OK).await;
     let admins: Value = admins.json().await.expect("json");
     assert_eq!(admins.as_array().map(Vec::len), Some(1));
     server.stop().await;
@@ -104,11 +99,9 @@ async fn cross_site_posts_are_refused() {
 #[tokio::test]
 async fn unknown_pages_are_404_and_unknown_api_paths_are_json_404() {
     let (server, browser) = TestServer::start_signed_in().await;
-    let page = browser.get(&server.url("/no/such/page")).await;
-    assert_eq!(page.status(), StatusCode::NOT_FOUND);
+    let page = browser.get(&server.url("/no/such/page"), StatusCode::NOT_FOUND).await;
     assert!(page.text().await.expect("html").contains("Page not found"));
-    let api = browser.get(&server.url("/api/admin/nothing-here")).await;
-    assert_eq!(api.status(), StatusCode::NOT_FOUND);
+    let api = browser.get(&server.url("/api/admin/nothing-here"), StatusCode::NOT_FOUND).await;
     let body: Value = api.json().await.expect("json");
     assert!(body["error"]["message"].as_str().is_some());
     server.stop().await;

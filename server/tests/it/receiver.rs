@@ -1,10 +1,11 @@
 //! A webhook receiver for tests: a real HTTP server on 127.0.0.1 (plain or TLS) that records
-//! every request and answers from a script (status, headers, body, delay), then 200.
+//! every request and answers from a script (status, headers, body, delay), then 200. Waiting for
+//! requests is woken by each arrival (a watch channel), never by polling.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
@@ -49,7 +51,6 @@ pub struct Received {
     pub path: String,
     pub headers: HeaderMap,
     pub body: Bytes,
-    pub at: Instant,
 }
 
 impl Received {
@@ -62,8 +63,9 @@ impl Received {
     }
 }
 
-#[derive(Default)]
 struct Inner {
+    /// How many requests arrived so far; every arrival wakes the waiters.
+    arrivals: watch::Sender<usize>,
     /// Requests being answered right now, and the most at once.
     in_flight: usize,
     max_in_flight: usize,
@@ -71,6 +73,19 @@ struct Inner {
     /// Answer for every request once the script is used up (default 200).
     fallback: Option<Reply>,
     received: Vec<Received>,
+}
+
+impl Default for Inner {
+    fn default() -> Self {
+        Inner {
+            arrivals: watch::Sender::new(0),
+            in_flight: 0,
+            max_in_flight: 0,
+            script: VecDeque::new(),
+            fallback: None,
+            received: Vec::new(),
+        }
+    }
 }
 
 /// A running receiver.
@@ -162,24 +177,60 @@ impl Receiver {
         self.received().into_iter().filter(|r| r.path == path).collect()
     }
 
-    /// Waits until `count` requests arrived (or fails after `within`).
+    /// Waits until `count` requests arrived in all. `within` only keeps a broken test from
+    /// hanging: each arrival wakes the wait.
     pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<Received> {
-        let deadline = Instant::now() + within;
-        loop {
-            let received = self.received();
-            if received.len() >= count {
-                return received;
+        self.wait_until(within, &format!("{count} requests"), |received| received.len() >= count).await
+    }
+
+    /// Waits until `count` requests arrived on `path`; answers those.
+    pub async fn wait_for_on(&self, path: &str, count: usize, within: Duration) -> Vec<Received> {
+        self.wait_until(within, &format!("{count} requests on {path}"), |received| {
+            received.iter().filter(|r| r.path == path).count() >= count
+        })
+        .await;
+        self.received_on(path)
+    }
+
+    /// Waits until `done` holds for the requests received so far, re-checking at each arrival;
+    /// fails the test after `within`.
+    async fn wait_until(&self, within: Duration, what: &str, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        self.until(within, done).await.unwrap_or_else(|received| {
+            panic!("expected {what} within {within:?}, got {}: {received:#?}", received.len())
+        })
+    }
+
+    /// Waits until `done` holds for the requests received so far, re-checking at each arrival:
+    /// `Ok` with them, or `Err` with what did arrive once `within` passed.
+    pub async fn until(
+        &self,
+        within: Duration,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> Result<Vec<Received>, Vec<Received>> {
+        let mut arrivals = self.inner.lock().expect("lock").arrivals.subscribe();
+        let waited = tokio::time::timeout(within, async {
+            loop {
+                // Marks the arrivals so far as seen before looking: one landing after this line
+                // makes `changed` return at once.
+                arrivals.borrow_and_update();
+                let received = self.received();
+                if done(&received) {
+                    return received;
+                }
+                arrivals.changed().await.expect("the receiver lives as long as the test");
             }
-            assert!(Instant::now() < deadline, "expected {count} requests within {within:?}, got {}", received.len());
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        })
+        .await;
+        waited.map_err(|_| self.received())
     }
 }
 
 async fn record(State(inner): State<Arc<Mutex<Inner>>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let reply = {
         let mut inner = inner.lock().expect("lock");
-        inner.received.push(Received { path: uri.path().to_string(), headers, body, at: Instant::now() });
+        inner.received.push(Received { path: uri.path().to_string(), headers, body });
+        let count = inner.received.len();
+        inner.arrivals.send_replace(count);
         inner.in_flight += 1;
         inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
         inner.script.pop_front().or_else(|| inner.fallback.clone()).unwrap_or_else(|| Reply::status(200))

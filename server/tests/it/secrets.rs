@@ -56,8 +56,7 @@ async fn create_secret_webhook(api: &Api, url: String) -> (i64, String) {
 }
 
 async fn reveal(api: &Api, id: i64) -> String {
-    let (status, secret) = api.get(&format!("/api/admin/webhooks/{id}/secret")).await;
-    assert_eq!(status, StatusCode::OK, "{secret}");
+    let secret = api.get(&format!("/api/admin/webhooks/{id}/secret"), StatusCode::OK).await;
     secret["secret"].as_str().expect("secret").to_string()
 }
 
@@ -65,16 +64,8 @@ async fn reveal(api: &Api, id: i64) -> String {
 /// verifies with `secret`; returns the intake's answer.
 async fn assert_delivers(api: &Api, receiver: &Receiver, path: &str, secret: &str, flag: &str) -> Value {
     let before = receiver.received_on(path).len();
-    let (status, body) = api.publish(event(flag)).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    let deadline = std::time::Instant::now() + WAIT;
-    let request = loop {
-        if let Some(request) = receiver.received_on(path).into_iter().nth(before) {
-            break request;
-        }
-        assert!(std::time::Instant::now() < deadline, "nothing arrived on {path}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let body = api.publish(event(flag), StatusCode::ACCEPTED).await;
+    let request = receiver.wait_for_on(path, before + 1, WAIT).await.swap_remove(before);
     assert_eq!(request.json()["featureName"], flag);
     assert_eq!(request.header("authorization"), AUTHORIZATION);
     assert_eq!(request.header("x-api-key"), HEADER_VALUE);
@@ -136,8 +127,7 @@ async fn secrets_are_unreadable_in_the_database_file_and_still_delivered() {
     let (id, secret) = create_secret_webhook(&api, receiver.url("/hook")).await;
     assert_delivers(&api, &receiver, "/hook", &secret, "first").await;
     // A secret rotation keeps the previous secret (sealed too).
-    let (status, rotated) = api.post(&format!("/api/admin/webhooks/{id}/secret/rotate"), &json!({})).await;
-    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let rotated = api.post(&format!("/api/admin/webhooks/{id}/secret/rotate"), &json!({}), StatusCode::OK).await;
     assert_eq!(rotated["previousSecret"], secret.as_str(), "the previous secret opens in its new column");
     let current = rotated["secret"].as_str().expect("secret").to_string();
 
@@ -260,10 +250,7 @@ async fn a_database_from_the_previous_version_is_encrypted_at_start_up() {
     })
     .await;
     let browser = server.browser();
-    assert_eq!(
-        browser.sign_in(&server.base, "ops@example.com", "a-long-enough-password").await.status(),
-        StatusCode::FOUND
-    );
+    browser.sign_in(&server.base, "ops@example.com", "a-long-enough-password", StatusCode::FOUND).await;
     let api = Api::new(&server, &browser).await;
 
     let pool = open_file(server.data.path()).await;
@@ -384,7 +371,7 @@ async fn an_interrupted_rotation_is_undone_or_finished_at_the_next_start() {
     let old_file = std::fs::read_to_string(dir.join("encryption.key")).expect("key file");
 
     // Killed before the transaction committed: the new key file exists, the database is unchanged.
-    let (_, unused) = hookline_server::crypto::EncryptionKey::generate();
+    let (_key, unused) = hookline_server::crypto::EncryptionKey::generate();
     std::fs::write(dir.join("encryption.key.new"), &unused).expect("pending key");
     let server = restart(data).await;
     assert_eq!(reveal(&api_for(&server, &api.token), id).await, secret);
@@ -476,21 +463,19 @@ async fn altered_ciphertext_fails_that_webhook_only_with_a_message() {
     for (id, what) in [(altered, "the Authorization value"), (moved, "the signing secret")] {
         let items =
             wait_deliveries(&api, id, |items| items.iter().all(|d| d["state"] == "failed") && !items.is_empty()).await;
-        let (_, detail) = api.get(&format!("/api/admin/deliveries/{}", items[0]["id"])).await;
+        let detail = api.get(&format!("/api/admin/deliveries/{}", items[0]["id"]), StatusCode::OK).await;
         let message = detail["attemptLog"][0]["errorMessage"].as_str().unwrap_or_default().to_string();
         assert!(message.starts_with("The webhook's stored secrets cannot be decrypted: "), "{detail}");
         assert!(
             message.contains(&format!("{what} (the stored value was altered or belongs to another row)")),
             "{message}"
         );
-        let (status, refused) = api.get(&format!("/api/admin/webhooks/{id}/secret")).await;
-        assert_eq!(status, StatusCode::CONFLICT, "no half-readable secrets handed out: {refused}");
+        api.get(&format!("/api/admin/webhooks/{id}/secret"), StatusCode::CONFLICT).await;
     }
     assert!(receiver.received_on("/altered").is_empty() && receiver.received_on("/moved").is_empty(), "nothing sent");
 
     // Rotating the signing secret is how the moved one recovers.
-    let (status, rotated) = api.post(&format!("/api/admin/webhooks/{moved}/secret/rotate"), &json!({})).await;
-    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let rotated = api.post(&format!("/api/admin/webhooks/{moved}/secret/rotate"), &json!({}), StatusCode::OK).await;
     let fresh = rotated["secret"].as_str().expect("secret").to_string();
     assert_delivers(&api, &receiver, "/moved", &fresh, "recovered").await;
     server.stop().await;
@@ -510,9 +495,9 @@ async fn the_preview_draft_in_the_session_is_encrypted() {
                 ("form[events][]", "feature-archived"),
                 ("preview_event_type", "feature-archived"),
             ],
+            StatusCode::FOUND,
         )
         .await;
-    assert_eq!(response.status(), StatusCode::FOUND);
 
     let pool = open_file(server.data.path()).await;
     let sessions = table_text(&pool, "sessions").await;
@@ -523,7 +508,7 @@ async fn the_preview_draft_in_the_session_is_encrypted() {
         assert!(row.contains("enc:v1:"), "{row}");
     }
     // ...and the form still comes back whole.
-    let page = browser.get(&server.url(&location(&response))).await.text().await.expect("html");
+    let page = browser.get(&server.url(&location(&response)), StatusCode::OK).await.text().await.expect("html");
     assert!(page.contains("Bearer draft-secret-789") && page.contains("draft-header-secret"));
     server.stop().await;
 }
