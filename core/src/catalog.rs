@@ -15,6 +15,7 @@ use crate::event::Event;
 
 /// A family of event types, used to group the subscription checkboxes in the UI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum EventGroup {
     FlagLifecycle,

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 /// One tag on an event, as Unleash writes it: `{"type": "simple", "value": "team-a"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tag {
     #[serde(rename = "type")]
     pub tag_type: String,
@@ -16,6 +17,7 @@ pub struct Tag {
 /// An event in Unleash's format. Serialises with the keys in Unleash's order:
 /// `id, type, createdBy, createdAt, createdByUserId, data, preData, tags, featureName, project, environment`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub id: i64,

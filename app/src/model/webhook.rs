@@ -29,6 +29,7 @@ const MAX_FILTER_VALUES: usize = 100;
 
 /// How failed deliveries are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RetryPolicy {
     /// Unleash's documented behaviour: one retry.
@@ -64,6 +65,7 @@ impl RetryPolicy {
 
 /// The state of a webhook's most recent delivery, for the list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LastDelivery {
     pub state: hookline_core::delivery::DeliveryState,
@@ -72,6 +74,7 @@ pub struct LastDelivery {
 
 /// A webhook as returned by the API and shown in the UI: sensitive values masked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookOut {
     pub id: i64,
@@ -84,6 +87,7 @@ pub struct WebhookOut {
     /// `*****` when set, null when not.
     pub authorization: Option<String>,
     /// Header names in clear, values masked.
+    #[cfg_attr(feature = "ssr", schema(value_type = HashMap<String, String>))]
     pub headers: HeaderMap,
     pub body_template: Option<String>,
     pub events: Vec<String>,
@@ -118,6 +122,7 @@ impl WebhookOut {
 
 /// A webhook's signing secret in full (`GET /api/admin/webhooks/{id}/secret`, the UI's "Reveal").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookSecret {
     pub secret: String,
@@ -128,6 +133,7 @@ pub struct WebhookSecret {
 
 /// One subscribable event type with its sample event (`GET /api/admin/event-types`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EventTypeOut {
     pub name: String,
@@ -162,11 +168,15 @@ impl EventTypeOut {
 
 /// A webhook as submitted by the API or the form (create, or full replacement on update).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookIn {
     #[serde(default)]
     pub description: Option<String>,
+    /// The absolute http(s) URL to post to (at most 2048 characters). On update, the masked form
+    /// from `WebhookOut.url` (or `*****`) keeps the stored URL.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(required = true, max_length = 2048))]
     pub url: String,
     #[serde(default)]
     pub enabled: Option<bool>,
@@ -174,14 +184,21 @@ pub struct WebhookIn {
     pub content_type: Option<String>,
     #[serde(default)]
     pub authorization: Option<String>,
+    /// Extra request headers, name to value; `*****` as a value keeps the stored one.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<HashMap<String, String>>))]
     pub headers: Option<HeaderMap>,
     #[serde(default)]
     pub body_template: Option<String>,
+    /// Subscribed event types (catalog names, see `GET /api/admin/event-types`), or `["*"]` for
+    /// every type, including types outside the catalog.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(required = true, min_items = 1, example = json!(["feature-created"])))]
     pub events: Vec<String>,
+    /// Only events of these projects (empty or `*`: all; an event without a project passes).
     #[serde(default)]
     pub projects: Option<Vec<String>>,
+    /// Only events of these environments (empty or `*`: all; an event without one passes).
     #[serde(default)]
     pub environments: Option<Vec<String>>,
     #[serde(default)]
