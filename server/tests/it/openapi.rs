@@ -1,0 +1,204 @@
+//! The API as a contract: `GET /api/openapi.json` is public and is exactly `docs/openapi.json`;
+//! every operation in it is served by the router and answers with a status it documents; no
+//! `/api` route is served outside the table the document is made from; and the document hangs
+//! together (every `$ref` resolves, every refusal has the error shape).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the repository").to_path_buf()
+}
+
+fn generated() -> String {
+    hookline_server::routes::openapi::document_json()
+}
+
+fn document() -> Value {
+    serde_json::from_str(&generated()).expect("the document is JSON")
+}
+
+/// Every (METHOD, path) the document describes.
+fn operations(doc: &Value) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            found.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    found
+}
+
+#[test]
+fn the_checked_in_document_is_the_generated_one() {
+    let path = repo_root().join("docs/openapi.json");
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    let generated = generated();
+    if checked_in != generated {
+        let first = checked_in
+            .lines()
+            .zip(generated.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or_else(|| checked_in.lines().count().min(generated.lines().count()));
+        panic!(
+            "{} differs from the OpenAPI document the code generates (first at line {}: {:?} is now {:?}).\n\
+             The API changed: run `make openapi` (or `cargo run -q -p hookline -- openapi > docs/openapi.json`), \
+             review the difference and commit docs/openapi.json.",
+            path.display(),
+            first + 1,
+            checked_in.lines().nth(first).unwrap_or("(end of file)"),
+            generated.lines().nth(first).unwrap_or("(end of file)"),
+        );
+    }
+}
+
+#[test]
+fn the_document_hangs_together() {
+    let doc = document();
+    assert_eq!(doc["openapi"], "3.1.0");
+
+    // Every reference points at something in the document.
+    fn refs(value: &Value, found: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    found.insert(target.clone());
+                }
+                map.values().for_each(|v| refs(v, found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let mut targets = BTreeSet::new();
+    refs(&doc, &mut targets);
+    assert!(!targets.is_empty());
+    for target in &targets {
+        let pointer = target.strip_prefix('#').unwrap_or_else(|| panic!("{target}: only local references"));
+        assert!(doc.pointer(pointer).is_some(), "{target} does not resolve");
+    }
+
+    let mut ids = BTreeSet::new();
+    for (method, path) in operations(&doc) {
+        let operation = &doc["paths"][&path][method.to_lowercase()];
+        let id = operation["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path}: no operationId"));
+        assert!(ids.insert(id.to_string()), "{method} {path}: operationId {id} used twice");
+        assert!(operation["summary"].is_string(), "{method} {path}: no summary");
+        // Every refusal it documents has the one error shape.
+        for (status, response) in operation["responses"].as_object().expect("responses") {
+            if status.starts_with('4') {
+                let body = response["$ref"].as_str().map(|r| doc.pointer(r.trim_start_matches('#')).unwrap());
+                let schema = &body.unwrap_or(response)["content"]["application/json"]["schema"]["$ref"];
+                assert_eq!(schema, "#/components/schemas/ErrorBody", "{method} {path} {status}");
+            }
+        }
+        // The scope a token needs is what the gate enforces.
+        let path_as_sent = path.replace("{id}", "1");
+        let needed = hookline_core::scope::required(&method, &path_as_sent).as_str();
+        match operation["security"].as_array() {
+            None => assert_eq!(path, "/api/openapi.json", "only the document itself is public"),
+            Some(requirements) => {
+                assert_eq!(requirements[0]["bearerToken"], json!([needed]), "{method} {path}: the token scope");
+            }
+        }
+    }
+
+    // The filters list their words.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["DeliveryState"]["enum"], json!(["pending", "retrying", "succeeded", "failed"]));
+    assert_eq!(schemas["StatusClass"]["enum"], json!(["2xx", "3xx", "4xx", "5xx", "none"]));
+    assert!(schemas["AuditAction"]["enum"].as_array().unwrap().contains(&json!("webhook.created")));
+    // Examples come from the catalog's samples.
+    assert_eq!(schemas["IncomingEvent"]["examples"][0]["type"], "feature-created");
+    assert_eq!(doc["components"]["securitySchemes"]["sessionCookie"]["name"], hookline_server::SESSION_COOKIE);
+}
+
+#[test]
+fn closed_bodies_refuse_unknown_fields_in_the_document_too() {
+    // serde's deny_unknown_fields on WebhookIn: a misspelt key is refused, and the schema says so.
+    let refused = serde_json::from_value::<app::model::WebhookIn>(json!({"url": "https://x.example/", "evnets": []}));
+    assert!(refused.is_err());
+    let doc = document();
+    for name in hookline_server::routes::openapi::CLOSED_SCHEMAS {
+        assert_eq!(doc["components"]["schemas"][name]["additionalProperties"], json!(false), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn the_document_is_public_json() {
+    let server = TestServer::start().await;
+    let response = reqwest::get(server.url("/api/openapi.json")).await.expect("request");
+    assert_eq!(response.status(), StatusCode::OK, "no session or token needed");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.text().await.expect("body"), generated());
+    server.stop().await;
+}
+
+/// Each operation in the document reaches its handler (not axum's 405, not the `/api` catch-all's
+/// 404) and answers with a status the document lists for it.
+#[tokio::test]
+async fn every_documented_operation_is_served_with_a_documented_status() {
+    let (server, browser) = TestServer::start_signed_in().await;
+    let api = Api::new(&server, &browser).await;
+    let doc = document();
+    let operations = operations(&doc);
+    assert!(operations.len() >= 20, "{operations:?}");
+    for (method, path) in operations {
+        let concrete = path.replace("{id}", "999999");
+        let body = matches!(method.as_str(), "POST" | "PUT").then(|| json!({}));
+        let (status, answer) = api.send(Method::from_bytes(method.as_bytes()).unwrap(), &concrete, body.as_ref()).await;
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path} is not routed");
+        assert_ne!(answer["error"]["message"], "API route not found", "{method} {path} is not routed");
+        let documented = doc["paths"][&path][method.to_lowercase()]["responses"].as_object().unwrap();
+        assert!(
+            documented.contains_key(status.as_str()),
+            "{method} {path} answered {status}, which the document does not list: {answer}"
+        );
+    }
+    server.stop().await;
+}
+
+/// Every `/api` route is registered with utoipa-axum's `routes!` (route and documentation in one),
+/// none with a bare `.route(...)`, so none is served undocumented.
+#[test]
+fn no_api_route_is_served_outside_the_documented_table() {
+    fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(&repo_root().join("server/src"), &mut files);
+    rust_files(&repo_root().join("app/src"), &mut files);
+    assert!(files.len() > 20);
+    let mut bare = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("source");
+        let compact: String = text.split_whitespace().collect();
+        for call in [".route(\"/api", ".route_service(\"/api", ".nest(\"/api", ".nest_service(\"/api"] {
+            for (at, _) in compact.match_indices(call) {
+                let rest = &compact[at + call.find('"').unwrap() + 1..];
+                let route = &rest[..rest.find('"').unwrap_or(rest.len())];
+                // The catch-all that answers unknown API paths with a JSON 404.
+                if route != "/api/{*rest}" {
+                    bare.push(format!("{}: {route}", file.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        bare.is_empty(),
+        "/api routes added outside the OpenAPI table (register them with utoipa_axum's routes! and a \
+         #[utoipa::path], see server/src/routes/openapi.rs): {bare:?}"
+    );
+}
