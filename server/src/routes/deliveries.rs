@@ -39,7 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(
     get, path = "/api/admin/webhooks/{id}/deliveries", tag = "deliveries", operation_id = "listWebhookDeliveries",
     security(("bearerToken" = ["read"]), ("sessionCookie" = [])),
-    params(("id" = i64, Path, description = "The webhook's id."), DeliveryFilter),
+    params(("id" = i64, Path, minimum = 1, description = "The webhook's id."), DeliveryFilter),
     responses(
         (status = 200, description = "One page of deliveries, newest first.", body = Page<DeliveryOut>),
         (status = 400, response = BadRequest),
@@ -87,7 +87,7 @@ async fn list_all_deliveries(
 #[utoipa::path(
     get, path = "/api/admin/deliveries/{id}", tag = "deliveries", operation_id = "getDelivery",
     security(("bearerToken" = ["read"]), ("sessionCookie" = [])),
-    params(("id" = i64, Path, description = "The delivery's id.")),
+    params(("id" = i64, Path, minimum = 1, description = "The delivery's id.")),
     responses(
         (status = 200, description = "The delivery.", body = DeliveryDetail),
         (status = 400, response = BadRequest),
@@ -110,7 +110,7 @@ async fn get_delivery(
 #[utoipa::path(
     post, path = "/api/admin/deliveries/{id}/redeliver", tag = "deliveries", operation_id = "redeliver",
     security(("bearerToken" = ["admin"]), ("sessionCookie" = [])),
-    params(("id" = i64, Path, description = "The delivery's id.")),
+    params(("id" = i64, Path, minimum = 1, description = "The delivery's id.")),
     responses(
         (status = 202, description = "Queued.", body = DeliveryOut),
         (status = 400, response = BadRequest),
@@ -135,7 +135,7 @@ async fn redeliver(
 #[utoipa::path(
     post, path = "/api/admin/webhooks/{id}/recover", tag = "deliveries", operation_id = "recoverDeliveries",
     security(("bearerToken" = ["admin"]), ("sessionCookie" = [])),
-    params(("id" = i64, Path, description = "The webhook's id.")),
+    params(("id" = i64, Path, minimum = 1, description = "The webhook's id.")),
     request_body = RecoverIn,
     responses(
         (status = 200, description = "How many deliveries were re-queued.", body = RecoverOut),
@@ -164,7 +164,7 @@ async fn recover(
 #[utoipa::path(
     post, path = "/api/admin/webhooks/{id}/test", tag = "deliveries", operation_id = "sendTestEvent",
     security(("bearerToken" = ["admin"]), ("sessionCookie" = [])),
-    params(("id" = i64, Path, description = "The webhook's id.")),
+    params(("id" = i64, Path, minimum = 1, description = "The webhook's id.")),
     request_body = TestSendIn,
     responses(
         (status = 202, description = "The test delivery, queued.", body = DeliveryOut),

@@ -49,8 +49,9 @@ pub struct IntakeOut {
 #[allow(dead_code)] // Describes the body in the OpenAPI document; the intake reads it as JSON.
 pub struct IncomingEvent {
     /// A client-chosen id: resending an id answers 200 with the same id and stores nothing new.
+    /// At most 2^53 - 1 (JavaScript's largest safe integer).
     #[serde(default)]
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 9007199254740991_i64)]
     id: Option<i64>,
     /// The event type: a catalog name (`GET /api/admin/event-types`) or any other (stored, marked
     /// `inCatalog: false`, delivered to webhooks subscribed to all events). Not blank, no control

@@ -77,7 +77,7 @@ async fn create_webhook(
 #[utoipa::path(
     get, path = "/api/admin/webhooks/{id}", tag = "webhooks", operation_id = "getWebhook",
     security(("bearerToken" = ["read"]), ("sessionCookie" = [])),
-    params(("id" = i64, Path, description = "The webhook's id.")),
+    params(("id" = i64, Path, minimum = 1, description = "The webhook's id.")),
     responses(
         (status = 200, description = "The webhook.", body = WebhookOut),
         (status = 400, response = BadRequest),
@@ -102,7 +102,7 @@ async fn get_webhook(
 #[utoipa::path(
     put, path = "/api/admin/webhooks/{id}", tag = "webhooks", operation_id = "updateWebhook",
     security(("bearerToken" = ["admin"]), ("sessionCookie" = [])),
-    params(("id" = i64, Path, description = "The webhook's id.")),
+    params(("id" = i64, Path, minimum = 1, description = "The webhook's id.")),
     request_body = WebhookIn,
     responses(
         (status = 200, description = "Updated; sensitive values masked.", body = WebhookOut),
@@ -130,7 +130,7 @@ async fn update_webhook(
 #[utoipa::path(
     delete, path = "/api/admin/webhooks/{id}", tag = "webhooks", operation_id = "deleteWebhook",
     security(("bearerToken" = ["admin"]), ("sessionCookie" = [])),
-    params(("id" = i64, Path, description = "The webhook's id.")),
+    params(("id" = i64, Path, minimum = 1, description = "The webhook's id.")),
     responses(
         (status = 204, description = "Deleted."),
         (status = 400, response = BadRequest),
@@ -155,7 +155,7 @@ async fn delete_webhook(
 #[utoipa::path(
     get, path = "/api/admin/webhooks/{id}/secret", tag = "webhooks", operation_id = "getWebhookSecret",
     security(("bearerToken" = ["admin"]), ("sessionCookie" = [])),
-    params(("id" = i64, Path, description = "The webhook's id.")),
+    params(("id" = i64, Path, minimum = 1, description = "The webhook's id.")),
     responses(
         (status = 200, description = "The secret.", body = WebhookSecret),
         (status = 400, response = BadRequest),
@@ -180,7 +180,7 @@ async fn get_webhook_secret(
 #[utoipa::path(
     post, path = "/api/admin/webhooks/{id}/secret/rotate", tag = "webhooks", operation_id = "rotateWebhookSecret",
     security(("bearerToken" = ["admin"]), ("sessionCookie" = [])),
-    params(("id" = i64, Path, description = "The webhook's id.")),
+    params(("id" = i64, Path, minimum = 1, description = "The webhook's id.")),
     responses(
         (status = 200, description = "The new secret, and the previous one with its expiry.", body = WebhookSecret),
         (status = 400, response = BadRequest),

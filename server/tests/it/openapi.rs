@@ -202,3 +202,67 @@ fn no_api_route_is_served_outside_the_documented_table() {
          #[utoipa::path], see server/src/routes/openapi.rs): {bare:?}"
     );
 }
+
+// Found by Schemathesis (scripts/schemathesis.sh); each was a 5xx or a response outside the
+// document.
+
+/// An event with the id `i64::MAX` was stored, and from then on every event sent without an id
+/// failed with 500 ("the event ids are exhausted"): one request with an `events` token broke the
+/// intake for good. Client ids now stop at 2^53 - 1, which every Unleash id fits in.
+#[tokio::test]
+async fn a_client_id_cannot_exhaust_the_event_ids() {
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let (status, refused) = api.publish(json!({"id": i64::MAX, "type": "feature-created"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["field"], "id");
+    let (status, refused) = api.publish(json!({"events": [{"id": 9_007_199_254_740_992_i64, "type": "x"}]})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["field"], "events[0].id");
+
+    let largest = hookline_core::event::MAX_CLIENT_ID;
+    let (status, stored) = api.publish(json!({"id": largest, "type": "feature-created"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{stored}");
+    let (status, next) = api.publish(json!({"type": "feature-created"})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "an event without an id still gets one: {next}");
+    assert_eq!(next["ids"], json!([largest + 1]));
+    // The document says where the ids stop.
+    assert_eq!(document()["components"]["schemas"]["IncomingEvent"]["properties"]["id"]["maximum"], json!(largest));
+    server.stop().await;
+}
+
+/// A webhook deleted while one of its deliveries was in flight: recording that attempt failed
+/// (its delivery was gone, a foreign key), and the whole batch was retried for about 90 s,
+/// holding back the attempts of every other webhook (and, once given up, sending them again).
+/// Attempts of deleted deliveries are now dropped, and the others are recorded at once.
+#[tokio::test]
+async fn deleting_a_webhook_mid_delivery_does_not_stall_the_others() {
+    use crate::receiver::{Receiver, Reply};
+    use std::time::Duration;
+    let (server, api) = TestServer::start_for_delivery(|_| {}).await;
+    let slow = Receiver::start().await;
+    slow.always(Reply::status(200).delay(Duration::from_millis(700)));
+    let fast = Receiver::start().await;
+    let doomed = api.create_webhook(json!({"url": slow.url("/slow"), "events": ["feature-created"]})).await;
+    let kept = api.create_webhook(json!({"url": fast.url("/fast"), "events": ["feature-archived"]})).await;
+
+    api.publish(json!({"type": "feature-created", "featureName": "a"})).await;
+    slow.wait_for(1, Duration::from_secs(5)).await;
+    let (status, _) = api.delete(&format!("/api/admin/webhooks/{doomed}")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // The slow attempt ends now, for a delivery that no longer exists.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+
+    api.publish(json!({"type": "feature-archived", "featureName": "a"})).await;
+    fast.wait_for(1, Duration::from_secs(5)).await;
+    let mut state = Value::Null;
+    for _ in 0..60 {
+        let (_, page) = api.get(&format!("/api/admin/webhooks/{kept}/deliveries")).await;
+        state = page["items"][0]["state"].clone();
+        if state == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "succeeded", "the other webhook's attempt is recorded within 3 s");
+    server.stop().await;
+}
