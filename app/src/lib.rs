@@ -105,6 +105,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/events") view=EventsPage />
                     <Route path=path!("/settings") view=SettingsPage />
                     <Route path=path!("/settings/audit") view=AuditPage />
+                    <Route path=path!("/settings/api") view=ApiReferencePage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -153,6 +153,7 @@ pub struct EventDelivery {
 #[serde(rename_all = "camelCase")]
 pub struct RecoverIn {
     /// RFC 3339: re-queue failed deliveries created at or after this time.
+    #[cfg_attr(feature = "ssr", schema(format = DateTime, example = "2026-11-28T10:00:00Z"))]
     pub since: String,
 }
 
@@ -171,6 +172,8 @@ pub struct RecoverOut {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TestSendIn {
+    /// The catalog type whose sample event is sent.
+    #[cfg_attr(feature = "ssr", schema(value_type = hookline_core::catalog::schema::CatalogEventType))]
     pub event_type: String,
 }
 

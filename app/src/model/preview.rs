@@ -20,8 +20,9 @@ pub struct PreviewIn {
     pub body_template: Option<String>,
     #[serde(default)]
     pub content_type: Option<String>,
-    /// Render against this type's sample event...
+    /// Render against this type's sample event (default `feature-created`)...
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<hookline_core::catalog::schema::CatalogEventType>))]
     pub event_type: Option<String>,
     /// ...or against this event (Unleash format).
     #[serde(default)]

@@ -90,6 +90,8 @@ pub struct WebhookOut {
     #[cfg_attr(feature = "ssr", schema(value_type = HashMap<String, String>))]
     pub headers: HeaderMap,
     pub body_template: Option<String>,
+    /// Catalog names, or `["*"]`: every type.
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<hookline_core::catalog::schema::SubscribedEventType>))]
     pub events: Vec<String>,
     pub projects: Vec<String>,
     pub environments: Vec<String>,
@@ -168,9 +170,21 @@ impl EventTypeOut {
 
 /// A webhook as submitted by the API or the form (create, or full replacement on update).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(example = json!({
+    "description": "Release notes bot",
+    "url": "http://198.51.100.7:8080/hooks/unleash",
+    "contentType": "application/json",
+    "headers": {"X-Team": "checkout"},
+    "bodyTemplate": "{\"text\": \"{{eventMarkdown}}\"}",
+    "events": ["feature-created", "feature-archived"],
+    "projects": ["web-shop"],
+    "environments": [],
+    "enabled": true,
+    "retryPolicy": "standard"
+})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookIn {
+    /// What the webhook is for, shown in lists (at most 500 characters); the URL's host when empty.
     #[serde(default)]
     pub description: Option<String>,
     /// The absolute http(s) URL to post to (at most 2048 characters). On update, the masked form
@@ -178,22 +192,35 @@ pub struct WebhookIn {
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(required = true, format = "uri", max_length = 2048, example = "https://hooks.slack.com/services/T000/B000/XXXX"))]
     pub url: String,
+    /// Whether events are delivered (default true).
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// The request's Content-Type (default `application/json`); JSON types escape template values
+    /// for JSON.
     #[serde(default)]
     pub content_type: Option<String>,
+    /// The Authorization header sent with each request; `*****` keeps the stored one.
     #[serde(default)]
     pub authorization: Option<String>,
     /// Extra request headers, name to value; `*****` as a value keeps the stored one.
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(value_type = Option<HashMap<String, String>>))]
     pub headers: Option<HeaderMap>,
+    /// A Mustache template for the body (at most 64 KiB); without one the body is the event as received.
     #[serde(default)]
     pub body_template: Option<String>,
     /// Subscribed event types (catalog names, see `GET /api/admin/event-types`), or `["*"]` for
     /// every type, including types outside the catalog.
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(required = true, min_items = 1, example = json!(["feature-created"])))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            value_type = Vec<hookline_core::catalog::schema::SubscribedEventType>,
+            required = true,
+            min_items = 1,
+            example = json!(["feature-created"])
+        )
+    )]
     pub events: Vec<String>,
     /// Only events of these projects (empty or `*`: all; an event without a project passes).
     #[serde(default)]
@@ -201,6 +228,7 @@ pub struct WebhookIn {
     /// Only events of these environments (empty or `*`: all; an event without one passes).
     #[serde(default)]
     pub environments: Option<Vec<String>>,
+    /// How failed deliveries are retried (default `standard`).
     #[serde(default)]
     pub retry_policy: Option<RetryPolicy>,
     /// Save even if the template renders invalid JSON for some subscribed event type.

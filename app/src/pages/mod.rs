@@ -1,5 +1,6 @@
 //! Routed pages, one module each.
 
+pub mod api_reference;
 pub mod audit;
 pub mod dashboard;
 pub mod deliveries;
@@ -11,6 +12,7 @@ pub mod setup;
 pub mod webhook_detail;
 pub mod webhook_list;
 
+pub use api_reference::ApiReferencePage;
 pub use audit::AuditPage;
 pub use dashboard::DashboardPage;
 pub use deliveries::DeliveriesPage;

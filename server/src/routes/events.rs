@@ -40,8 +40,7 @@ pub struct IntakeOut {
     pub deliveries: usize,
 }
 
-/// One event in Unleash's format, as the intake reads it (`hookline_core::event::parse_event`).
-/// Only `type` is required. Every key is kept exactly as sent, also keys not listed here (such as
+/// One event in Unleash's format, as the intake reads it. Only `type` is required. Every key is kept exactly as sent, also keys not listed here (such as
 /// Unleash 7's `groupType`/`groupId`), in the order sent; that object is what receivers get.
 /// `id` and `createdAt` are filled in when missing.
 #[derive(Deserialize, ToSchema)]

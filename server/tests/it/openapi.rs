@@ -139,6 +139,36 @@ async fn the_document_is_public_json() {
     server.stop().await;
 }
 
+/// Settings → API lists every operation of the document, rendered by the app, with a curl
+/// example using a placeholder token; Settings → API tokens links to it.
+#[tokio::test]
+async fn the_api_page_shows_every_operation() {
+    let (server, browser) = TestServer::start_signed_in().await;
+    let settings = browser.get(&server.url("/settings")).await.text().await.expect("html");
+    assert!(settings.contains("href=\"/settings/api\""), "Settings links to the API page");
+
+    let response = browser.get(&server.url("/settings/api")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.expect("html");
+    let doc = document();
+    for (method, path) in operations(&doc) {
+        let id = doc["paths"][&path][method.to_lowercase()]["operationId"].as_str().unwrap();
+        assert!(html.contains(&format!("id=\"{id}\"")), "{method} {path} ({id}) is on the page");
+        assert!(html.contains(&format!(">{path}</code>")), "{path} is shown");
+    }
+    assert!(html.contains("curl -X POST 'http://"), "curl examples");
+    assert!(html.contains("Authorization: Bearer $HOOKLINE_TOKEN"), "with a placeholder token");
+    assert!(html.contains("one of pending, retrying, succeeded, failed"), "the filters' words");
+    assert!(html.contains("href=\"/api/openapi.json\""));
+    assert!(!html.contains("<script src=\"http"), "no third-party script");
+
+    // Signed out, the page is behind the sign-in like every other.
+    let anonymous = server.browser().get(&server.url("/settings/api")).await;
+    assert!(anonymous.status().is_redirection(), "{}", anonymous.status());
+    assert!(location(&anonymous).starts_with("/login"), "{}", location(&anonymous));
+    server.stop().await;
+}
+
 /// Each operation in the document reaches its handler (not axum's 405, not the `/api` catch-all's
 /// 404) and answers with a status the document lists for it.
 #[tokio::test]
