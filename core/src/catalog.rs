@@ -211,11 +211,7 @@ pub mod schema {
 
     fn names(description: &str, extra: Option<&str>) -> RefOr<Schema> {
         let names = super::EVENT_TYPES.iter().map(|t| t.name).chain(extra);
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some(description))
-            .enum_values(Some(names))
-            .into()
+        ObjectBuilder::new().schema_type(Type::String).description(Some(description)).enum_values(Some(names)).into()
     }
 
     /// A name from the catalog (`GET /api/admin/event-types`).

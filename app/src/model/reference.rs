@@ -126,7 +126,11 @@ fn text(value: &Value) -> String {
 /// A description as prose: the line breaks of wrapped doc comments become spaces, paragraph
 /// breaks stay.
 fn prose(value: &Value) -> String {
-    text(value).split("\n\n").map(|paragraph| paragraph.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n\n")
+    text(value)
+        .split("\n\n")
+        .map(|paragraph| paragraph.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 /// Resolves references while reading the document.
@@ -234,8 +238,11 @@ impl Reader<'_> {
             schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
         for (name, property) in schema["properties"].as_object().into_iter().flatten() {
             let (resolved, _) = self.resolve(property);
-            let description =
-                if property["description"].is_string() { prose(&property["description"]) } else { prose(&resolved["description"]) };
+            let description = if property["description"].is_string() {
+                prose(&property["description"])
+            } else {
+                prose(&resolved["description"])
+            };
             fields.push(ApiField {
                 name: name.clone(),
                 location: "body".into(),
@@ -324,7 +331,8 @@ impl Reader<'_> {
 }
 
 fn one_of(values: &[Value]) -> String {
-    let words: Vec<String> = values.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect();
+    let words: Vec<String> =
+        values.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect();
     format!("one of {}", words.join(", "))
 }
 
@@ -345,7 +353,14 @@ fn access(security: &Value) -> String {
 }
 
 /// `curl` for the operation: path parameters as `1`, the body's example, the placeholder token.
-fn curl(method: &str, path: &str, base: &str, parameters: &[ApiField], body: Option<&ApiBody>, secured: bool) -> String {
+fn curl(
+    method: &str,
+    path: &str,
+    base: &str,
+    parameters: &[ApiField],
+    body: Option<&ApiBody>,
+    secured: bool,
+) -> String {
     let mut url = format!("{base}{path}");
     for parameter in parameters.iter().filter(|p| p.location == "path") {
         url = url.replace(&format!("{{{}}}", parameter.name), "1");

@@ -190,7 +190,15 @@ pub struct WebhookIn {
     /// The absolute http(s) URL to post to (at most 2048 characters). On update, the masked form
     /// from `WebhookOut.url` (or `*****`) keeps the stored URL.
     #[serde(default)]
-    #[cfg_attr(feature = "ssr", schema(required = true, format = "uri", max_length = 2048, example = "https://hooks.slack.com/services/T000/B000/XXXX"))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            format = "uri",
+            max_length = 2048,
+            example = "https://hooks.slack.com/services/T000/B000/XXXX"
+        )
+    )]
     pub url: String,
     /// Whether events are delivered (default true).
     #[serde(default)]

@@ -95,7 +95,7 @@ pub struct IncomingBatch {
 #[serde(untagged)]
 #[allow(dead_code)] // Describes the body in the OpenAPI document.
 pub enum IntakeBody {
-    One(IncomingEvent),
+    One(Box<IncomingEvent>),
     Batch(IncomingBatch),
 }
 

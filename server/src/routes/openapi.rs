@@ -225,7 +225,11 @@ fn add_examples(doc: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::example::ExampleBuilder;
         content.examples.insert(
             "one".into(),
-            ExampleBuilder::new().summary("One event (the catalog's feature-created sample)").value(Some(created.clone())).build().into(),
+            ExampleBuilder::new()
+                .summary("One event (the catalog's feature-created sample)")
+                .value(Some(created.clone()))
+                .build()
+                .into(),
         );
         content.examples.insert(
             "batch".into(),

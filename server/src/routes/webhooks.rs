@@ -9,9 +9,9 @@ use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use app::api::WebhookService;
 use app::model::{EventTypeOut, WebhookIn, WebhookOut, WebhookSecret};
 use app::AppError;
-use app::api::WebhookService;
 
 use super::extract::{Acting, JsonBody, PathParams};
 use super::openapi::{BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, Unprocessable};
