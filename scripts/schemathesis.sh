@@ -67,6 +67,8 @@ api -X POST "http://$ADDR/api/events" -d '{"events": [{"type": "feature-created"
 echo "Schemathesis against $BINARY on $ADDR: checks $CHECKS, $EXAMPLES cases per operation and phase, seed $SEED"
 start=$SECONDS
 status=0
+# From the throw-away folder: Schemathesis keeps a cache (.schemathesis/) in its working directory.
+cd "$DATA"
 "$VENV/bin/schemathesis" run "http://$ADDR/api/openapi.json" \
   --checks "$CHECKS" \
   --header "Authorization: Bearer $TOKEN" \
