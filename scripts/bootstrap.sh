@@ -125,4 +125,30 @@ if [[ $WANT_TEST -eq 1 && -z "${CHROMIUM:-}" ]]; then
   chromium --version >/dev/null 2>&1 || die "chromium does not run after installing it"
 fi
 
+# ---------------------------------------------------------------------------------------------
+# 6. Schemathesis and openapi-spec-validator (make test only), from PyPI into a virtualenv of their
+# own: scripts/schemathesis.sh validates docs/openapi.json and fuzzes the JSON API against it, in a
+# network namespace (unshare, ip). Pinned, and checked by version like everything else.
+SCHEMATHESIS_VERSION=4.32.5
+SPEC_VALIDATOR_VERSION=0.9.0
+VENV="$TOOLCHAIN_DIR/venv"
+venv_version() { # venv_version DISTRIBUTION -> its version in the virtualenv, or nothing
+  "$VENV/bin/python" -c "import importlib.metadata as m; print(m.version('$1'))" 2>/dev/null || true
+}
+if [[ $WANT_TEST -eq 1 ]]; then
+  command -v ip >/dev/null || apt_install iproute2
+  command -v curl >/dev/null || apt_install curl
+  if [[ "$(venv_version schemathesis)" != "$SCHEMATHESIS_VERSION" ||
+        "$(venv_version openapi-spec-validator)" != "$SPEC_VALIDATOR_VERSION" ]] ||
+      ! "$VENV/bin/schemathesis" --version >/dev/null 2>&1; then
+    python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 10))' 2>/dev/null ||
+      apt_install python3 python3-venv
+    rm -rf "$VENV"
+    timed "Schemathesis $SCHEMATHESIS_VERSION into .toolchain/venv (PyPI)" "under a minute" \
+      bash -c "python3 -m venv '$VENV' && '$VENV/bin/pip' install --quiet --disable-pip-version-check \
+        'schemathesis==$SCHEMATHESIS_VERSION' 'openapi-spec-validator==$SPEC_VALIDATOR_VERSION'"
+    [[ "$(venv_version schemathesis)" == "$SCHEMATHESIS_VERSION" ]] || die "Schemathesis $SCHEMATHESIS_VERSION did not install"
+  fi
+fi
+
 log "Tools ready: Rust $TC_VERSION ($TC_MODE), wasm-bindgen $WASM_BINDGEN_VERSION, wasm-opt $(wasm-opt --version | awk '{print $3}')."

@@ -122,11 +122,15 @@ impl From<sqlx::Error> for AppError {
 
 /// JSON body of every API error: `{"error": {"field": "...", "message": "..."}}`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
+/// What went wrong: `field` names the offending input (its JSON name, e.g. `url`, `events[2].type`,
+/// or a query parameter) when one is to blame.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,

@@ -106,6 +106,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings") view=SettingsPage />
                     <Route path=path!("/settings/audit") view=AuditPage />
                     <Route path=path!("/connect") view=ConnectUnleashPage />
+                    <Route path=path!("/settings/api") view=ApiReferencePage />
                 </ParentRoute>
             </Routes>
         </Router>

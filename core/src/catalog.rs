@@ -15,6 +15,7 @@ use crate::event::Event;
 
 /// A family of event types, used to group the subscription checkboxes in the UI.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum EventGroup {
     FlagLifecycle,
@@ -199,6 +200,45 @@ pub fn event_type(name: &str) -> Option<&'static EventType> {
 /// Whether `name` is one of the catalog's subscribable event types.
 pub fn is_known(name: &str) -> bool {
     event_type(name).is_some()
+}
+
+/// The OpenAPI schemas of event-type names, listing the catalog's names, so clients generated from
+/// the document know them (the `openapi` feature; no values of these types exist).
+#[cfg(feature = "openapi")]
+pub mod schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    use utoipa::openapi::RefOr;
+
+    fn names(description: &str, extra: Option<&str>) -> RefOr<Schema> {
+        let names = super::EVENT_TYPES.iter().map(|t| t.name).chain(extra);
+        ObjectBuilder::new().schema_type(Type::String).description(Some(description)).enum_values(Some(names)).into()
+    }
+
+    /// A name from the catalog (`GET /api/admin/event-types`).
+    pub struct CatalogEventType;
+
+    impl utoipa::PartialSchema for CatalogEventType {
+        fn schema() -> RefOr<Schema> {
+            names("An event type of the catalog (`GET /api/admin/event-types`).", None)
+        }
+    }
+
+    impl utoipa::ToSchema for CatalogEventType {}
+
+    /// What a webhook subscribes to: a catalog name, or `*` for every type.
+    pub struct SubscribedEventType;
+
+    impl utoipa::PartialSchema for SubscribedEventType {
+        fn schema() -> RefOr<Schema> {
+            names(
+                "An event type a webhook subscribes to: a name of the catalog, or `*` for every type, including \
+                 types outside the catalog (e.g. from a newer Unleash).",
+                Some(crate::subscription::ALL_EVENTS),
+            )
+        }
+    }
+
+    impl utoipa::ToSchema for SubscribedEventType {}
 }
 
 /// A realistic sample event of this type in Unleash's format (see REFERENCE.md shapes), or `None`

@@ -1,19 +1,39 @@
 //! The states and classes of deliveries and attempts. They are stored as text, sent in the API as
 //! the same words, and filtered on, so each is one enum with one spelling: a typo in a match arm
 //! or a SQL literal becomes a compile error here, and a wrong value in the database is refused
-//! by its `CHECK` (see the migrations). With the `sqlx` feature each maps to a text column.
+//! by its `CHECK` (see the migrations). With the `sqlx` feature each maps to a text column; with
+//! `openapi` each is an OpenAPI string schema listing its words.
 
 use serde::{Deserialize, Serialize};
 
-/// Defines a text-valued enum: its serde/sqlx spelling, `as_str`, `ALL`, `FromStr` and `Display`.
+/// Defines a text-valued enum: its serde/sqlx spelling, its OpenAPI schema (a string `enum` of
+/// the words, with the `openapi` feature), `as_str`, `ALL`, `FromStr` and `Display`.
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
+    ($(#[doc = $doc:literal])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[doc = $doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(type_name = "text"))]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] #[cfg_attr(feature = "sqlx", sqlx(rename = $text))] $variant),+
         }
+
+        // By hand rather than derived: utoipa's derive does not see the `serde(rename)` this macro
+        // writes, and would list the variant names instead of the words.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let doc: &[&str] = &[$($doc),*];
+                let description = doc.iter().map(|line| line.trim()).collect::<Vec<_>>().join("\n");
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .description(Some(description))
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
 
         impl $name {
             /// Every value, in the order pages list them.

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 /// One tag on an event, as Unleash writes it: `{"type": "simple", "value": "team-a"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tag {
     #[serde(rename = "type")]
     pub tag_type: String,
@@ -16,6 +17,7 @@ pub struct Tag {
 /// An event in Unleash's format. Serialises with the keys in Unleash's order:
 /// `id, type, createdBy, createdAt, createdByUserId, data, preData, tags, featureName, project, environment`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub id: i64,
@@ -128,6 +130,11 @@ impl std::fmt::Display for EventError {
 /// keeps a hostile client from storing megabytes in an indexed column.
 pub const MAX_TYPE_LEN: usize = 100;
 
+/// The largest event id a client may send: JavaScript's largest safe integer, so every id Unleash
+/// (a JavaScript program) can send is accepted. Ids Hookline assigns count up from the largest
+/// stored one; a client id of `i64::MAX` would leave no id for any later event sent without one.
+pub const MAX_CLIENT_ID: i64 = (1 << 53) - 1;
+
 /// Reads one event in Unleash's format, leniently where Unleash is (missing `id`, `createdAt`,
 /// `tags`, nullable fields, keys Hookline does not know, event types newer than the catalog) and
 /// strictly where a webhook would otherwise get nonsense (wrong value types). `at` prefixes field
@@ -161,10 +168,10 @@ pub fn parse_event(value: Value, at: &str, now_ms: i64) -> Result<ParsedEvent, E
     let id = match get("id") {
         Value::Null => None,
         Value::Number(n) => match n.as_i64() {
-            Some(id) if id > 0 => Some(id),
-            _ => return Err(err("id", "the id must be a positive integer".into())),
+            Some(id) if (1..=MAX_CLIENT_ID).contains(&id) => Some(id),
+            _ => return Err(err("id", format!("the id must be a positive integer up to {MAX_CLIENT_ID}"))),
         },
-        _ => return Err(err("id", "the id must be a positive integer".into())),
+        _ => return Err(err("id", format!("the id must be a positive integer up to {MAX_CLIENT_ID}"))),
     };
     let created_at_ms = match get("createdAt") {
         Value::Null => None,
@@ -284,6 +291,8 @@ mod tests {
             (json!({"type": "feature\ncreated"}), "events[2].type"),
             (json!({}), "events[2].type"),
             (json!({"type": "feature-created", "id": -1}), "events[2].id"),
+            (json!({"type": "feature-created", "id": MAX_CLIENT_ID + 1}), "events[2].id"),
+            (json!({"type": "feature-created", "id": i64::MAX}), "events[2].id"),
             (json!({"type": "feature-created", "createdAt": "yesterday"}), "events[2].createdAt"),
             (json!({"type": "feature-created", "tags": [{"type": 1}]}), "events[2].tags[0]"),
             (json!({"type": "feature-created", "data": [1]}), "events[2].data"),
@@ -294,6 +303,12 @@ mod tests {
             assert_eq!(err.field, field, "{event}");
         }
         assert_eq!(parse_event(json!([1]), "events[0].", 0).unwrap_err().field, "events[0]");
+    }
+
+    #[test]
+    fn client_ids_stop_at_javascripts_largest_safe_integer() {
+        let largest = parse_event(json!({"type": "feature-created", "id": 9_007_199_254_740_991_i64}), "", 0);
+        assert_eq!(largest.expect("Unleash's largest possible id").id, Some(MAX_CLIENT_ID));
     }
 
     #[test]

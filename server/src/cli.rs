@@ -1,5 +1,5 @@
-//! The `hookline` command line: `serve` (default), `migrate`, `token create|list|revoke` and
-//! `keys rotate|generate`. Token and key changes are recorded in the audit log as the actor `cli`.
+//! The `hookline` command line: `serve` (default), `migrate`, `token create|list|revoke`,
+//! `keys rotate|generate` and `openapi`. Token and key changes are recorded in the audit log as the actor `cli`.
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -51,6 +51,10 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
                     rotation.new
                 ),
             }
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", crate::routes::openapi::document_json());
             Ok(())
         }
         Command::Token(command) => {

@@ -67,6 +67,8 @@ pub enum Command {
     /// Manage the key that encrypts secrets in the database.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Print the OpenAPI 3.1 document of the JSON API (what GET /api/openapi.json serves) and exit.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]

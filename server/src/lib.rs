@@ -164,9 +164,15 @@ pub fn router(state: AppState) -> Router {
     let site = Arc::new(assets::Site::choose(state.config.site_root.as_deref()));
     let urls = site.urls();
     let backend: Arc<dyn Backend> = Arc::new(state.clone());
+    let api_document = app::api::reference::ApiDocument {
+        document: Arc::new(serde_json::to_value(routes::openapi::document()).unwrap_or_default()),
+        public_url: state.config.public_url.as_ref().map(|url| url.to_string()),
+    };
     let provide_backend = move || {
         provide_context(backend.clone());
         provide_context(urls.clone());
+        // For the API page (Settings → API).
+        provide_context(api_document.clone());
         // While a page renders: its Content-Security-Policy names this response's script nonce.
         headers::set_page_policy();
     };

@@ -9,6 +9,7 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod deliveries;
+pub mod reference;
 pub mod webhooks;
 
 /// URL prefix of every server function. Only the sign-in and first-admin endpoints under it work

@@ -61,6 +61,7 @@ pub const MAX_CLAIMED_NAME: usize = 254;
 
 /// One audit log entry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntryOut {
     pub id: i64,
@@ -69,7 +70,8 @@ pub struct AuditEntryOut {
     pub actor_kind: ActorKind,
     pub actor_id: Option<i64>,
     pub actor_name: String,
-    /// An [`AuditAction`] word (kept as text: a newer version's words still list).
+    /// An `AuditAction` word (kept as text: a newer version's words still list).
+    #[cfg_attr(feature = "ssr", schema(example = "webhook.created"))]
     pub action: String,
     pub object_kind: Option<ObjectKind>,
     pub object_id: Option<i64>,
@@ -83,18 +85,23 @@ pub struct AuditEntryOut {
 
 /// Filters of the audit log (query parameters of `GET /api/admin/audit`, the page's form).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditFilter {
-    /// Exactly the actor's name: an admin's email, `token:<name>`, `cli`.
+    /// Exactly the actor's name: an admin's email, `token:<name>`, `cli` (at most 320 characters).
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(max_length = 320, example = "admin@example.com"))]
     pub actor: Option<String>,
-    /// An [`AuditAction`] word.
+    /// Only entries of this action (an `AuditAction` word); empty: any.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(value_type = Option<AuditAction>))]
     pub action: Option<String>,
-    /// Keyset cursor: entries older than this id (the previous page's `nextCursor`).
+    /// Keyset cursor: entries older than this id (the previous page's `nextCursor`); leave out for
+    /// the first (newest) page.
     #[serde(default)]
     pub before: Option<i64>,
-    /// 1 to 200; 50 by default.
+    /// Page size: 1 to 200 (values outside are clamped), 50 when left out.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 200, example = 50))]
     pub limit: Option<i64>,
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// One delivery of one event to one webhook.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryOut {
     pub id: i64,
@@ -33,6 +34,7 @@ pub struct DeliveryOut {
 
 /// One attempt, with the request as sent (secrets redacted) and the response excerpt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptOut {
     pub number: i64,
@@ -55,6 +57,7 @@ pub struct AttemptOut {
 
 /// A delivery with its event and every attempt.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryDetail {
     #[serde(flatten)]
@@ -66,32 +69,45 @@ pub struct DeliveryDetail {
 
 /// Filters of a delivery list (query parameters of the API, controls of the page).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryFilter {
-    /// A [`DeliveryState`] word: pending, retrying, succeeded or failed.
+    /// Only deliveries in this state (a `DeliveryState` word); empty: any.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(value_type = Option<DeliveryState>))]
     pub state: Option<String>,
+    /// Only deliveries of this event type (any type up to 100 characters, also one outside the
+    /// catalog); empty: any.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(max_length = 100, example = "feature-created"))]
     pub event_type: Option<String>,
-    /// HTTP status class of the latest attempt: a [`StatusClass`] word (2xx ... 5xx, none).
+    /// Only deliveries whose latest attempt answered with a status of this class (a `StatusClass`
+    /// word; `none`: no response arrived, or no attempt yet); empty: any.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(value_type = Option<StatusClass>))]
     pub status: Option<String>,
-    /// RFC 3339: only deliveries created at or after.
+    /// RFC 3339: only deliveries created at or after this time.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(format = DateTime, example = "2026-11-28T10:00:00Z"))]
     pub since: Option<String>,
-    /// RFC 3339: only deliveries created before.
+    /// RFC 3339: only deliveries created before this time.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(format = DateTime, example = "2026-11-29T10:00:00Z"))]
     pub until: Option<String>,
-    /// Keyset cursor: only deliveries with a smaller id (the `nextCursor` of the previous page).
+    /// Keyset cursor: only deliveries with a smaller id. Pass the previous page's `nextCursor`;
+    /// leave out for the first (newest) page.
     #[serde(default)]
     pub before: Option<i64>,
-    /// Page size (1-200, default 50).
+    /// Page size: 1 to 200 (values outside are clamped), 50 when left out.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", param(minimum = 1, maximum = 200, example = 50))]
     pub limit: Option<i64>,
 }
 
-/// One page of a list, newest first.
+/// One page of a list, newest first. Keyset pagination: pass `nextCursor` as the `before` query
+/// parameter to get the next (older) page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -101,6 +117,7 @@ pub struct Page<T> {
 
 /// A received event and what became of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EventOut {
     pub id: i64,
@@ -121,6 +138,7 @@ pub struct EventOut {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EventDelivery {
     pub delivery_id: i64,
@@ -131,14 +149,17 @@ pub struct EventDelivery {
 
 /// `POST /api/admin/webhooks/{id}/recover`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RecoverIn {
     /// RFC 3339: re-queue failed deliveries created at or after this time.
+    #[cfg_attr(feature = "ssr", schema(format = DateTime, example = "2026-11-28T10:00:00Z"))]
     pub since: String,
 }
 
 /// How many deliveries a recover re-queued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RecoverOut {
     pub requeued: i64,
@@ -148,13 +169,17 @@ pub struct RecoverOut {
 
 /// `POST /api/admin/webhooks/{id}/test`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TestSendIn {
+    /// The catalog type whose sample event is sent.
+    #[cfg_attr(feature = "ssr", schema(value_type = hookline_core::catalog::schema::CatalogEventType))]
     pub event_type: String,
 }
 
 /// Delivery figures for the dashboard.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DashboardOut {
     pub succeeded_24h: i64,
@@ -167,6 +192,7 @@ pub struct DashboardOut {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookHealth {
     pub webhook_id: i64,
@@ -188,6 +214,7 @@ impl WebhookHealth {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct HourBucket {
     pub hour: String,

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod audit;
 pub mod delivery;
 pub mod preview;
+pub mod reference;
 pub mod webhook;
 
 pub use admin::*;

@@ -13,14 +13,16 @@ use super::webhook::{validate_template, DEFAULT_CONTENT_TYPE, MASK};
 
 /// `POST /api/admin/preview`: a template and either a catalog event type or an event of your own.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewIn {
     #[serde(default)]
     pub body_template: Option<String>,
     #[serde(default)]
     pub content_type: Option<String>,
-    /// Render against this type's sample event...
+    /// Render against this type's sample event (default `feature-created`)...
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<hookline_core::catalog::schema::CatalogEventType>))]
     pub event_type: Option<String>,
     /// ...or against this event (Unleash format).
     #[serde(default)]
@@ -35,6 +37,7 @@ pub struct PreviewIn {
 
 /// Where a preview failed: the template (with its position) or the event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewError {
     pub message: String,
@@ -44,6 +47,7 @@ pub struct PreviewError {
 
 /// The answer: the exact body, the headers that would be sent, and whether the body is JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PreviewOut {
     pub body: String,

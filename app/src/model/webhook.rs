@@ -29,6 +29,7 @@ const MAX_FILTER_VALUES: usize = 100;
 
 /// How failed deliveries are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RetryPolicy {
     /// Unleash's documented behaviour: one retry.
@@ -64,6 +65,7 @@ impl RetryPolicy {
 
 /// The state of a webhook's most recent delivery, for the list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct LastDelivery {
     pub state: hookline_core::delivery::DeliveryState,
@@ -72,6 +74,7 @@ pub struct LastDelivery {
 
 /// A webhook as returned by the API and shown in the UI: sensitive values masked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookOut {
     pub id: i64,
@@ -84,8 +87,11 @@ pub struct WebhookOut {
     /// `*****` when set, null when not.
     pub authorization: Option<String>,
     /// Header names in clear, values masked.
+    #[cfg_attr(feature = "ssr", schema(value_type = HashMap<String, String>))]
     pub headers: HeaderMap,
     pub body_template: Option<String>,
+    /// Catalog names, or `["*"]`: every type.
+    #[cfg_attr(feature = "ssr", schema(value_type = Vec<hookline_core::catalog::schema::SubscribedEventType>))]
     pub events: Vec<String>,
     pub projects: Vec<String>,
     pub environments: Vec<String>,
@@ -118,6 +124,7 @@ impl WebhookOut {
 
 /// A webhook's signing secret in full (`GET /api/admin/webhooks/{id}/secret`, the UI's "Reveal").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookSecret {
     pub secret: String,
@@ -128,6 +135,7 @@ pub struct WebhookSecret {
 
 /// One subscribable event type with its sample event (`GET /api/admin/event-types`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EventTypeOut {
     pub name: String,
@@ -162,28 +170,73 @@ impl EventTypeOut {
 
 /// A webhook as submitted by the API or the form (create, or full replacement on update).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(example = json!({
+    "description": "Release notes bot",
+    "url": "http://198.51.100.7:8080/hooks/unleash",
+    "contentType": "application/json",
+    "headers": {"X-Team": "checkout"},
+    "bodyTemplate": "{\"text\": \"{{eventMarkdown}}\"}",
+    "events": ["feature-created", "feature-archived"],
+    "projects": ["web-shop"],
+    "environments": [],
+    "enabled": true,
+    "retryPolicy": "standard"
+})))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookIn {
+    /// What the webhook is for, shown in lists (at most 500 characters); the URL's host when empty.
     #[serde(default)]
     pub description: Option<String>,
+    /// The absolute http(s) URL to post to (at most 2048 characters). On update, the masked form
+    /// from `WebhookOut.url` (or `*****`) keeps the stored URL.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            required = true,
+            format = "uri",
+            max_length = 2048,
+            example = "https://hooks.slack.com/services/T000/B000/XXXX"
+        )
+    )]
     pub url: String,
+    /// Whether events are delivered (default true).
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// The request's Content-Type (default `application/json`); JSON types escape template values
+    /// for JSON.
     #[serde(default)]
     pub content_type: Option<String>,
+    /// The Authorization header sent with each request; `*****` keeps the stored one.
     #[serde(default)]
     pub authorization: Option<String>,
+    /// Extra request headers, name to value; `*****` as a value keeps the stored one.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<HashMap<String, String>>))]
     pub headers: Option<HeaderMap>,
+    /// A Mustache template for the body (at most 64 KiB); without one the body is the event as received.
     #[serde(default)]
     pub body_template: Option<String>,
+    /// Subscribed event types (catalog names, see `GET /api/admin/event-types`), or `["*"]` for
+    /// every type, including types outside the catalog.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            value_type = Vec<hookline_core::catalog::schema::SubscribedEventType>,
+            required = true,
+            min_items = 1,
+            example = json!(["feature-created"])
+        )
+    )]
     pub events: Vec<String>,
+    /// Only events of these projects (empty or `*`: all; an event without a project passes).
     #[serde(default)]
     pub projects: Option<Vec<String>>,
+    /// Only events of these environments (empty or `*`: all; an event without one passes).
     #[serde(default)]
     pub environments: Option<Vec<String>>,
+    /// How failed deliveries are retried (default `standard`).
     #[serde(default)]
     pub retry_policy: Option<RetryPolicy>,
     /// Save even if the template renders invalid JSON for some subscribed event type.

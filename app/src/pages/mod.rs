@@ -1,5 +1,6 @@
 //! Routed pages, one module each.
 
+pub mod api_reference;
 pub mod audit;
 pub mod connect;
 pub mod dashboard;
@@ -12,6 +13,7 @@ pub mod setup;
 pub mod webhook_detail;
 pub mod webhook_list;
 
+pub use api_reference::ApiReferencePage;
 pub use audit::AuditPage;
 pub use connect::ConnectUnleashPage;
 pub use dashboard::DashboardPage;

@@ -108,6 +108,7 @@ fn TokensSection() -> impl IntoView {
         <section class="card" id="tokens">
             <h2>"API tokens"</h2>
             <p class="muted">"Scripts and Unleash-style event sources authenticate with "<code>"Authorization: Bearer <token>"</code>". A token does only what its scopes allow: give Unleash an "<strong>"events"</strong>" token ("<a href="/connect">"Connect Unleash"</a>" makes one and shows every value to paste)."</p>
+            <p><a class="btn btn-secondary btn-small" href="/settings/api" data-testid="api-reference-link">"API reference"</a>" "<span class="muted small">"every operation, its parameters and a curl example"</span></p>
             {move || created().map(|new| view! {
                 <div class="alert alert-success" role="status">
                     <p>"Token “"{new.info.name.clone()}"” created. Copy it now: it will not be shown again."</p>

@@ -65,6 +65,8 @@ fn access_of(path: &str) -> Access {
     const PUBLIC_RPC: [&str; 3] = ["/rpc/login", "/rpc/create_first_admin", "/rpc/setup_needed"];
     match path {
         "/healthz" | "/login" | "/setup" | "/favicon.svg" | "/favicon.ico" | "/robots.txt" => Access::Public,
+        // The API's description: no secret in it, and clients generate code from it.
+        "/api/openapi.json" => Access::Public,
         _ if path.starts_with("/pkg/") => Access::Public,
         _ if PUBLIC_RPC.contains(&path) => Access::Public,
         "/api/events" => Access::Token,
@@ -279,6 +281,7 @@ mod tests {
         assert_eq!(access_of("/rpc/login"), Access::Public);
         assert_eq!(access_of("/rpc/list_admins"), Access::Rpc);
         assert_eq!(access_of("/api/events"), Access::Token);
+        assert_eq!(access_of("/api/openapi.json"), Access::Public);
         assert_eq!(access_of("/api/admin/webhooks"), Access::Api);
         assert_eq!(access_of("/"), Access::Page);
         assert_eq!(access_of("/webhooks/3"), Access::Page);

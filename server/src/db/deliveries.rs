@@ -149,6 +149,10 @@ pub(super) async fn claim(tx: &mut SqliteConnection, job: &ClaimJob) -> Result<V
 /// Records attempts in the caller's transaction: one command for the whole batch (the attempt
 /// rows, the deliveries' new states, the failure clock of the webhooks that had a success), then
 /// the webhooks whose attempts all failed.
+///
+/// An attempt whose delivery is gone (its webhook was deleted while the request was in flight) is
+/// dropped: inserting it would break the foreign key and fail the whole batch, every other
+/// webhook's attempts with it.
 pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob, now: i64) -> Result<BatchOutcome, sqlx::Error> {
     let mut outcome = BatchOutcome::default();
     let succeeded: Vec<i64> = job.clock.iter().filter(|(_, (success, _))| *success).map(|(id, _)| *id).collect();
@@ -161,7 +165,9 @@ pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob, now: i64)
             value ->> 'response_headers', value ->> 'response_body', value ->> 'response_body_encoding',
             value ->> 'duration_ms', value ->> 'error_class', value ->> 'error_message',
             value ->> 'started_at', value ->> 'next_attempt_at'
-         from json_each(?1) order by key;
+         from json_each(?1)
+         where exists (select 1 from deliveries where deliveries.id = value ->> 'delivery_id')
+         order by key;
          update deliveries set state = r.value ->> 'state', unleash_state = r.value ->> 'unleash_state',
             state_details = r.value ->> 'state_details', attempts = r.value ->> 'number',
             last_status = r.value ->> 'status', last_error_class = r.value ->> 'error_class',

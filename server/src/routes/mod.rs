@@ -5,6 +5,7 @@ pub mod deliveries;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod openapi;
 pub mod preview;
 pub mod webhooks;
 
@@ -13,15 +14,13 @@ use axum::Router;
 
 use crate::state::AppState;
 
-/// Every non-UI route. Mounted before the Leptos routes.
+/// Every non-UI route. Mounted before the Leptos routes. The `/api/*` routes come from
+/// `openapi::api()`, which documents each one it serves.
 pub fn api_router() -> Router<AppState> {
+    let (api, _document) = openapi::api().split_for_parts();
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(health::metrics))
-        .merge(webhooks::router())
-        .merge(deliveries::router())
-        .merge(events::router())
-        .merge(preview::router())
-        .merge(audit::router())
+        .merge(api)
         .route("/api/{*rest}", axum::routing::any(crate::auth::middleware::api_not_found))
 }

@@ -11,6 +11,7 @@ mod delivery;
 mod errors;
 mod foundation;
 mod log;
+mod openapi;
 mod secrets;
 mod security;
 mod unleash;
