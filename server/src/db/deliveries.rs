@@ -302,6 +302,7 @@ impl Db {
             }
         }
         let mut gone: Vec<i64> = batch.iter().filter(|a| a.status == GONE).map(|a| a.webhook_id).collect();
+        gone.sort_unstable();
         gone.dedup();
         self.submit(|reply| WriteJob::Record(RecordJob { rows_json, clock, gone, disable_after_ms, reply })).await
     }
