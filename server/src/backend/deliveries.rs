@@ -285,12 +285,12 @@ impl DeliveryService for AppState {
             (None, Some(host)) => format!("http://{host}"),
             (None, None) => format!("http://{}", self.config.addr),
         };
-        let webhooks: Vec<_> = self.db.list_webhooks().await?.into_iter().filter(|w| w.enabled).collect();
+        let subscriptions = self.db.enabled_webhook_events().await?;
         let event_types = catalog::EVENT_TYPES
             .iter()
             .filter(|t| t.unleash_addon)
             .map(|t| t.name)
-            .filter(|name| webhooks.iter().any(|w| type_subscribed(&w.events, name)))
+            .filter(|name| subscriptions.iter().any(|events| type_subscribed(events, name)))
             .map(str::to_owned)
             .collect();
         let last_event = self.db.last_received_event().await?.map(|r| ReceivedEvent {

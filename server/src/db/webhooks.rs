@@ -197,6 +197,14 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
 }
 
 impl Db {
+    /// The subscribed event types of each enabled webhook, read without opening any secret
+    /// (the Connect Unleash page asks every few seconds).
+    pub async fn enabled_webhook_events(&self) -> Result<Vec<Vec<String>>, sqlx::Error> {
+        let rows: Vec<String> =
+            sqlx::query_scalar("select events from webhooks where enabled = 1").fetch_all(&self.read).await?;
+        rows.iter().map(|events| serde_json::from_str(events).map_err(|e| sqlx::Error::Decode(Box::new(e)))).collect()
+    }
+
     pub async fn list_webhooks(&self) -> Result<Vec<Webhook>, sqlx::Error> {
         let rows: Vec<WebhookRow> =
             sqlx::query_as(concat!("select ", columns!(), " from webhooks order by lower(description), id"))
