@@ -19,7 +19,7 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
             let keys = crate::keys::KeySource::from_config(&config);
             let db = crate::db::Db::open_with(
                 &config.database_url,
-                &config.sqlite_synchronous,
+                &config.db_options(),
                 &keys,
                 crate::db::Access::Shared,
             )

@@ -190,6 +190,20 @@ pub struct Config {
     #[arg(long, env = "HOOKLINE_SQLITE_SYNCHRONOUS", default_value = "normal", value_parser = ["normal", "full"], global = true)]
     pub sqlite_synchronous: String,
 
+    /// PostgreSQL: connections each instance keeps open.
+    #[arg(long, env = "HOOKLINE_PG_POOL_SIZE", default_value_t = 10, global = true)]
+    pub pg_pool_size: u32,
+
+    /// PostgreSQL: the longest a statement may run before the server cancels it (`0s`: no limit).
+    #[arg(long, env = "HOOKLINE_PG_STATEMENT_TIMEOUT", default_value = "30s", value_parser = parse_duration, global = true)]
+    pub pg_statement_timeout: Duration,
+
+    /// PostgreSQL: wake other instances with LISTEN/NOTIFY when deliveries are queued (`on`), or
+    /// rely on polling alone (`off`, needed behind PgBouncer in transaction mode; up to a second
+    /// slower to start a delivery queued on another instance).
+    #[arg(long, env = "HOOKLINE_PG_NOTIFY", default_value = "on", value_parser = ["on", "off"], global = true)]
+    pub pg_notify: String,
+
     /// Targets webhooks may reach although the SSRF guard blocks them: comma-separated CIDRs, IP
     /// addresses or host names, e.g. `127.0.0.1/32,10.20.0.0/16,receiver.internal`. By default
     /// private, loopback, link-local and other reserved addresses are refused.
@@ -268,6 +282,17 @@ pub struct Config {
 impl Config {
     /// The settings with every default, as if no flag or variable were given (whatever the
     /// process environment holds). For tests.
+    /// The storage settings `Db::open_with` takes.
+    pub fn db_options(&self) -> crate::db::OpenOptions {
+        crate::db::OpenOptions {
+            sqlite_synchronous: self.sqlite_synchronous.clone(),
+            pg_pool_size: self.pg_pool_size,
+            pg_statement_timeout: self.pg_statement_timeout,
+            pg_notify: self.pg_notify == "on",
+            extra_ca_certs: self.extra_ca_certs.clone(),
+        }
+    }
+
     pub fn defaults() -> Config {
         // Parsing an empty command line only fails if a default is malformed, which tests catch.
         Cli::try_parse_with_env(["hookline"], &[]).map(|cli| cli.config).unwrap_or_else(|e| panic!("defaults: {e}"))

@@ -77,33 +77,50 @@ impl KeySource {
 /// after the migrations, before anything else reads the database.
 pub(crate) async fn unlock(conn: &mut SqliteConnection, source: &KeySource) -> anyhow::Result<EncryptionKey> {
     let stored = secrets::stored_key(conn).await.context("cannot read the encryption key check")?;
-    let key = match source {
+    let key = choose_key(source, stored.as_ref())?;
+    let sealed = secrets::seal_plain_values(conn, &key).await;
+    finish_unlock(source, &key, sealed)?;
+    Ok(key)
+}
+
+/// The key to use: the setting's, a key file's (generated on a new database) or, with neither, a
+/// throw-away one; refused when the database records another key.
+pub(crate) fn choose_key(source: &KeySource, stored: Option<&StoredKey>) -> anyhow::Result<EncryptionKey> {
+    Ok(match source {
         KeySource::Setting(text) => {
             let key = EncryptionKey::parse(text).map_err(|e| anyhow::anyhow!("HOOKLINE_ENCRYPTION_KEY: {e}"))?;
-            if let Some(stored) = &stored {
+            if let Some(stored) = stored {
                 ensure_matches(stored, &key, "HOOKLINE_ENCRYPTION_KEY")?;
             }
             key
         }
         KeySource::Ephemeral => {
             let (key, _) = EncryptionKey::generate();
-            if let Some(stored) = &stored {
+            if let Some(stored) = stored {
                 ensure_matches(stored, &key, &source.setting_name())?;
             }
             key
         }
-        KeySource::Files(dir) => unlock_files(dir, stored.as_ref())?,
-    };
-    let sealed = match secrets::seal_plain_values(conn, &key).await {
+        KeySource::Files(dir) => unlock_files(dir, stored)?,
+    })
+}
+
+/// Reports what sealing the plain values (`secrets::seal_plain_values`) did at start-up.
+pub(crate) fn finish_unlock(
+    source: &KeySource,
+    key: &EncryptionKey,
+    sealed: Result<Result<u64, StoredKey>, sqlx::Error>,
+) -> anyhow::Result<()> {
+    let sealed = match sealed {
         Ok(Ok(sealed)) => sealed,
         // Another process recorded its key between our read and our write.
-        Ok(Err(recorded)) => return Err(mismatch(&recorded, &key, &source.setting_name())),
+        Ok(Err(recorded)) => return Err(mismatch(&recorded, key, &source.setting_name())),
         Err(error) => return Err(error).context("cannot encrypt the secrets stored in plain text"),
     };
     if sealed > 0 {
         tracing::info!(values = sealed, key_id = %key.id(), "encrypted the secrets an earlier version stored in plain text");
     }
-    Ok(key)
+    Ok(())
 }
 
 /// Refuses a key that is not the one the database records, naming both ids and the setting.
@@ -360,7 +377,7 @@ pub async fn rotate(config: &Config, new_key: Option<&str>) -> anyhow::Result<Ro
              it, and start Hookline with HOOKLINE_ENCRYPTION_KEY set to the new key."
         ),
     };
-    let db = Db::open_with(&config.database_url, &config.sqlite_synchronous, &source, Access::Exclusive).await?;
+    let db = Db::open_with(&config.database_url, &config.db_options(), &source, Access::Exclusive).await?;
     let result = rotate_open(&db, &source, new, &new_text).await;
     db.close().await;
     result

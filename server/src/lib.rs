@@ -83,7 +83,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let keys = keys::KeySource::from_config(&config);
     let db = db::Db::open_with_clock(
         &config.database_url,
-        &config.sqlite_synchronous,
+        &config.db_options(),
         &keys,
         db::Access::Shared,
         config.clock.clone(),
@@ -195,7 +195,7 @@ pub fn router(state: AppState) -> Router {
 
     // The idle time as configured, to the millisecond (`1500ms` is not cut to one second).
     let idle = ::time::Duration::try_from(state.config.session_idle).unwrap_or(::time::Duration::MAX);
-    let store = db::sessions::SqliteSessionStore::new(state.db.clone(), state.config.session_max);
+    let store = db::sessions::DbSessionStore::new(state.db.clone(), state.config.session_max);
     let sessions = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

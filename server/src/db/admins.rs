@@ -1,7 +1,7 @@
 //! Admin accounts.
 
 use super::audit::{self, audited, NewAudit};
-use super::{now_ms, Db};
+use super::{now_ms, SqliteDb};
 
 /// An admin row; the password hash never leaves the server crate.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -12,7 +12,7 @@ pub struct AdminRow {
     pub created_at: i64,
 }
 
-impl Db {
+impl SqliteDb {
     pub async fn count_admins(&self) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar("select count(*) from admins").fetch_one(&self.read).await
     }

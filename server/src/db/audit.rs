@@ -8,7 +8,7 @@
 use app::model::{Actor, ActorKind, AuditAction, ObjectKind};
 use sqlx::SqliteConnection;
 
-use super::{now_ms, Db};
+use super::{now_ms, SqliteDb};
 
 /// An entry to write.
 #[derive(Debug, Clone)]
@@ -128,7 +128,7 @@ macro_rules! audit_select {
     };
 }
 
-impl Db {
+impl SqliteDb {
     /// Writes one entry on its own (for actions that change nothing else).
     pub async fn record_audit(&self, entry: &NewAudit) -> Result<i64, sqlx::Error> {
         let mut conn = self.write.acquire().await?;

@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, UnleashState};
 
 use super::writer::WriteJob;
-use super::{Db, StoreError};
+use super::{SqliteDb, StoreError};
 
 /// A delivery the dispatcher may work on, with what it needs to send it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -233,7 +233,7 @@ pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob, now: i64)
     Ok(outcome)
 }
 
-impl Db {
+impl SqliteDb {
     /// Up to `limit` deliveries that are due now and not leased, of enabled webhooks, oldest first.
     pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>, sqlx::Error> {
         sqlx::query_as(

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::webhooks::Webhook;
 use super::writer::WriteJob;
-use super::{Db, StoreError};
+use super::{SqliteDb, StoreError};
 
 /// An event ready to store: `id` is the client's, or None to assign one.
 #[derive(Debug, Clone)]
@@ -85,7 +85,7 @@ impl std::fmt::Debug for IntakeJob {
     }
 }
 
-impl Db {
+impl SqliteDb {
     /// Stores events and one delivery per matching enabled webhook, atomically, and returns once
     /// they are committed; `Webhook::takes` decides which webhooks an event goes to.
     ///
@@ -361,7 +361,7 @@ mod tests {
         ]
     }
 
-    async fn contents(db: &Db) -> (Vec<(i64, String, String, Option<String>)>, Vec<(i64, i64, String)>, i64) {
+    async fn contents(db: &SqliteDb) -> (Vec<(i64, String, String, Option<String>)>, Vec<(i64, i64, String)>, i64) {
         let events = sqlx::query_as("select id, type, payload, feature_name from events order by id")
             .fetch_all(&db.read)
             .await
@@ -379,7 +379,7 @@ mod tests {
 
     /// The intake before group commit: one transaction per request, one statement per row, ids
     /// from AUTOINCREMENT. The reference the group commit must match.
-    async fn one_by_one(db: &Db, job: &IntakeJob) -> Vec<StoredEvent> {
+    async fn one_by_one(db: &SqliteDb, job: &IntakeJob) -> Vec<StoredEvent> {
         let now = crate::time::now_ms();
         let mut tx = db.write.begin().await.expect("begin");
         let webhooks = crate::db::webhooks::enabled_webhooks(&mut tx, &db.key).await.expect("webhooks");

@@ -4,7 +4,7 @@
 use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, UnleashState};
 
 use super::audit::{self, NewAudit};
-use super::Db;
+use super::SqliteDb;
 
 /// A delivery row joined with its event's flag, project and environment.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -80,7 +80,7 @@ macro_rules! delivery_select {
     };
 }
 
-impl Db {
+impl SqliteDb {
     /// A page of deliveries, newest first, keyset-paginated by id. Every filter is a bound
     /// parameter. The webhook and state filters pick one of four statements, each shaped so its
     /// index serves it (an optional `?1 is null or col = ?1` condition would keep SQLite from

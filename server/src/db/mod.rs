@@ -1,9 +1,15 @@
 //! Storage: every SQL statement Hookline runs lives under this module, behind the `Db` handle.
 //!
-//! SQLite is the embedded default. Writes go through a single-connection pool, so they queue in
-//! the process instead of fighting over SQLite's file lock (no SQLITE_BUSY storms under load), while
-//! reads use a separate pool and run concurrently (WAL mode). A PostgreSQL backend would implement
-//! the same methods; callers never see SQL.
+//! Two backends, chosen by `HOOKLINE_DATABASE_URL`'s scheme: SQLite (`sqlite://`, the embedded
+//! default, one process) and PostgreSQL (`postgres://`, several instances sharing one database).
+//! Each has its own migrations (`migrations/sqlite`, `migrations/postgres`) and its own statements:
+//! the entity modules here (`admins`, `events`, ...) hold the entity's types and its SQLite
+//! statements, `postgres/` the PostgreSQL ones, method for method. `Db` hands each call to the
+//! backend in use; validation, matching and retry decisions stay above it, written once.
+//!
+//! Not `sqlx::Any`: each backend keeps compile-time types and its own dialect (placeholders,
+//! JSON, locking), and the hot paths differ on purpose (SQLite's in-process write queue,
+//! PostgreSQL's `SKIP LOCKED` claims shared by every instance).
 
 pub mod admins;
 pub mod audit;
@@ -11,8 +17,10 @@ pub mod deliveries;
 mod error;
 pub mod events;
 pub mod log;
+pub mod postgres;
 pub mod secrets;
 pub mod sessions;
+mod sqlite;
 pub mod tokens;
 pub mod webhooks;
 mod writer;
@@ -20,45 +28,82 @@ mod writer;
 #[cfg(test)]
 mod testing;
 
-use std::path::Path;
-use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
 
-use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use app::model::WebhookSpec;
+use hookline_core::delivery::DeliveryState;
 
 use crate::crypto::EncryptionKey;
 use crate::keys::KeySource;
 use crate::time::SharedClock;
 
 pub use error::StoreError;
+pub use postgres::PgDb;
+pub use sqlite::SqliteDb;
+
+use admins::AdminRow;
+use audit::{AuditQuery, AuditRow, NewAudit};
+use deliveries::{AttemptRecord, BatchOutcome, DueDelivery};
+use events::{EventRow, NewEvent, StoredEvent};
+use log::{AttemptRow, DeliveryRow, LogFilter, WebhookCounts};
+use sessions::SessionRow;
+use tokens::TokenRow;
+use webhooks::Webhook;
+
+/// The clock every timestamp column is written with (it lives in `crate::time`).
+pub use crate::time::now_ms;
 
 /// The database handle: cheap to clone, shared by the web server and the dispatcher.
 #[derive(Clone, Debug)]
 pub struct Db {
-    /// Read-only work: listings, lookups, dashboards.
-    read: SqlitePool,
-    /// All writes, one at a time.
-    write: SqlitePool,
-    /// Background WAL checkpoints (see `writer::Checkpointer`).
-    checkpoint: SqlitePool,
-    /// The write queue of the intake and the dispatcher (see `writer`).
-    writer: tokio::sync::mpsc::Sender<writer::WriteJob>,
-    /// Counters of the writes the write queue's caches depend on.
-    changes: Arc<Changes>,
-    /// The key secrets are sealed with (see `crate::crypto`); checked against the database at open.
-    key: Arc<EncryptionKey>,
-    /// `<database>.lock`, held until `close` (see `keys::lock_database`).
-    lock: Arc<std::sync::Mutex<Option<std::fs::File>>>,
-    /// The time the intake's rows, the delivery queue and its attempts are stamped and decided
-    /// with (see `crate::time::Clock`); other columns (sessions, tokens, admins) use `now_ms`.
-    clock: SharedClock,
+    store: Store,
 }
 
-/// How a `Db` holds the database's lock file.
+#[derive(Clone, Debug)]
+enum Store {
+    Sqlite(SqliteDb),
+    Postgres(PgDb),
+}
+
+impl From<SqliteDb> for Db {
+    fn from(db: SqliteDb) -> Self {
+        Db { store: Store::Sqlite(db) }
+    }
+}
+
+impl From<PgDb> for Db {
+    fn from(db: PgDb) -> Self {
+        Db { store: Store::Postgres(db) }
+    }
+}
+
+/// Which database a `Db` talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend `url` names by its scheme.
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    /// As `/healthz` and `/metrics` name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// How a `Db` holds the database's lock (SQLite's lock file, PostgreSQL's advisory lock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// A server or a command: any number at once.
@@ -67,186 +112,205 @@ pub enum Access {
     Exclusive,
 }
 
-/// Counters bumped after every committed write that the write queue caches around (see
-/// `writer::Caches`).
-#[derive(Debug, Default)]
-pub(crate) struct Changes {
-    /// Every change to a webhook (the intake matches events against the enabled ones).
-    webhooks: AtomicU64,
-    /// Every event inserted outside the write queue (the queue assigns event ids itself).
-    events: AtomicU64,
+/// Connection settings that only some backends read.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// SQLite's `synchronous` pragma: `normal` or `full`.
+    pub sqlite_synchronous: String,
+    /// PostgreSQL: connections per instance.
+    pub pg_pool_size: u32,
+    /// PostgreSQL: the statement timeout of every connection (zero: none).
+    pub pg_statement_timeout: std::time::Duration,
+    /// PostgreSQL: LISTEN/NOTIFY wake-ups (off behind PgBouncer in transaction mode).
+    pub pg_notify: bool,
+    /// PostgreSQL: extra CA certificates for `sslmode=verify-ca`/`verify-full` (HOOKLINE_EXTRA_CA_CERTS).
+    pub extra_ca_certs: Option<std::path::PathBuf>,
 }
 
-impl Changes {
-    fn webhook_changed(&self) {
-        self.webhooks.fetch_add(1, Ordering::AcqRel);
-    }
-
-    fn event_inserted(&self) {
-        self.events.fetch_add(1, Ordering::AcqRel);
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            sqlite_synchronous: "normal".into(),
+            pg_pool_size: 10,
+            pg_statement_timeout: std::time::Duration::from_secs(30),
+            pg_notify: true,
+            extra_ca_certs: None,
+        }
     }
 }
-
-/// The clock every timestamp column is written with (it lives in `crate::time`).
-pub use crate::time::now_ms;
 
 impl Db {
-    /// Opens (creating if needed) the database at `url`, applies pending migrations, and returns
-    /// the handle. Secrets use the `encryption.key` next to the database (see `open_with`).
+    /// Opens the database at `url` with the key `KeySource::for_database` finds (tests, tools).
     pub async fn open(url: &str, synchronous: &str) -> anyhow::Result<Db> {
-        Db::open_with(url, synchronous, &KeySource::for_database(url, None), Access::Shared).await
+        let options = OpenOptions { sqlite_synchronous: synchronous.into(), ..OpenOptions::default() };
+        Db::open_with(url, &options, &KeySource::for_database(url, None), Access::Shared).await
     }
 
-    /// Opens the database with the encryption key from `keys`: creates the file (private) when
-    /// missing, takes the lock, migrates, checks the key against the database and encrypts any
-    /// secret still stored in plain text, then starts the write queue.
-    pub async fn open_with(url: &str, synchronous: &str, keys: &KeySource, access: Access) -> anyhow::Result<Db> {
-        Db::open_with_clock(url, synchronous, keys, access, crate::time::system_clock()).await
+    /// Opens the database with the encryption key from `keys`, migrating it first.
+    pub async fn open_with(url: &str, options: &OpenOptions, keys: &KeySource, access: Access) -> anyhow::Result<Db> {
+        Db::open_with_clock(url, options, keys, access, crate::time::system_clock()).await
     }
 
     /// `open_with`, deciding the delivery queue's times by `clock`.
     pub async fn open_with_clock(
         url: &str,
-        synchronous: &str,
+        options: &OpenOptions,
         keys: &KeySource,
         access: Access,
         clock: SharedClock,
     ) -> anyhow::Result<Db> {
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("HOOKLINE_DATABASE_URL `{url}` is not a SQLite URL"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(match synchronous {
-                "full" => SqliteSynchronous::Full,
-                _ => SqliteSynchronous::Normal,
-            })
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .pragma("temp_store", "memory")
-            .pragma("cache_size", "-16000");
-        if let Some(folder) = options.get_filename().parent() {
-            if !folder.as_os_str().is_empty() && !folder.exists() {
-                std::fs::create_dir_all(folder)
-                    .with_context(|| format!("cannot create the database folder {}", folder.display()))?;
+        Ok(match Backend::of_url(url) {
+            Backend::Sqlite => {
+                SqliteDb::open_with_clock(url, &options.sqlite_synchronous, keys, access, clock).await?.into()
             }
+            Backend::Postgres => PgDb::open(url, options, keys, access, clock).await?.into(),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match &self.store {
+            Store::Sqlite(_) => Backend::Sqlite,
+            Store::Postgres(_) => Backend::Postgres,
         }
-        let file = options.get_filename();
-        let lock = if file == Path::new(":memory:") {
-            None
-        } else {
-            // SQLite would create the file with the default mode (often readable by everyone),
-            // and gives its -wal and -shm files the database's mode: create it private first.
-            crate::keys::create_private(file)
-                .with_context(|| format!("cannot create the database file {}", file.display()))?;
-            Some(crate::keys::lock_database(file, access)?)
-        };
-        // No ping before handing out a connection (`test_before_acquire`): a SQLite connection is a
-        // local file, not a socket that can go stale, and the ping is a round trip to the
-        // connection's worker thread on every query.
-        //
-        // WAL checkpoints: a checkpoint copies pages into the database file and syncs both files.
-        // Done by the writer at commit time every 1000 pages (SQLite's default), it stalled all
-        // writes for ~12 ms about three times a second at 200 events/s. A separate connection
-        // now copies in the background (see `writer::Checkpointer`), and the writer's own
-        // checkpoint, which restarts the WAL file, runs every 4000 pages and finds little left.
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone().pragma("wal_autocheckpoint", "4000"))
-            .await
-            .with_context(|| format!("cannot open the database {url}"))?;
-        sqlx::migrate!("../migrations").run(&write).await.context("cannot apply database migrations")?;
-        let key = {
-            let mut conn = write.acquire().await.with_context(|| format!("cannot open the database {url}"))?;
-            Arc::new(crate::keys::unlock(&mut conn, keys).await?)
-        };
-        let checkpoint = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await
-            .with_context(|| format!("cannot open the database {url} for checkpoints"))?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(4)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.read_only(true))
-            .await
-            .with_context(|| format!("cannot open the database {url} for reading"))?;
-        let (writer, inbox) = tokio::sync::mpsc::channel(1024);
-        let changes = Arc::new(Changes::default());
-        tokio::spawn(writer::writer_loop(
-            write.clone(),
-            inbox,
-            writer::Caches::new(changes.clone(), key.clone()),
-            writer::Checkpointer::new(checkpoint.clone()),
-            clock.clone(),
-        ));
-        Ok(Db { read, write, checkpoint, writer, changes, key, lock: Arc::new(std::sync::Mutex::new(lock)), clock })
+    }
+
+    /// The PostgreSQL handle, when that is the backend (its multi-instance machinery).
+    pub fn postgres(&self) -> Option<&PgDb> {
+        match &self.store {
+            Store::Postgres(db) => Some(db),
+            Store::Sqlite(_) => None,
+        }
     }
 
     /// The clock of the intake, the delivery queue, retention and auto-disable.
     pub fn clock(&self) -> &SharedClock {
-        &self.clock
+        match &self.store {
+            Store::Sqlite(db) => db.clock(),
+            Store::Postgres(db) => db.clock(),
+        }
     }
 
     /// The current time by that clock.
     pub fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
+        self.clock().now_ms()
     }
 
     /// The key secrets are sealed with.
     pub fn encryption_key(&self) -> &EncryptionKey {
-        &self.key
-    }
-
-    /// Re-seals every secret from `old` to `new` in one transaction, with its audit entry (see
-    /// `keys::rotate`).
-    pub(crate) async fn reencrypt(
-        &self,
-        old: &EncryptionKey,
-        new: &EncryptionKey,
-        audit: &audit::NewAudit,
-    ) -> Result<secrets::Reencrypted, sqlx::Error> {
-        let mut conn = self.write.acquire().await?;
-        secrets::reencrypt(&mut conn, old, new, audit).await
-    }
-
-    /// The folder holding the database file (where `secret.key` is kept), if the URL names a file.
-    pub fn data_dir(url: &str) -> Option<std::path::PathBuf> {
-        let options = SqliteConnectOptions::from_str(url).ok()?;
-        let file = options.get_filename();
-        if file == Path::new(":memory:") {
-            return None;
+        match &self.store {
+            Store::Sqlite(db) => db.encryption_key(),
+            Store::Postgres(db) => db.encryption_key(),
         }
-        Some(file.parent().map(Path::to_path_buf).unwrap_or_default())
     }
 
-    /// Whether the database answers a trivial query (for `/healthz`).
-    pub async fn is_healthy(&self) -> bool {
-        sqlx::query_scalar::<_, i64>("select 1").fetch_one(&self.read).await.is_ok()
-    }
-
-    /// Queues the job `make` builds around its reply channel for the write queue's next round,
-    /// and waits for the answer (which comes after the round's commit).
-    async fn submit<T>(
-        &self,
-        make: impl FnOnce(tokio::sync::oneshot::Sender<Result<T, StoreError>>) -> writer::WriteJob,
-    ) -> Result<T, StoreError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.writer.send(make(reply)).await.map_err(|_| StoreError::WriterClosed)?;
-        answer.await.map_err(|_| StoreError::WriterCrashed)?
+    /// The folder holding the database file (where the key files are kept), if the URL names a
+    /// SQLite file. PostgreSQL has none: its keys come from the settings.
+    pub fn data_dir(url: &str) -> Option<std::path::PathBuf> {
+        match Backend::of_url(url) {
+            Backend::Sqlite => SqliteDb::data_dir(url),
+            Backend::Postgres => None,
+        }
     }
 
     /// Closes the pools, waiting for running statements (graceful shutdown).
     pub async fn close(&self) {
-        self.read.close().await;
-        self.write.close().await;
-        self.checkpoint.close().await;
-        // Only now may a key rotation start on this database.
-        if let Ok(mut lock) = self.lock.lock() {
-            lock.take();
+        match &self.store {
+            Store::Sqlite(db) => db.close().await,
+            Store::Postgres(db) => db.close().await,
         }
     }
+}
+
+/// Hands each listed method to the backend in use. Both backends must have every one, with the
+/// same signature: a method missing on one side does not compile.
+macro_rules! delegate {
+    ($( $(#[$meta:meta])* $vis:vis async fn $name:ident(&self $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty; )*) => {
+        impl Db {
+            $(
+                $(#[$meta])*
+                $vis async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    match &self.store {
+                        Store::Sqlite(db) => db.$name($($arg),*).await,
+                        Store::Postgres(db) => db.$name($($arg),*).await,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+delegate! {
+    /// Whether the database answers a trivial query (for `/healthz`).
+    pub async fn is_healthy(&self) -> bool;
+    /// Re-seals every secret from `old` to `new` in one transaction, with its audit entry.
+    pub(crate) async fn reencrypt(&self, old: &EncryptionKey, new: &EncryptionKey, audit: &NewAudit) -> Result<secrets::Reencrypted, sqlx::Error>;
+
+    // Admins (db::admins).
+    pub async fn count_admins(&self) -> Result<i64, sqlx::Error>;
+    pub async fn list_admins(&self) -> Result<Vec<AdminRow>, sqlx::Error>;
+    pub async fn admin_by_id(&self, id: i64) -> Result<Option<AdminRow>, sqlx::Error>;
+    pub async fn admin_by_email(&self, email: &str) -> Result<Option<AdminRow>, sqlx::Error>;
+    pub async fn insert_admin(&self, email: &str, password_hash: &str, only_if_none: bool, audit: &NewAudit) -> Result<Option<AdminRow>, sqlx::Error>;
+    pub async fn update_admin_password(&self, id: i64, password_hash: &str, keep_session: Option<&str>, audit: &NewAudit) -> Result<bool, sqlx::Error>;
+    pub async fn delete_admin_unless_last(&self, id: i64, audit: &NewAudit) -> Result<bool, sqlx::Error>;
+
+    // The audit log (db::audit).
+    pub async fn record_audit(&self, entry: &NewAudit) -> Result<i64, sqlx::Error>;
+    pub async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>, sqlx::Error>;
+    pub async fn prune_audit(&self, older_than: i64, batch: i64) -> Result<u64, sqlx::Error>;
+
+    // API tokens (db::tokens).
+    pub async fn insert_token(&self, name: &str, token_hash: &str, prefix: &str, scopes: &str, audit: &NewAudit) -> Result<TokenRow, sqlx::Error>;
+    pub async fn list_tokens(&self) -> Result<Vec<TokenRow>, sqlx::Error>;
+    pub async fn revoke_token(&self, id: i64, audit: &NewAudit) -> Result<bool, sqlx::Error>;
+    pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<TokenRow>, sqlx::Error>;
+    pub async fn touch_token(&self, id: i64) -> Result<(), sqlx::Error>;
+
+    // Sessions (db::sessions).
+    pub async fn insert_session(&self, row: &SessionRow, now: i64) -> Result<bool, sqlx::Error>;
+    pub async fn update_session(&self, row: &SessionRow) -> Result<(), sqlx::Error>;
+    pub async fn live_session_data(&self, id: &str, now: i64, started_after: i64) -> Result<Option<String>, sqlx::Error>;
+    pub async fn delete_session(&self, id: &str) -> Result<(), sqlx::Error>;
+    pub async fn delete_sessions_ended_by(&self, now: i64, started_by: i64) -> Result<u64, sqlx::Error>;
+    pub async fn delete_all_sessions(&self) -> Result<u64, sqlx::Error>;
+
+    // Webhooks (db::webhooks).
+    pub async fn enabled_webhook_events(&self) -> Result<Vec<Vec<String>>, sqlx::Error>;
+    pub async fn list_webhooks(&self) -> Result<Vec<Webhook>, sqlx::Error>;
+    pub async fn webhook(&self, id: i64) -> Result<Option<Webhook>, sqlx::Error>;
+    pub async fn insert_webhook(&self, spec: &WebhookSpec, secret: &str, audit: &NewAudit) -> Result<Webhook, sqlx::Error>;
+    pub async fn update_webhook(&self, id: i64, expected_version: i64, spec: &WebhookSpec, audit: &NewAudit) -> Result<Option<Webhook>, sqlx::Error>;
+    pub async fn set_webhook_enabled(&self, id: i64, enabled: bool, audit: &NewAudit) -> Result<Option<Webhook>, sqlx::Error>;
+    pub async fn delete_webhook(&self, id: i64, audit: &NewAudit) -> Result<bool, sqlx::Error>;
+    pub async fn rotate_webhook_secret(&self, id: i64, new_secret: &str, previous_expires_at: i64, audit: &NewAudit) -> Result<Option<Webhook>, sqlx::Error>;
+
+    // The intake (db::events).
+    pub async fn insert_events(&self, events: Vec<NewEvent>) -> Result<Vec<StoredEvent>, StoreError>;
+    pub async fn insert_test_delivery(&self, webhook_id: i64, new: &mut NewEvent, audit: &NewAudit) -> Result<(i64, i64), sqlx::Error>;
+    pub async fn event_payload(&self, id: i64) -> Result<Option<String>, sqlx::Error>;
+
+    // The delivery queue (db::deliveries).
+    pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>, sqlx::Error>;
+    pub async fn claim_deliveries(&self, ids: &[i64], now: i64, lease_until: i64) -> Result<Vec<i64>, StoreError>;
+    pub async fn release_deliveries(&self, ids: &[i64]) -> Result<u64, sqlx::Error>;
+    pub async fn next_due_at(&self) -> Result<Option<i64>, sqlx::Error>;
+    pub async fn record_attempts(&self, batch: &[AttemptRecord], disable_after_ms: i64) -> Result<BatchOutcome, StoreError>;
+    pub async fn queue_gauges(&self, now: i64) -> Result<crate::metrics::QueueGauges, sqlx::Error>;
+    pub async fn last_delivery_per_webhook(&self) -> Result<HashMap<i64, (DeliveryState, i64)>, sqlx::Error>;
+    pub async fn last_delivery_of(&self, webhook_id: i64) -> Result<Option<(DeliveryState, i64)>, sqlx::Error>;
+
+    // The delivery log and the dashboard (db::log).
+    pub async fn list_deliveries(&self, filter: &LogFilter) -> Result<Vec<DeliveryRow>, sqlx::Error>;
+    pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>, sqlx::Error>;
+    pub async fn attempts_of(&self, delivery_id: i64) -> Result<Vec<AttemptRow>, sqlx::Error>;
+    pub async fn queue_redelivery(&self, id: i64, audit: &NewAudit) -> Result<bool, sqlx::Error>;
+    pub async fn recover_failed(&self, webhook_id: i64, since: i64, cap: i64, audit: &NewAudit) -> Result<i64, sqlx::Error>;
+    pub async fn last_received_event(&self) -> Result<Option<EventRow>, sqlx::Error>;
+    pub async fn list_events(&self, before: Option<i64>, limit: i64) -> Result<Vec<EventRow>, sqlx::Error>;
+    pub async fn deliveries_of_events(&self, event_ids: &[i64]) -> Result<Vec<(i64, i64, i64, DeliveryState)>, sqlx::Error>;
+    pub async fn counts_per_webhook(&self, since: i64) -> Result<Vec<WebhookCounts>, sqlx::Error>;
+    pub async fn hourly_counts(&self, since: i64) -> Result<Vec<(i64, i64, i64)>, sqlx::Error>;
+    pub async fn count_unfinished(&self) -> Result<i64, sqlx::Error>;
+    pub async fn prune_deliveries(&self, older_than: i64, keep_per_webhook: i64, batch: i64) -> Result<u64, sqlx::Error>;
+    pub async fn prune_events(&self, older_than: i64, batch: i64) -> Result<u64, sqlx::Error>;
 }

@@ -19,10 +19,10 @@ pub(crate) const SEALED_COLUMNS: [(&str, &str, &str); 5] = [
 ];
 
 /// The place of the key check value (`encryption_key.check_value` of its one row).
-const CHECK_COLUMN: &str = "encryption_key.check_value";
-const CHECK_ROW: i64 = 1;
+pub(crate) const CHECK_COLUMN: &str = "encryption_key.check_value";
+pub(crate) const CHECK_ROW: i64 = 1;
 /// The text the check value seals: opening it proves the key is the database's.
-const CHECK_PLAINTEXT: &[u8] = b"hookline encryption key check";
+pub(crate) const CHECK_PLAINTEXT: &[u8] = b"hookline encryption key check";
 
 /// The key the database says its secrets are encrypted with.
 #[derive(Debug, Clone)]
@@ -33,6 +33,10 @@ pub(crate) struct StoredKey {
 }
 
 impl StoredKey {
+    pub(crate) fn new(id: String, check_value: String) -> Self {
+        StoredKey { id, check_value }
+    }
+
     /// Whether `key` is this key: same id, and the check value opens with it.
     pub fn check(&self, key: &EncryptionKey) -> Result<bool, String> {
         if self.id != key.id().to_string() {

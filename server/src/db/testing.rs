@@ -6,18 +6,18 @@ use hookline_core::catalog::sample_event;
 use super::audit::NewAudit;
 use super::events::NewEvent;
 use super::webhooks::Webhook;
-use super::Db;
+use super::SqliteDb;
 
 /// A fresh, migrated database; keep the folder alive as long as the handle.
-pub async fn open() -> (tempfile::TempDir, Db) {
+pub async fn open() -> (tempfile::TempDir, SqliteDb) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    let db = Db::open(&url, "normal").await.expect("open");
+    let db = SqliteDb::open(&url, "normal").await.expect("open");
     (dir, db)
 }
 
 /// An enabled webhook subscribed to `events`.
-pub async fn webhook(db: &Db, events: &[&str]) -> Webhook {
+pub async fn webhook(db: &SqliteDb, events: &[&str]) -> Webhook {
     let spec = WebhookSpec {
         description: String::new(),
         url: "http://127.0.0.1:9/hook".into(),

@@ -1,7 +1,7 @@
 //! API tokens: stored as SHA-256 hashes, looked up by hash on every API call.
 
 use super::audit::{self, NewAudit};
-use super::{now_ms, Db};
+use super::{now_ms, SqliteDb};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenRow {
@@ -23,7 +23,7 @@ impl TokenRow {
     }
 }
 
-impl Db {
+impl SqliteDb {
     /// Stores a token (its hash); `audit` (whose actor is "created by") is recorded for the new id
     /// in the same transaction.
     pub async fn insert_token(

@@ -11,7 +11,7 @@ use hookline_core::event::{Event, EventView};
 use hookline_core::subscription::Subscription;
 
 use super::audit::{self, audited, NewAudit};
-use super::{now_ms, Db};
+use super::{now_ms, SqliteDb};
 use crate::crypto::EncryptionKey;
 
 /// A stored webhook, secrets in clear (server-side only).
@@ -196,7 +196,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
-impl Db {
+impl SqliteDb {
     /// The subscribed event types of each enabled webhook, read without opening any secret
     /// (the Connect Unleash page asks every few seconds).
     pub async fn enabled_webhook_events(&self) -> Result<Vec<Vec<String>>, sqlx::Error> {

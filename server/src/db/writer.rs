@@ -22,7 +22,8 @@ use tokio::sync::mpsc;
 use super::deliveries::{self, BatchOutcome, ClaimJob, RecordJob};
 use super::events::{self, IntakeCache, IntakeJob, StoredEvent};
 use super::webhooks::Webhook;
-use super::{Changes, StoreError};
+use super::sqlite::Changes;
+use super::StoreError;
 use crate::crypto::EncryptionKey;
 use crate::time::SharedClock;
 

@@ -37,6 +37,46 @@ impl DataDir {
     }
 }
 
+/// The admin URL of the throw-away PostgreSQL that `scripts/test.sh` starts, when the suite runs
+/// against PostgreSQL; unset, it runs against SQLite.
+pub const POSTGRES_SETTING: &str = "HOOKLINE_TEST_POSTGRES";
+
+/// Whether this run of the suite uses PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var_os(POSTGRES_SETTING).is_some()
+}
+
+/// Points `config` at this run's backend for the data folder `dir`: SQLite's `hookline.db` in it,
+/// or, on PostgreSQL, a database of its own (created on first use, its URL and encryption key
+/// kept in the folder, so a restart on the same folder finds the same data).
+pub async fn use_test_database(config: &mut Config, dir: &Path) {
+    let Some(admin_url) = std::env::var_os(POSTGRES_SETTING) else {
+        config.database_url = format!("sqlite://{}", dir.join("hookline.db").display());
+        return;
+    };
+    let admin_url = admin_url.to_string_lossy().into_owned();
+    let url_file = dir.join("postgres-url");
+    let key_file = dir.join("postgres-key");
+    if !url_file.exists() {
+        use sqlx::Connection;
+        let name = format!("t_{}", uuid_like());
+        let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("connect to the test PostgreSQL");
+        sqlx::query(&format!("create database {name}")).execute(&mut conn).await.expect("create database");
+        let _ = conn.close().await;
+        let (base, _) = admin_url.rsplit_once('/').expect("the URL names a database");
+        std::fs::write(&url_file, format!("{base}/{name}")).expect("write URL");
+        std::fs::write(&key_file, hookline_server::crypto::EncryptionKey::generate().1).expect("write key");
+    }
+    config.database_url = std::fs::read_to_string(&url_file).expect("read URL");
+    config.encryption_key = Some(std::fs::read_to_string(&key_file).expect("read key"));
+}
+
+fn uuid_like() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..16).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.gen_range(0..36)])).collect()
+}
+
 impl TestServer {
     /// A fresh server with no admin.
     pub async fn start() -> TestServer {
@@ -52,7 +92,7 @@ impl TestServer {
     /// A server on an existing data folder (e.g. after `stop`), to test restarts.
     pub async fn start_in(data: DataDir, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let mut config = Config::defaults();
-        config.database_url = format!("sqlite://{}", data.path().join("hookline.db").display());
+        use_test_database(&mut config, data.path()).await;
         adjust(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
