@@ -126,6 +126,16 @@ if [[ $WANT_TEST -eq 1 && -z "${CHROMIUM:-}" ]]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
+# 5b. PostgreSQL (make test only): the integration suite runs a second time against a throw-away
+# server that scripts/pg.sh starts from these programs (no system service is started or changed).
+# `postgresql-15` alone: the `postgresql` metapackage would create and start a system cluster.
+if [[ $WANT_TEST -eq 1 ]]; then
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql-15
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || die "PostgreSQL's initdb is missing after installing postgresql-15"
+  command -v runuser >/dev/null || apt_install util-linux
+fi
+
+# ---------------------------------------------------------------------------------------------
 # 6. Schemathesis and openapi-spec-validator (make test only), from PyPI into a virtualenv of their
 # own: scripts/schemathesis.sh validates docs/openapi.json and fuzzes the JSON API against it, in a
 # network namespace (unshare, ip). Pinned, and checked by version like everything else.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs Hookline's checks: `scripts/test.sh all|fast|lint|e2e|api|scripts`. Expects the tools that
+# Runs Hookline's checks: `scripts/test.sh all|fast|lint|e2e|api|scripts|postgres`. Expects the tools that
 # scripts/bootstrap.sh installs (the Makefile runs it first).
 #
 # `all` tests the artifact `make run` serves: the release site, then `cargo test --release` (which
@@ -30,11 +30,36 @@ lint() {
 unit_and_integration() {
   section "unit and integration tests ${1:-}"
   # --show-output prints what passing tests report (the Mustache spec count, the crash test's tally).
-  cargo test "$@" -- --show-output 2>&1 | tee target/test-output.txt | grep -Ev '^test .* \.\.\. ok$'
+  # `postgres_*` tests need the PostgreSQL server of `postgres_suite`, which runs them.
+  cargo test "$@" -- --show-output --skip postgres_ 2>&1 | tee target/test-output.txt | grep -Ev '^test .* \.\.\. ok$'
   echo
   echo "Summary:"
   grep -E '^(test result:|mustache spec:|crash test:)' target/test-output.txt | awk '{print "  " $0}'
 }
+
+# The integration suite again, on PostgreSQL: a throw-away server (scripts/pg.sh) on a free port,
+# each test server in a database of its own. Tests named `sqlite_*` are about SQLite's own files
+# (its lock file, its WAL, file modes) and do not apply; they are skipped by name, so the summary
+# counts only what ran.
+postgres_suite() {
+  section "integration tests on PostgreSQL ${1:-}"
+  local pgdir
+  pgdir="$(mktemp -d /tmp/hookline-pg.XXXXXX)"
+  PG_DIRS+=("$pgdir")
+  local url
+  url="$(scripts/pg.sh start "$pgdir")"
+  echo "PostgreSQL at $url"
+  # The suite, then the multi-instance tests (real `hookline` processes sharing one database).
+  { HOOKLINE_TEST_POSTGRES="$url" cargo test "$@" -p hookline-server --test it -- --skip sqlite_ &&
+    HOOKLINE_TEST_POSTGRES="$url" cargo test "$@" -p hookline --test crash -- --show-output postgres_; } 2>&1 \
+    | tee target/test-output-postgres.txt | grep -Ev '^test .* \.\.\. ok$'
+  scripts/pg.sh stop "$pgdir"
+  echo
+  echo "Summary (PostgreSQL):"
+  grep -E '^(test result:|instances test:)' target/test-output-postgres.txt | awk '{print "  " $0}'
+}
+PG_DIRS=()
+stop_postgres() { for dir in "${PG_DIRS[@]}"; do scripts/pg.sh stop "$dir" 2>/dev/null || true; done; }
 
 # The JSON API against its contract: docs/openapi.json validated as OpenAPI 3.1, then Schemathesis
 # fuzzes the release binary (throw-away data, admin token, in a network namespace of its own) and
@@ -81,7 +106,7 @@ case "$what" in
     # alone leaves a core idle for long stretches (one big crate compiling at a time).
     section "site (release WASM) and clippy in the background: target/site-build.log, target/clippy.log"
     # A failure below must not leave these running.
-    trap 'for job in $(jobs -p); do pkill -TERM -P "$job" 2>/dev/null; kill "$job" 2>/dev/null; done; true' EXIT
+    trap 'for job in $(jobs -p); do pkill -TERM -P "$job" 2>/dev/null; kill "$job" 2>/dev/null; done; stop_postgres; true' EXIT
     scripts/build.sh site >target/site-build.log 2>&1 &
     site_pid=$!
     cargo clippy --all-targets --color never -- -D warnings >target/clippy.log 2>&1 &
@@ -98,16 +123,18 @@ case "$what" in
     # The same HOOKLINE_SITE_DIR as scripts/build.sh: only the binary crate relinks, and the test
     # build's target/release/hookline is the release binary `make run` serves.
     HOOKLINE_SITE_DIR="$ROOT/target/site" unit_and_integration --release
+    HOOKLINE_SITE_DIR="$ROOT/target/site" postgres_suite --release
     api_contract
     e2e
     section "dist"
     scripts/dist.sh
     ;;
-  fast) scripts_tests; lint; unit_and_integration ;;
+  fast) trap stop_postgres EXIT; scripts_tests; lint; unit_and_integration; postgres_suite ;;
+  postgres) trap stop_postgres EXIT; postgres_suite ;;
   lint) lint ;;
   scripts) scripts_tests ;;
   e2e) e2e ;;
   api) api_contract ;;
-  *) echo "usage: $0 all|fast|lint|e2e|api|scripts" >&2; exit 2 ;;
+  *) echo "usage: $0 all|fast|lint|e2e|api|scripts|postgres" >&2; exit 2 ;;
 esac
 section "all checks passed ($what) in $(((SECONDS - start) / 60)) min $(((SECONDS - start) % 60)) s"

@@ -169,3 +169,25 @@ create table periodic_jobs (
     last_run_at bigint  not null,
     ran_by      text    not null
 );
+
+-- Change counters: a cheap read that tells an instance whether its caches are stale. The intake
+-- caches the enabled webhooks (their secrets decrypted); it reads the `webhooks` counter in its
+-- own transaction and reloads when it moved. Every change to a webhook's settings bumps its
+-- `version`, so that is what counts (the failure clock's updates do not).
+create table change_counters (
+    name  text   primary key,
+    value bigint not null
+);
+insert into change_counters (name, value) values ('webhooks', 0);
+
+create function hookline_webhooks_changed() returns trigger language plpgsql as $$
+begin
+    update change_counters set value = value + 1 where name = 'webhooks';
+    return null;
+end
+$$;
+create trigger webhooks_added_or_removed after insert or delete on webhooks
+    for each statement execute function hookline_webhooks_changed();
+create trigger webhooks_changed after update on webhooks
+    for each row when (old.version is distinct from new.version or old.enabled is distinct from new.enabled)
+    execute function hookline_webhooks_changed();

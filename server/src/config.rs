@@ -289,6 +289,7 @@ impl Config {
             pg_pool_size: self.pg_pool_size,
             pg_statement_timeout: self.pg_statement_timeout,
             pg_notify: self.pg_notify == "on",
+            webhook_concurrency: self.webhook_concurrency,
             extra_ca_certs: self.extra_ca_certs.clone(),
         }
     }

@@ -91,7 +91,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     .await?;
     let cookie_key = cookie_key(&config)?;
     let options = leptos_options(&config);
-    let metrics = Arc::new(metrics::Metrics::default());
+    let metrics = Arc::new(metrics::Metrics::for_instance(db.instance()));
     let settings = dispatcher::Settings {
         concurrency: config.concurrency,
         per_webhook_concurrency: config.webhook_concurrency,

@@ -52,8 +52,24 @@ pub struct QueueGauges {
 
 impl Default for Metrics {
     fn default() -> Self {
+        Metrics::for_instance(None)
+    }
+}
+
+impl Metrics {
+    /// The metrics of one process. With several instances on one PostgreSQL database, each
+    /// series carries `hookline_instance` (not `instance`, which Prometheus sets to the scraped
+    /// target and would rename ours away).
+    pub fn for_instance(instance: Option<&str>) -> Self {
+        let registry = match instance {
+            Some(id) => Registry::with_labels(std::iter::once((
+                std::borrow::Cow::Borrowed("hookline_instance"),
+                std::borrow::Cow::Owned(id.to_string()),
+            ))),
+            None => Registry::default(),
+        };
         let mut metrics = Metrics {
-            registry: Registry::default(),
+            registry,
             events_received: Counter::default(),
             attempts: Family::default(),
             durations: Histogram::new(BUCKETS),

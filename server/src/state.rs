@@ -126,6 +126,11 @@ impl AppState {
         tasks.push(tokio::spawn(every(Duration::from_secs(3600), cancel.clone(), move || {
             let db = db.clone();
             async move {
+                match db.take_periodic_turn("session-cleanup", Duration::from_secs(3600)).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(error) => return tracing::warn!(%error, "could not take the session cleanup's turn"),
+                }
                 match db.delete_expired_sessions(session_max).await {
                     Ok(0) => {}
                     Ok(removed) => tracing::debug!(removed, "removed expired sessions"),
@@ -135,10 +140,17 @@ impl AppState {
         })));
         // The retention job: deletes old deliveries in small batches, then events nothing refers
         // to, then audit entries past their (longer) retention.
+        // On PostgreSQL, one instance per interval runs it.
         let state = self.clone();
-        tasks.push(tokio::spawn(every(self.config.prune_interval, cancel.clone(), move || {
+        let interval = self.config.prune_interval;
+        tasks.push(tokio::spawn(every(interval, cancel.clone(), move || {
             let state = state.clone();
             async move {
+                match state.db.take_periodic_turn("retention", interval).await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(error) => return tracing::warn!(%error, "could not take the retention job's turn"),
+                }
                 if let Err(error) = state.prune_once().await {
                     tracing::warn!(%error, "retention job failed; it runs again later");
                 }

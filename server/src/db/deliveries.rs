@@ -113,6 +113,24 @@ impl<'a> RecordRow<'a> {
     }
 }
 
+/// Why a webhook was disabled when its receiver answered 410 Gone at `now`.
+pub(crate) fn gone_reason(now: i64) -> String {
+    format!(
+        "Disabled at {}: the receiver answered 410 Gone, which says the endpoint no longer exists \
+         (Standard Webhooks). Deliveries wait; re-enable the webhook once the receiver wants them again.",
+        crate::time::iso(now)
+    )
+}
+
+/// Why a webhook was disabled after failing for `disable_after_ms`.
+pub(crate) fn auto_disable_reason(disable_after_ms: i64) -> String {
+    format!(
+        "Disabled automatically: every delivery failed for {} with no success in between. \
+         Fix the receiver, then re-enable the webhook.",
+        crate::time::human_duration(disable_after_ms)
+    )
+}
+
 /// A claim waiting for the write queue.
 pub(super) struct ClaimJob {
     ids_json: String,
@@ -190,11 +208,7 @@ pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob, now: i64)
              where id = ?3 and enabled = 1",
         )
         .bind(now)
-        .bind(format!(
-            "Disabled at {}: the receiver answered 410 Gone, which says the endpoint no longer exists \
-             (Standard Webhooks). Deliveries wait; re-enable the webhook once the receiver wants them again.",
-            crate::time::iso(now)
-        ))
+        .bind(gone_reason(now))
         .bind(webhook_id)
         .execute(&mut *tx)
         .await?;
@@ -209,11 +223,7 @@ pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob, now: i64)
                 .bind(webhook_id)
                 .execute(&mut *tx)
                 .await?;
-            let reason = format!(
-                "Disabled automatically: every delivery failed for {} with no success in between. \
-                 Fix the receiver, then re-enable the webhook.",
-                crate::time::human_duration(job.disable_after_ms)
-            );
+            let reason = auto_disable_reason(job.disable_after_ms);
             let disabled = sqlx::query(
                 "update webhooks set enabled = 0, disabled_at = ?1, disabled_reason = ?2,
                     version = version + 1, updated_at = ?1, updated_by = 'dispatcher'

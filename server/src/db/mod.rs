@@ -123,6 +123,8 @@ pub struct OpenOptions {
     pub pg_statement_timeout: std::time::Duration,
     /// PostgreSQL: LISTEN/NOTIFY wake-ups (off behind PgBouncer in transaction mode).
     pub pg_notify: bool,
+    /// PostgreSQL: HOOKLINE_WEBHOOK_CONCURRENCY, which the claims enforce across instances.
+    pub webhook_concurrency: usize,
     /// PostgreSQL: extra CA certificates for `sslmode=verify-ca`/`verify-full` (HOOKLINE_EXTRA_CA_CERTS).
     pub extra_ca_certs: Option<std::path::PathBuf>,
 }
@@ -134,6 +136,7 @@ impl Default for OpenOptions {
             pg_pool_size: 10,
             pg_statement_timeout: std::time::Duration::from_secs(30),
             pg_notify: true,
+            webhook_concurrency: 32,
             extra_ca_certs: None,
         }
     }
@@ -210,6 +213,20 @@ impl Db {
             Backend::Sqlite => SqliteDb::data_dir(url),
             Backend::Postgres => None,
         }
+    }
+
+    /// Whether this process runs the periodic job `name` now. On PostgreSQL, exactly one
+    /// instance per `interval` does; SQLite has one process, which always does.
+    pub async fn take_periodic_turn(&self, name: &str, interval: std::time::Duration) -> Result<bool, sqlx::Error> {
+        match &self.store {
+            Store::Sqlite(_) => Ok(true),
+            Store::Postgres(db) => db.take_periodic_turn(name, interval.as_millis() as i64).await,
+        }
+    }
+
+    /// This process among those sharing the database (PostgreSQL), for `/healthz` and metrics.
+    pub fn instance(&self) -> Option<&str> {
+        self.postgres().map(PgDb::instance)
     }
 
     /// Closes the pools, waiting for running statements (graceful shutdown).

@@ -140,6 +140,9 @@ impl Inner {
         );
         // A manual clock (tests) wakes the loop when it is moved: work may have become due.
         let mut jumps = self.db.clock().jumps();
+        // PostgreSQL: other instances announce new deliveries (LISTEN/NOTIFY).
+        let announced = self.db.postgres().map(|pg| pg.wake_signal());
+        let listener = self.db.postgres().and_then(|pg| pg.spawn_listener(cancel.clone()));
         while !cancel.is_cancelled() {
             while tasks.try_join_next().is_some() {}
             let pause = match self.fill(&records, &mut tasks).await {
@@ -154,7 +157,11 @@ impl Inner {
                 () = tokio::time::sleep(pause) => {}
                 () = cancel.cancelled() => {}
                 () = clock_jump(&mut jumps) => {}
+                () = notified(announced.as_deref()) => {}
             }
+        }
+        if let Some(listener) = listener {
+            listener.abort();
         }
 
         // Graceful shutdown: no new claims; in-flight attempts get until the deadline.
@@ -349,6 +356,14 @@ impl Inner {
 }
 
 /// Waits until the clock jumps; forever for a clock that does not (the system clock).
+/// Waits for `signal`, or forever without one.
+async fn notified(signal: Option<&Notify>) {
+    match signal {
+        Some(signal) => signal.notified().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn clock_jump(jumps: &mut Option<tokio::sync::watch::Receiver<i64>>) {
     match jumps {
         Some(receiver) => {

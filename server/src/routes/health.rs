@@ -15,6 +15,11 @@ pub struct Health {
     pub version: &'static str,
     pub database: bool,
     pub dispatcher: bool,
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// On PostgreSQL, this instance among those sharing the database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 /// 200 with `status: "ok"` when the database answers and the dispatcher runs, else 503 with
@@ -24,8 +29,14 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>
     let dispatcher = state.dispatcher.is_running();
     let ok = database && dispatcher;
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    let health =
-        Health { status: if ok { "ok" } else { "degraded" }, version: env!("CARGO_PKG_VERSION"), database, dispatcher };
+    let health = Health {
+        status: if ok { "ok" } else { "degraded" },
+        version: env!("CARGO_PKG_VERSION"),
+        database,
+        dispatcher,
+        backend: state.db.backend().name(),
+        instance: state.db.instance().map(str::to_string),
+    };
     (status, Json(health))
 }
 

@@ -64,7 +64,7 @@ async fn start(db: &str) -> Hookline {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_mid_delivery_loses_nothing() {
+async fn sqlite_sigkill_mid_delivery_loses_nothing() {
     let dir = tempfile::tempdir().expect("dir");
     let db = format!("sqlite://{}", dir.path().join("crash.db").display());
     let token = {

@@ -10,3 +10,4 @@ mod harness;
 mod receiver;
 
 mod kill;
+mod instances;

@@ -1,41 +1,347 @@
-//! The delivery queue on PostgreSQL (see `db::deliveries`).
+//! The delivery queue on PostgreSQL (see `db::deliveries`), shared by every instance.
+//!
+//! A claim leases due deliveries to this instance (`claimed_by`, `lease_until`) with
+//! `FOR UPDATE SKIP LOCKED`, so instances claiming at once take different rows instead of waiting
+//! on each other. The per-webhook concurrency limit counts the leases every instance holds, under
+//! a transaction advisory lock per webhook, so the limit holds across instances. Recording an
+//! attempt is a compare-and-set on the lease: once another instance has taken the delivery over
+//! (this one stalled past its lease), this one's late result is dropped, never written over newer
+//! work; the delivery is sent again by its new owner (at-least-once).
 
-#![allow(unused_variables)]
+use std::collections::HashMap;
 
+use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, UnleashState};
+
+use super::events::without_nul;
 use super::PgDb;
-use crate::db::*;
+use crate::db::deliveries::{AttemptRecord, BatchOutcome, DueDelivery, GONE};
+use crate::db::StoreError;
+
+/// The namespace of the per-webhook advisory locks (the second key is the webhook id).
+const WEBHOOK_LOCKS: i32 = 0x686f_6f6b; // "hook"
+
+/// One attempt as a row of `record_attempts`' statement (`jsonb_to_recordset`).
+#[derive(serde::Serialize)]
+struct RecordRow {
+    delivery_id: i64,
+    number: i64,
+    trigger: AttemptTrigger,
+    url: String,
+    request_headers: String,
+    request_body: String,
+    status: i64,
+    response_headers: Option<String>,
+    response_body: Option<String>,
+    response_body_encoding: &'static str,
+    duration_ms: i64,
+    error_class: Option<ErrorClass>,
+    error_message: Option<String>,
+    started_at: i64,
+    next_attempt_at: Option<i64>,
+    state: DeliveryState,
+    unleash_state: UnleashState,
+    state_details: String,
+}
+
+impl RecordRow {
+    /// PostgreSQL text cannot hold NUL: a receiver's answer or a rendered body that has one is
+    /// stored with U+FFFD in its place (the request itself went out as rendered).
+    fn of(a: &AttemptRecord) -> Self {
+        let clean = |text: &Option<String>| text.as_deref().map(without_nul);
+        RecordRow {
+            delivery_id: a.delivery_id,
+            number: a.number,
+            trigger: a.trigger,
+            url: without_nul(&a.url),
+            request_headers: without_nul(&a.request_headers),
+            request_body: without_nul(&a.request_body),
+            status: a.status,
+            response_headers: clean(&a.response_headers),
+            response_body: clean(&a.response_body),
+            response_body_encoding: a.response_body_encoding,
+            duration_ms: a.duration_ms,
+            error_class: a.error_class,
+            error_message: clean(&a.error_message),
+            started_at: a.started_at,
+            next_attempt_at: a.next_attempt_at,
+            state: a.state,
+            unleash_state: a.unleash_state,
+            state_details: without_nul(&a.state_details),
+        }
+    }
+}
 
 impl PgDb {
     pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>, sqlx::Error> {
-        todo!("PostgreSQL: due_deliveries")
+        sqlx::query_as(
+            "select d.id, d.uid, d.webhook_id, w.version as webhook_version, d.event_id, e.payload, d.attempts,
+                    d.next_trigger, d.single_attempt
+             from deliveries d
+             join webhooks w on w.id = d.webhook_id
+             join events e on e.id = d.event_id
+             where d.next_attempt_at <= $1 and (d.lease_until is null or d.lease_until < $1) and w.enabled
+             order by d.next_attempt_at
+             limit $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
     }
 
+    /// Leases those of `ids` that are still due and free, within each webhook's concurrency limit
+    /// counted over every instance; returns the ids this instance now holds.
     pub async fn claim_deliveries(&self, ids: &[i64], now: i64, lease_until: i64) -> Result<Vec<i64>, StoreError> {
-        todo!("PostgreSQL: claim_deliveries")
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.pool.begin().await?;
+        // Rows another instance is claiming right now are skipped, not waited for.
+        let free: Vec<(i64, i64)> = sqlx::query_as(
+            "select id, webhook_id from deliveries
+             where id = any($1) and next_attempt_at <= $2 and (lease_until is null or lease_until < $2)
+             order by id
+             for update skip locked",
+        )
+        .bind(ids)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        if free.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut webhooks: Vec<i64> = free.iter().map(|(_, webhook)| *webhook).collect();
+        webhooks.sort_unstable();
+        webhooks.dedup();
+        // In id order, so two instances locking overlapping sets cannot deadlock.
+        for webhook in &webhooks {
+            sqlx::query("select pg_advisory_xact_lock($1, $2)")
+                .bind(WEBHOOK_LOCKS)
+                .bind(*webhook as i32)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let busy: HashMap<i64, i64> = sqlx::query_as(
+            "select webhook_id, count(*) from deliveries
+             where webhook_id = any($1) and lease_until >= $2 group by webhook_id",
+        )
+        .bind(&webhooks)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let mut room: HashMap<i64, i64> =
+            webhooks.iter().map(|w| (*w, self.webhook_concurrency - busy.get(w).copied().unwrap_or(0))).collect();
+        // Keep the caller's order (oldest due first).
+        let order: HashMap<i64, usize> = ids.iter().enumerate().map(|(n, id)| (*id, n)).collect();
+        let mut free = free;
+        free.sort_by_key(|(id, _)| order.get(id).copied().unwrap_or(usize::MAX));
+        let chosen: Vec<i64> = free
+            .into_iter()
+            .filter(|(_, webhook)| match room.get_mut(webhook) {
+                Some(left) if *left > 0 => {
+                    *left -= 1;
+                    true
+                }
+                _ => false,
+            })
+            .map(|(id, _)| id)
+            .collect();
+        if chosen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let claimed: Vec<i64> = sqlx::query_scalar(
+            "update deliveries set lease_until = $2, claimed_by = $3 where id = any($1) returning id",
+        )
+        .bind(&chosen)
+        .bind(lease_until)
+        .bind(&*self.instance)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(claimed)
     }
 
+    /// Gives this instance's leases back (graceful shutdown): due again at once, for any instance.
     pub async fn release_deliveries(&self, ids: &[i64]) -> Result<u64, sqlx::Error> {
-        todo!("PostgreSQL: release_deliveries")
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "update deliveries set lease_until = null, claimed_by = null where id = any($1) and claimed_by = $2",
+        )
+        .bind(ids)
+        .bind(&*self.instance)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() > 0 {
+            self.announce_deliveries(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(done.rows_affected())
     }
 
     pub async fn next_due_at(&self) -> Result<Option<i64>, sqlx::Error> {
-        todo!("PostgreSQL: next_due_at")
+        sqlx::query_scalar("select min(next_attempt_at) from deliveries where next_attempt_at is not null")
+            .fetch_one(&self.pool)
+            .await
     }
 
-    pub async fn record_attempts(&self, batch: &[AttemptRecord], disable_after_ms: i64) -> Result<BatchOutcome, StoreError> {
-        todo!("PostgreSQL: record_attempts")
+    /// `SqliteDb::record_attempts`, with the lease check: only attempts whose delivery this
+    /// instance still holds are written (see the module's comment).
+    pub async fn record_attempts(
+        &self,
+        batch: &[AttemptRecord],
+        disable_after_ms: i64,
+    ) -> Result<BatchOutcome, StoreError> {
+        let now = self.clock.now_ms();
+        let rows: Vec<RecordRow> = batch.iter().map(RecordRow::of).collect();
+        let rows_json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+        let mut tx = self.pool.begin().await?;
+        let owned: Vec<i64> = sqlx::query_scalar(
+            "with r as (
+                select * from jsonb_to_recordset($1::jsonb) as r(delivery_id bigint, number bigint, trigger text,
+                    url text, request_headers text, request_body text, status bigint, response_headers text,
+                    response_body text, response_body_encoding text, duration_ms bigint, error_class text,
+                    error_message text, started_at bigint, next_attempt_at bigint, state text, unleash_state text,
+                    state_details text)
+             ),
+             owned as (
+                update deliveries d set state = r.state, unleash_state = r.unleash_state,
+                    state_details = r.state_details, attempts = r.number, last_status = r.status,
+                    last_error_class = r.error_class, last_duration_ms = r.duration_ms,
+                    next_attempt_at = r.next_attempt_at, next_trigger = 'scheduled', single_attempt = false,
+                    lease_until = null, claimed_by = null, updated_at = $2
+                from r
+                where d.id = r.delivery_id and d.claimed_by = $3 and d.lease_until >= $2
+                returning d.id
+             ),
+             written as (
+                insert into attempts (delivery_id, number, trigger, url, request_headers, request_body, status,
+                    response_headers, response_body, response_body_encoding, duration_ms, error_class, error_message,
+                    started_at, next_attempt_at)
+                select delivery_id, number, trigger, url, request_headers, request_body, status, response_headers,
+                    response_body, response_body_encoding, duration_ms, error_class, error_message, started_at,
+                    next_attempt_at
+                from r where delivery_id in (select id from owned)
+                returning delivery_id
+             )
+             select delivery_id from written",
+        )
+        .bind(&rows_json)
+        .bind(now)
+        .bind(&*self.instance)
+        .fetch_all(&mut *tx)
+        .await?;
+        if owned.len() < batch.len() {
+            tracing::warn!(
+                dropped = batch.len() - owned.len(),
+                "attempts finished after their lease was lost (or their webhook deleted): not recorded; the delivery \
+                 is sent again by the instance that holds it now"
+            );
+        }
+        let owned: std::collections::HashSet<i64> = owned.into_iter().collect();
+        // Per webhook: did any recorded attempt succeed, did any fail.
+        let mut clock: HashMap<i64, (bool, bool)> = HashMap::new();
+        for a in batch.iter().filter(|a| owned.contains(&a.delivery_id)) {
+            let entry = clock.entry(a.webhook_id).or_default();
+            if a.succeeded {
+                entry.0 = true;
+            } else {
+                entry.1 = true;
+            }
+        }
+        let succeeded: Vec<i64> = clock.iter().filter(|(_, (success, _))| *success).map(|(id, _)| *id).collect();
+        if !succeeded.is_empty() {
+            sqlx::query("update webhooks set failing_since = null where id = any($1) and failing_since is not null")
+                .bind(&succeeded)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut outcome = BatchOutcome::default();
+        let mut gone: Vec<i64> = batch
+            .iter()
+            .filter(|a| a.status == GONE && owned.contains(&a.delivery_id))
+            .map(|a| a.webhook_id)
+            .collect();
+        gone.sort_unstable();
+        gone.dedup();
+        for webhook_id in gone {
+            let disabled = sqlx::query(
+                "update webhooks set enabled = false, disabled_at = $1, disabled_reason = $2,
+                    version = version + 1, updated_at = $1, updated_by = 'dispatcher'
+                 where id = $3 and enabled",
+            )
+            .bind(now)
+            .bind(crate::db::deliveries::gone_reason(now))
+            .bind(webhook_id)
+            .execute(&mut *tx)
+            .await?;
+            if disabled.rows_affected() == 1 {
+                outcome.gone_webhooks.push(webhook_id);
+            }
+        }
+        for (&webhook_id, &(any_success, any_failure)) in &clock {
+            if any_success || !any_failure {
+                continue;
+            }
+            sqlx::query("update webhooks set failing_since = $1 where id = $2 and failing_since is null")
+                .bind(now)
+                .bind(webhook_id)
+                .execute(&mut *tx)
+                .await?;
+            let disabled = sqlx::query(
+                "update webhooks set enabled = false, disabled_at = $1, disabled_reason = $2,
+                    version = version + 1, updated_at = $1, updated_by = 'dispatcher'
+                 where id = $3 and enabled and failing_since is not null and failing_since <= $1 - $4",
+            )
+            .bind(now)
+            .bind(crate::db::deliveries::auto_disable_reason(disable_after_ms))
+            .bind(webhook_id)
+            .bind(disable_after_ms)
+            .execute(&mut *tx)
+            .await?;
+            if disabled.rows_affected() == 1 {
+                outcome.disabled_webhooks.push(webhook_id);
+            }
+        }
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     pub async fn queue_gauges(&self, now: i64) -> Result<crate::metrics::QueueGauges, sqlx::Error> {
-        todo!("PostgreSQL: queue_gauges")
+        let (due, waiting, oldest): (i64, i64, Option<i64>) = sqlx::query_as(
+            "select count(*) filter (where next_attempt_at <= $1),
+                    count(*) filter (where next_attempt_at > $1 and attempts > 0),
+                    min(created_at)
+             from deliveries where next_attempt_at is not null",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(crate::metrics::QueueGauges {
+            due,
+            waiting_retries: waiting,
+            oldest_pending_age_seconds: oldest.map(|at| (now - at).max(0) as f64 / 1000.0).unwrap_or(0.0),
+            in_flight: 0,
+        })
     }
 
     pub async fn last_delivery_per_webhook(&self) -> Result<HashMap<i64, (DeliveryState, i64)>, sqlx::Error> {
-        todo!("PostgreSQL: last_delivery_per_webhook")
+        let rows: Vec<(i64, DeliveryState, i64)> = sqlx::query_as(
+            "select d.webhook_id, d.state, d.updated_at
+             from webhooks w join lateral (
+                select webhook_id, state, updated_at from deliveries where webhook_id = w.id order by id desc limit 1
+             ) d on true",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(id, state, at)| (id, (state, at))).collect())
     }
 
     pub async fn last_delivery_of(&self, webhook_id: i64) -> Result<Option<(DeliveryState, i64)>, sqlx::Error> {
-        todo!("PostgreSQL: last_delivery_of")
+        sqlx::query_as("select state, updated_at from deliveries where webhook_id = $1 order by id desc limit 1")
+            .bind(webhook_id)
+            .fetch_optional(&self.pool)
+            .await
     }
-
 }

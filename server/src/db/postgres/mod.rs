@@ -28,6 +28,7 @@ use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
+use super::webhooks::Webhook;
 use super::{Access, OpenOptions};
 use crate::crypto::EncryptionKey;
 use crate::keys::KeySource;
@@ -50,7 +51,15 @@ pub struct PgDb {
     pub(super) notify: bool,
     /// The connection holding the key lock (see `KEY_LOCK`), until `close`.
     lock: Arc<tokio::sync::Mutex<Option<PgConnection>>>,
+    /// HOOKLINE_WEBHOOK_CONCURRENCY, enforced over all instances by the claims.
+    pub(super) webhook_concurrency: i64,
+    /// The enabled webhooks the intake matches against, with the `webhooks` change counter they
+    /// were read under (see the `change_counters` table).
+    intake_cache: Arc<std::sync::Mutex<Option<(i64, Arc<Vec<Webhook>>)>>>,
 }
+
+/// The channel new deliveries are announced on.
+const DELIVERIES_CHANNEL: &str = "hookline_deliveries";
 
 impl PgDb {
     /// Connects, migrates (sqlx takes an advisory lock, so instances starting together migrate
@@ -89,6 +98,8 @@ impl PgDb {
             wake: Arc::new(tokio::sync::Notify::new()),
             notify: options.pg_notify,
             lock: Arc::new(tokio::sync::Mutex::new(Some(lock))),
+            webhook_concurrency: options.webhook_concurrency.max(1) as i64,
+            intake_cache: Arc::default(),
         };
         tracing::info!(instance = %db.instance, notify = db.notify, "connected to PostgreSQL");
         Ok(db)
@@ -112,6 +123,87 @@ impl PgDb {
         self.wake.clone()
     }
 
+    /// Wakes every instance's dispatcher when `tx` commits (NOTIFY is delivered at commit, and
+    /// not at all on rollback). Without NOTIFY, the others find the work by polling.
+    pub(super) async fn announce_deliveries(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if self.notify {
+            sqlx::query("select pg_notify($1, '')").bind(DELIVERIES_CHANNEL).execute(&mut *tx).await?;
+        }
+        // This instance's own dispatcher needs no round trip.
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Listens for other instances' announcements until `stop`, waking `wake` on each; reconnects
+    /// after a lost connection (a missed announcement only delays: the dispatcher also polls).
+    pub fn spawn_listener(&self, stop: tokio_util::sync::CancellationToken) -> Option<tokio::task::JoinHandle<()>> {
+        if !self.notify {
+            return None;
+        }
+        let (pool, wake) = (self.pool.clone(), self.wake.clone());
+        Some(tokio::spawn(async move {
+            while !stop.is_cancelled() {
+                let listened = async {
+                    let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+                    listener.listen(DELIVERIES_CHANNEL).await?;
+                    loop {
+                        listener.recv().await?;
+                        wake.notify_one();
+                    }
+                    #[allow(unreachable_code)]
+                    Ok::<(), sqlx::Error>(())
+                };
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    result = listened => if let Err(error) = result {
+                        if pool.is_closed() {
+                            return;
+                        }
+                        tracing::warn!(%error, "lost the LISTEN connection to PostgreSQL; polling until it is back");
+                    },
+                }
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                }
+            }
+        }))
+    }
+
+    /// The enabled webhooks, read again inside `tx` only when the `webhooks` counter moved.
+    pub(super) async fn intake_webhooks(&self, tx: &mut PgConnection) -> Result<Arc<Vec<Webhook>>, sqlx::Error> {
+        let counter: i64 = sqlx::query_scalar("select value from change_counters where name = 'webhooks'")
+            .fetch_one(&mut *tx)
+            .await?;
+        if let Some((seen, list)) = relock(&self.intake_cache).as_ref() {
+            if *seen == counter {
+                return Ok(list.clone());
+            }
+        }
+        let list = Arc::new(webhooks::enabled_webhooks(&mut *tx, &self.key).await?);
+        *relock(&self.intake_cache) = Some((counter, list.clone()));
+        Ok(list)
+    }
+
+    /// Whether this instance runs the periodic job `name` now: true for exactly one instance per
+    /// `interval` (the one whose update moves the job's row forward). Instances' timers drift, so
+    /// a turn is due a tenth of the interval early: a slightly early tick still runs the job.
+    pub async fn take_periodic_turn(&self, name: &str, interval_ms: i64) -> Result<bool, sqlx::Error> {
+        let now = self.clock.now_ms();
+        let taken = sqlx::query(
+            "insert into periodic_jobs (name, last_run_at, ran_by) values ($1, $2, $3)
+             on conflict (name) do update set last_run_at = excluded.last_run_at, ran_by = excluded.ran_by
+             where periodic_jobs.last_run_at <= $2 - $4",
+        )
+        .bind(name)
+        .bind(now)
+        .bind(&*self.instance)
+        .bind(interval_ms - interval_ms / 10)
+        .execute(&self.pool)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
     pub async fn is_healthy(&self) -> bool {
         sqlx::query_scalar::<_, i32>("select 1").fetch_one(&self.pool).await.is_ok()
     }
@@ -131,6 +223,10 @@ impl PgDb {
             let _ = conn.close().await;
         }
     }
+}
+
+fn relock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// `url` without its password, for messages.

@@ -39,3 +39,11 @@ impl PgDb {
     }
 
 }
+
+// TEMPORARY until the helper's port lands.
+pub(crate) async fn enabled_webhooks(
+    conn: &mut sqlx::PgConnection,
+    key: &crate::crypto::EncryptionKey,
+) -> Result<Vec<Webhook>, sqlx::Error> {
+    todo!("PostgreSQL: enabled_webhooks")
+}
