@@ -1,5 +1,5 @@
 //! The `hookline` command line: `serve` (default), `migrate`, `token create|list|revoke`,
-//! `keys rotate|generate` and `openapi`. Token and key changes are recorded in the audit log as the actor `cli`.
+//! `keys rotate|generate`, `copy` and `openapi`. Token and key changes are recorded in the audit log as the actor `cli`.
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -51,6 +51,27 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
                     rotation.new
                 ),
             }
+            Ok(())
+        }
+        Command::Copy { from, to, from_key } => {
+            use crate::db::{Access, Backend, Db};
+            anyhow::ensure!(Backend::of_url(&from) == Backend::Sqlite, "--from must be a sqlite:// URL");
+            anyhow::ensure!(Backend::of_url(&to) == Backend::Postgres, "--to must be a postgres:// URL");
+            let options = config.db_options();
+            let source_keys = crate::keys::KeySource::for_database(&from, from_key.as_deref());
+            let source = Db::open_with(&from, &options, &source_keys, Access::Shared).await?;
+            let target_keys = crate::keys::KeySource::for_database(&to, config.encryption_key.as_deref());
+            let target = Db::open_with(&to, &options, &target_keys, Access::Shared).await?;
+            let (Some(sqlite), Some(postgres)) = (source.sqlite(), target.postgres()) else {
+                anyhow::bail!("copy goes from SQLite to PostgreSQL");
+            };
+            let copied = crate::db::copy::copy(sqlite, postgres).await;
+            source.close().await;
+            target.close().await;
+            for (table, rows) in copied?.tables {
+                println!("{table}: {rows} rows");
+            }
+            println!("Copied. Start Hookline with HOOKLINE_DATABASE_URL set to the PostgreSQL URL and the same HOOKLINE_ENCRYPTION_KEY.");
             Ok(())
         }
         Command::Openapi => {

@@ -69,6 +69,23 @@ pub enum Command {
     Keys(KeysCommand),
     /// Print the OpenAPI 3.1 document of the JSON API (what GET /api/openapi.json serves) and exit.
     Openapi,
+    /// Copy an installation's data from SQLite to PostgreSQL: admins, API tokens, webhooks (secrets
+    /// re-encrypted with HOOKLINE_ENCRYPTION_KEY), events, deliveries, attempts and the audit log,
+    /// ids kept. The target must be empty; the source is read as one snapshot (stop the SQLite
+    /// server first, or what it accepts afterwards is not copied). Sessions are not copied.
+    Copy {
+        /// The SQLite database, e.g. sqlite://data/hookline.db. Its key is the `encryption.key`
+        /// beside it, or HOOKLINE_FROM_ENCRYPTION_KEY.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL database, e.g. postgres://hookline@db.internal/hookline. Its key is
+        /// HOOKLINE_ENCRYPTION_KEY, which every instance serving it must then use.
+        #[arg(long)]
+        to: String,
+        /// The source's key, when it was given by setting rather than kept in a key file.
+        #[arg(long, env = "HOOKLINE_FROM_ENCRYPTION_KEY", hide_env_values = true)]
+        from_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -61,6 +61,10 @@ impl KeyId {
 pub struct EncryptionKey {
     id: KeyId,
     cipher: XChaCha20Poly1305,
+    /// Key material for signing session cookies, derived from the key (HMAC-SHA512 with a fixed
+    /// label), for servers given no HOOKLINE_SECRET_KEY and no data folder to keep one in: every
+    /// PostgreSQL instance then signs with the same key without a second setting.
+    cookie_material: [u8; 64],
 }
 
 impl fmt::Debug for EncryptionKey {
@@ -93,7 +97,13 @@ impl EncryptionKey {
         let mut id = [0u8; KEY_ID_DIGITS / 2];
         id.copy_from_slice(&digest[..KEY_ID_DIGITS / 2]);
         let key = chacha20poly1305::Key::from(*bytes);
-        EncryptionKey { id: KeyId(id), cipher: XChaCha20Poly1305::new(&key) }
+        let cookie_material = {
+            use hmac::{Hmac, Mac};
+            let mut mac = <Hmac<sha2::Sha512> as Mac>::new_from_slice(bytes).expect("HMAC takes any key length");
+            mac.update(b"hookline session cookie signing key");
+            mac.finalize().into_bytes().into()
+        };
+        EncryptionKey { id: KeyId(id), cipher: XChaCha20Poly1305::new(&key), cookie_material }
     }
 
     /// 32 fresh random bytes from the operating system, and their text form (for a key file or
@@ -135,6 +145,11 @@ impl EncryptionKey {
         let key = EncryptionKey::from_bytes(&bytes);
         bytes.fill(0);
         Ok(key)
+    }
+
+    /// Key material for signing session cookies (see the field).
+    pub fn cookie_material(&self) -> &[u8; 64] {
+        &self.cookie_material
     }
 
     pub fn id(&self) -> KeyId {

@@ -89,7 +89,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         config.clock.clone(),
     )
     .await?;
-    let cookie_key = cookie_key(&config)?;
+    let cookie_key = cookie_key(&config, &db)?;
     let options = leptos_options(&config);
     let metrics = Arc::new(metrics::Metrics::for_instance(db.instance()));
     let settings = dispatcher::Settings {
@@ -244,16 +244,17 @@ fn leptos_options(config: &Config) -> LeptosOptions {
 
 /// The key that signs session cookies: from HOOKLINE_SECRET_KEY, or `secret.key` in the data folder
 /// (created with 64 random bytes on first start, readable only by the owner; an existing file
-/// others can read is made private, with a warning).
-fn cookie_key(config: &Config) -> anyhow::Result<Key> {
+/// others can read is made private, with a warning), or, with no data folder (PostgreSQL, an
+/// in-memory SQLite), derived from the encryption key every instance shares.
+fn cookie_key(config: &Config, db: &db::Db) -> anyhow::Result<Key> {
     use sha2::{Digest, Sha512};
     let material: Vec<u8> = match &config.secret_key {
         Some(secret) if secret.len() < 32 => anyhow::bail!("HOOKLINE_SECRET_KEY must be at least 32 characters"),
         Some(secret) => secret.as_bytes().to_vec(),
-        None => {
-            let dir = db::Db::data_dir(&config.database_url).unwrap_or_default();
-            load_or_create_secret(&dir.join("secret.key"))?
-        }
+        None => match db::Db::data_dir(&config.database_url) {
+            Some(dir) => load_or_create_secret(&dir.join("secret.key"))?,
+            None => db.encryption_key().cookie_material().to_vec(),
+        },
     };
     // SHA-512 turns any key material into the 64 bytes the signing key needs.
     Ok(Key::from(Sha512::digest(&material).as_slice()))

@@ -13,6 +13,7 @@
 
 pub mod admins;
 pub mod audit;
+pub mod copy;
 pub mod deliveries;
 mod error;
 pub mod events;
@@ -221,6 +222,14 @@ impl Db {
         match &self.store {
             Store::Sqlite(_) => Ok(true),
             Store::Postgres(db) => db.take_periodic_turn(name, interval.as_millis() as i64).await,
+        }
+    }
+
+    /// The SQLite handle, when that is the backend.
+    pub fn sqlite(&self) -> Option<&SqliteDb> {
+        match &self.store {
+            Store::Sqlite(db) => Some(db),
+            Store::Postgres(_) => None,
         }
     }
 

@@ -349,15 +349,12 @@ async fn admins_are_managed_and_the_last_one_stays() {
     server.stop().await;
 }
 
-/// Runs a counting query on the server's SQLite file directly (read-only, plain SQL), to see what
-/// is stored rather than what the server says.
+/// Runs a counting query on the server's database directly, to see what is stored rather than
+/// what the server says.
 async fn count_rows(server: &TestServer, sql: &str, value: i64) -> i64 {
-    use sqlx::Connection;
-    let options =
-        sqlx::sqlite::SqliteConnectOptions::new().filename(server.data.path().join("hookline.db")).read_only(true);
-    let mut connection = sqlx::SqliteConnection::connect_with(&options).await.expect("open the database file");
-    let count = sqlx::query_scalar(sql).bind(value).fetch_one(&mut connection).await.expect("query");
-    connection.close().await.expect("close");
+    let mut db = RawDb::open(server.data.path()).await;
+    let count = db.count(sql, value).await;
+    db.close().await;
     count
 }
 
@@ -380,7 +377,7 @@ async fn changing_the_password_ends_the_other_sessions_but_not_this_one() {
     let out = elsewhere.get(&server.url("/settings"), StatusCode::SEE_OTHER).await;
     assert!(location(&out).starts_with("/login"));
     elsewhere.call(&server.url("/rpc/list_admins"), &[], StatusCode::UNAUTHORIZED).await;
-    assert_eq!(count_rows(&server, "select count(*) from sessions where admin_id = ?", 1).await, 1);
+    assert_eq!(count_rows(&server, "select count(*) from sessions where admin_id = $1", 1).await, 1);
 
     // Back in only with the new password.
     elsewhere
@@ -412,7 +409,7 @@ async fn removing_an_admin_ends_all_their_sessions_at_once() {
         browser.sign_in(&server.base, "second@example.com", "second-password-1", StatusCode::FOUND).await;
         browser.get(&server.url("/settings"), StatusCode::OK).await;
     }
-    let sessions_of = "select count(*) from sessions where admin_id = ?";
+    let sessions_of = "select count(*) from sessions where admin_id = $1";
     assert_eq!(count_rows(&server, sessions_of, second_id).await, 2);
 
     owner.call(&server.url("/rpc/remove_admin"), &[("id", &second_id.to_string())], StatusCode::OK).await;
@@ -475,7 +472,7 @@ async fn a_session_ends_at_its_absolute_lifetime_however_busy() {
     assert!(ended > idle, "outlived its idle time through use (ended after {ended:?})");
     assert!(ended >= max - Duration::from_millis(200), "not before its lifetime (ended after {ended:?})");
     assert_eq!(
-        count_rows(&server, "select count(*) from sessions where admin_id = ?", 1).await,
+        count_rows(&server, "select count(*) from sessions where admin_id = $1", 1).await,
         1,
         "kept until cleanup"
     );

@@ -10,20 +10,11 @@ use serde_json::{json, Value};
 
 use crate::harness::*;
 
-/// Every column of every audit row, as text, read from the database file itself.
+/// Every column of every audit row, as text, read from the database itself.
 async fn audit_table_text(dir: &Path) -> String {
-    use sqlx::Connection;
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("hookline.db")).read_only(true);
-    let mut connection = sqlx::SqliteConnection::connect_with(&options).await.expect("open the database file");
-    let rows: Vec<String> = sqlx::query_scalar(
-        "select coalesce(created_at, '') || '|' || actor_kind || '|' || coalesce(actor_id, '') || '|' || actor_name
-            || '|' || action || '|' || coalesce(object_kind, '') || '|' || coalesce(object_id, '') || '|'
-            || coalesce(object_name, '') || '|' || detail || '|' || coalesce(address, '')
-         from audit_log order by id",
-    )
-    .fetch_all(&mut connection)
-    .await
-    .expect("audit rows");
+    let mut db = RawDb::open(dir).await;
+    let rows = db.rows_text("audit_log").await;
+    db.close().await;
     rows.join("\n")
 }
 
@@ -398,7 +389,7 @@ async fn the_audit_page_lists_filters_and_links_older_entries() {
 }
 
 #[tokio::test]
-async fn the_command_line_is_recorded_as_cli() {
+async fn sqlite_the_command_line_is_recorded_as_cli() {
     let (server, _) = TestServer::start_signed_in().await;
     let data = server.stop().await;
     let database_url = format!("sqlite://{}", data.path().join("hookline.db").display());
@@ -436,9 +427,9 @@ async fn old_entries_go_after_the_audit_retention() {
     let (server, browser) = TestServer::start_signed_in().await;
     let api = Api::new(&server, &browser).await;
     assert!(!entries(&api, "").await.is_empty());
+    let base = config_in(server.data.path()).await;
     let config = |retention: Duration| {
-        let mut config = hookline_server::Config::defaults();
-        config.database_url = format!("sqlite://{}", server.data.path().join("hookline.db").display());
+        let mut config = base.clone();
         config.audit_retention = retention;
         config
     };

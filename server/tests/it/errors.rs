@@ -63,7 +63,7 @@ async fn a_list_page_that_cannot_load_shows_why() {
 }
 
 #[tokio::test]
-async fn a_broken_database_answers_500_with_an_opaque_reference() {
+async fn sqlite_a_broken_database_answers_500_with_an_opaque_reference() {
     let (server, browser) = TestServer::start_signed_in().await;
     let (status, _) = page(&browser, &server.url("/events")).await;
     assert_eq!(status, StatusCode::OK);

@@ -18,7 +18,7 @@ async fn health_reports_version_and_database() {
 }
 
 #[tokio::test]
-async fn migrations_create_the_schema_in_an_empty_file() {
+async fn sqlite_migrations_create_the_schema_in_an_empty_file() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("nested/folder/fresh.db");
     let db = hookline_server::db::Db::open(&format!("sqlite://{}", path.display()), "normal").await.expect("open");
@@ -108,7 +108,7 @@ async fn unknown_pages_are_404_and_unknown_api_paths_are_json_404() {
 }
 
 #[tokio::test]
-async fn session_key_is_generated_once_and_kept_private() {
+async fn sqlite_session_key_is_generated_once_and_kept_private() {
     let server = TestServer::start().await;
     let key_path = server.data.path().join("secret.key");
     let first = std::fs::read(&key_path).expect("secret.key exists");

@@ -399,3 +399,74 @@ impl Browser {
             .unwrap_or_else(|| panic!("no {name} on /metrics"))
     }
 }
+
+/// Settings pointing at the test database in `dir` (as `TestServer::start_in` uses it), for
+/// calling jobs and commands directly on a server's data.
+pub async fn config_in(dir: &Path) -> Config {
+    let mut config = Config::defaults();
+    use_test_database(&mut config, dir).await;
+    config
+}
+
+/// A direct connection to a test server's database (its SQLite file, or its PostgreSQL
+/// database), to see what is stored rather than what the server says.
+pub enum RawDb {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl RawDb {
+    pub async fn open(dir: &Path) -> RawDb {
+        use sqlx::Connection;
+        match std::fs::read_to_string(dir.join("postgres-url")) {
+            Ok(url) => RawDb::Postgres(sqlx::PgConnection::connect(&url).await.expect("connect to the test database")),
+            Err(_) => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("hookline.db"));
+                RawDb::Sqlite(sqlx::SqliteConnection::connect_with(&options).await.expect("open the database file"))
+            }
+        }
+    }
+
+    /// Every column of every row of `table` as one text, for "this secret is not stored" checks.
+    pub async fn rows_text(&mut self, table: &str) -> Vec<String> {
+        match self {
+            RawDb::Sqlite(conn) => {
+                let columns: Vec<String> = sqlx::query_scalar(&format!("select name from pragma_table_info('{table}')"))
+                    .fetch_all(&mut *conn)
+                    .await
+                    .expect("columns");
+                assert!(!columns.is_empty(), "no table {table}");
+                let joined: Vec<String> = columns.iter().map(|c| format!("coalesce(cast({c} as text), '')")).collect();
+                let select = format!("select {} from {table} order by 1", joined.join(" || char(31) || "));
+                sqlx::query_scalar(&select).fetch_all(&mut *conn).await.expect("rows")
+            }
+            RawDb::Postgres(conn) => sqlx::query_scalar(&format!("select t::text from \"{table}\" t order by 1"))
+                .fetch_all(&mut *conn)
+                .await
+                .expect("rows"),
+        }
+    }
+
+    /// A number the query (placeholders `$1`...) answers, with `value` bound to `$1`.
+    pub async fn count(&mut self, sql: &str, value: i64) -> i64 {
+        match self {
+            // SQLite spells numbered placeholders `?1`.
+            RawDb::Sqlite(conn) => sqlx::query_scalar(&sql.replace('$', "?"))
+                .bind(value)
+                .fetch_one(&mut *conn)
+                .await
+                .expect("query"),
+            RawDb::Postgres(conn) => {
+                sqlx::query_scalar(sql).bind(value).fetch_one(&mut *conn).await.expect("query")
+            }
+        }
+    }
+
+    pub async fn close(self) {
+        use sqlx::Connection;
+        let _ = match self {
+            RawDb::Sqlite(conn) => conn.close().await,
+            RawDb::Postgres(conn) => conn.close().await,
+        };
+    }
+}

@@ -233,7 +233,7 @@ async fn retention_prunes_by_age_and_count_and_keeps_the_newest() {
 
     // The job runs against the same database file (as the server's own timer would).
     // Count: the busy webhook keeps its newest 3; the quiet one keeps its only delivery.
-    let state = hookline_server::build_state(job_config(&server, &clock, 3)).await.expect("state");
+    let state = hookline_server::build_state(job_config(&server, &clock, 3).await).await.expect("state");
     let (deleted, _) = state.prune_once().await.expect("prune");
     assert_eq!(deleted, 3);
     let after = api.get(&format!("/api/admin/webhooks/{busy}/deliveries"), StatusCode::OK).await;
@@ -243,7 +243,7 @@ async fn retention_prunes_by_age_and_count_and_keeps_the_newest() {
 
     // Age: a retention of an hour keeps what is up to an hour old...
     state.db.close().await;
-    let state = hookline_server::build_state(job_config(&server, &clock, 10_000)).await.expect("state");
+    let state = hookline_server::build_state(job_config(&server, &clock, 10_000).await).await.expect("state");
     clock.advance(Duration::from_secs(3600));
     assert_eq!(state.prune_once().await.expect("prune"), (0, 0), "an hour old is not older than an hour");
     // ...and a millisecond later everything is old, but each webhook's newest delivery stays.
@@ -261,9 +261,8 @@ async fn retention_prunes_by_age_and_count_and_keeps_the_newest() {
 
 /// A config pointing at a running test server's database, for calling jobs directly.
 /// Retention is an hour; `clock` is the server's.
-fn job_config(server: &TestServer, clock: &Arc<ManualClock>, keep: i64) -> hookline_server::Config {
-    let mut config = hookline_server::Config::defaults();
-    config.database_url = format!("sqlite://{}", server.data.path().join("hookline.db").display());
+async fn job_config(server: &TestServer, clock: &Arc<ManualClock>, keep: i64) -> hookline_server::Config {
+    let mut config = config_in(server.data.path()).await;
     config.clock = clock.clone();
     config.retention_per_webhook = keep;
     config.retention = Duration::from_secs(3600);

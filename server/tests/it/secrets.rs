@@ -121,7 +121,7 @@ fn mode(path: &Path) -> u32 {
 }
 
 #[tokio::test]
-async fn secrets_are_unreadable_in_the_database_file_and_still_delivered() {
+async fn secrets_are_unreadable_in_the_database_and_still_delivered() {
     let receiver = Receiver::start().await;
     let (server, api) = TestServer::start_for_delivery(|_| {}).await;
     let (id, secret) = create_secret_webhook(&api, receiver.url("/hook")).await;
@@ -131,22 +131,21 @@ async fn secrets_are_unreadable_in_the_database_file_and_still_delivered() {
     assert_eq!(rotated["previousSecret"], secret.as_str(), "the previous secret opens in its new column");
     let current = rotated["secret"].as_str().expect("secret").to_string();
 
-    let pool = open_file(server.data.path()).await;
-    let rows = table_text(&pool, "webhooks").await;
+    let mut db = RawDb::open(server.data.path()).await;
+    let rows = db.rows_text("webhooks").await;
+    db.close().await;
     assert_eq!(rows.len(), 1);
     for plain in plaintexts(&secret).into_iter().chain(plaintexts(&current)).chain(["X-Api-Key".to_string()]) {
         assert!(!rows[0].contains(&plain), "`{plain}` is readable in the webhooks table: {}", rows[0]);
     }
-    let sealed: (String, String, String, String) =
-        sqlx::query_as("select authorization, headers, secret, previous_secret from webhooks")
-            .fetch_one(&pool)
-            .await
-            .expect("row");
-    for value in [&sealed.0, &sealed.1, &sealed.2, &sealed.3] {
-        assert!(value.starts_with("enc:v1:"), "not sealed: {value}");
-    }
-    pool.close().await;
+    // authorization, headers, secret and previous_secret
+    assert_eq!(rows[0].matches("enc:v1:").count(), 4, "not all sealed: {}", rows[0]);
 
+    if on_postgres() {
+        // PostgreSQL's files belong to its server; the table above is what a dump or a replica holds.
+        server.stop().await;
+        return;
+    }
     // Nor anywhere else in the file (the sessions, the log, free pages) or its write-ahead log.
     let mut bytes = std::fs::read(database(server.data.path())).expect("read db");
     bytes.extend(std::fs::read(server.data.path().join("hookline.db-wal")).unwrap_or_default());
@@ -157,7 +156,7 @@ async fn secrets_are_unreadable_in_the_database_file_and_still_delivered() {
 }
 
 #[tokio::test]
-async fn another_key_stops_the_start_with_a_message_naming_the_setting() {
+async fn sqlite_another_key_stops_the_start_with_a_message_naming_the_setting() {
     let (server, api) = TestServer::start_for_delivery(|_| {}).await;
     create_secret_webhook(&api, "http://127.0.0.1:9/hook".into()).await;
     let data = server.stop().await;
@@ -199,7 +198,7 @@ async fn another_key_stops_the_start_with_a_message_naming_the_setting() {
 
 /// The migrations of the previous version: everything but encryption at rest.
 async fn previous_version_schema(pool: &SqlitePool) {
-    let all = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+    let all = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/sqlite");
     let old = tempfile::tempdir().expect("dir");
     for entry in std::fs::read_dir(&all).expect("migrations") {
         let path = entry.expect("entry").path();
@@ -212,7 +211,7 @@ async fn previous_version_schema(pool: &SqlitePool) {
 }
 
 #[tokio::test]
-async fn a_database_from_the_previous_version_is_encrypted_at_start_up() {
+async fn sqlite_a_database_from_the_previous_version_is_encrypted_at_start_up() {
     let receiver = Receiver::start().await;
     let dir = tempfile::tempdir().expect("dir");
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -291,7 +290,7 @@ async fn sealed_values(dir: &Path) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn rotating_the_key_re_encrypts_everything_and_keeps_delivering() {
+async fn sqlite_rotating_the_key_re_encrypts_everything_and_keeps_delivering() {
     let receiver = Receiver::start().await;
     let (server, api) = TestServer::start_for_delivery(|_| {}).await;
     let (id, secret) = create_secret_webhook(&api, receiver.url("/rotated")).await;
@@ -334,7 +333,7 @@ async fn rotating_the_key_re_encrypts_everything_and_keeps_delivering() {
 }
 
 #[tokio::test]
-async fn rotating_a_key_from_the_setting_needs_the_new_key_given() {
+async fn sqlite_rotating_a_key_from_the_setting_needs_the_new_key_given() {
     let (old, old_text) = hookline_server::crypto::EncryptionKey::generate();
     let (server, api) = TestServer::start_for_delivery(|c| c.encryption_key = Some(old_text.clone())).await;
     let (id, secret) = create_secret_webhook(&api, "http://127.0.0.1:9/hook".into()).await;
@@ -363,7 +362,7 @@ async fn rotating_a_key_from_the_setting_needs_the_new_key_given() {
 }
 
 #[tokio::test]
-async fn an_interrupted_rotation_is_undone_or_finished_at_the_next_start() {
+async fn sqlite_an_interrupted_rotation_is_undone_or_finished_at_the_next_start() {
     let (server, api) = TestServer::start_for_delivery(|_| {}).await;
     let (id, secret) = create_secret_webhook(&api, "http://127.0.0.1:9/hook".into()).await;
     let data = server.stop().await;
@@ -393,7 +392,7 @@ async fn an_interrupted_rotation_is_undone_or_finished_at_the_next_start() {
 
 #[cfg(unix)]
 #[tokio::test]
-async fn the_database_and_key_files_are_private() {
+async fn sqlite_the_database_and_key_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let (server, _api) = TestServer::start_for_delivery(|_| {}).await;
     let dir = server.data.path().to_path_buf();
@@ -426,7 +425,7 @@ fn flip(sealed: &str) -> String {
 }
 
 #[tokio::test]
-async fn altered_ciphertext_fails_that_webhook_only_with_a_message() {
+async fn sqlite_altered_ciphertext_fails_that_webhook_only_with_a_message() {
     let receiver = Receiver::start().await;
     let (server, api) = TestServer::start_for_delivery(|_| {}).await;
     let (altered, _) = create_secret_webhook(&api, receiver.url("/altered")).await;
@@ -499,9 +498,9 @@ async fn the_preview_draft_in_the_session_is_encrypted() {
         )
         .await;
 
-    let pool = open_file(server.data.path()).await;
-    let sessions = table_text(&pool, "sessions").await;
-    pool.close().await;
+    let mut db = RawDb::open(server.data.path()).await;
+    let sessions = db.rows_text("sessions").await;
+    db.close().await;
     assert!(!sessions.is_empty());
     for row in &sessions {
         assert!(!row.contains("draft-secret-789") && !row.contains("draft-header-secret"), "readable: {row}");

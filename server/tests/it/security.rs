@@ -170,8 +170,7 @@ async fn forwarded_for_is_honoured_from_a_trusted_proxy() {
 #[tokio::test]
 async fn an_invalid_trusted_proxy_stops_the_start_naming_the_setting() {
     let data = tempfile::tempdir().expect("temp dir");
-    let mut config = hookline_server::Config::defaults();
-    config.database_url = format!("sqlite://{}", data.path().join("hookline.db").display());
+    let mut config = config_in(data.path()).await;
     config.trusted_proxies = "10.0.0.0/8, 10.0.0.0/33".into();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let error = hookline_server::run_until(config, listener, std::future::pending()).await.expect_err("refused");
@@ -312,7 +311,7 @@ async fn a_token_does_only_what_its_scopes_say() {
 }
 
 #[tokio::test]
-async fn tokens_made_before_scopes_keep_working_as_admin() {
+async fn sqlite_tokens_made_before_scopes_keep_working_as_admin() {
     // A token row written the way the previous version wrote it: no scopes column named. The
     // migration's default (what existing rows got when the column was added) makes it `admin`.
     let server = TestServer::start().await;

@@ -68,7 +68,7 @@ impl<'a> EventColumns<'a> {
 }
 
 /// `text` with NUL characters replaced (PostgreSQL's text type refuses them).
-pub(super) fn without_nul(text: &str) -> String {
+pub(crate) fn without_nul(text: &str) -> String {
     if text.contains('\0') {
         text.replace('\0', "\u{FFFD}")
     } else {

@@ -21,6 +21,8 @@ mod sessions;
 mod tokens;
 mod webhooks;
 
+pub(crate) use events::without_nul;
+
 use std::str::FromStr;
 use std::sync::Arc;
 
