@@ -12,6 +12,7 @@ mod errors;
 mod foundation;
 mod log;
 mod openapi;
+mod postgres;
 mod secrets;
 mod security;
 mod unleash;
