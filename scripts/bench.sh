@@ -5,6 +5,9 @@
 #   scripts/bench.sh --events 20000 --webhooks 1   # throughput to one webhook
 #   scripts/bench.sh --events 10000 --webhooks 5   # fan-out
 #   scripts/bench.sh --rate 200 --events 4000      # latency at a fixed rate
+#   scripts/bench.sh --backend postgres --instances 2   # on PostgreSQL (a throw-away server unless
+#                                                       # HOOKLINE_BENCH_POSTGRES names one)
+#   scripts/bench.sh backends --events 20000       # SQLite, PostgreSQL x1 and x2 in one run, side by side
 #   scripts/bench.sh logpage                       # the log pages with 1,000,000 deliveries
 #   scripts/bench.sh render                        # template rendering (criterion)
 set -euo pipefail
@@ -25,4 +28,44 @@ if [[ "${1:-}" == logpage ]]; then
   shift
   exec target/release/logpage "$@"
 fi
-exec target/release/bench "$@"
+
+# PostgreSQL runs need a server: a throw-away one (durable settings, like production) unless
+# HOOKLINE_BENCH_POSTGRES names one. Its postmaster's pid lets the bench count its CPU.
+start_postgres() {
+  if [[ -z "${HOOKLINE_BENCH_POSTGRES:-}" ]]; then
+    PG_DIR="$(mktemp -d /tmp/hookline-bench-pg.XXXXXX)"
+    trap 'scripts/pg.sh stop "$PG_DIR"' EXIT
+    HOOKLINE_BENCH_POSTGRES="$(scripts/pg.sh start "$PG_DIR" --durable)"
+    HOOKLINE_BENCH_POSTGRES_PID="$(head -1 "$PG_DIR/data/postmaster.pid")"
+    export HOOKLINE_BENCH_POSTGRES HOOKLINE_BENCH_POSTGRES_PID
+    echo "[bench] throw-away PostgreSQL at $HOOKLINE_BENCH_POSTGRES" >&2
+  fi
+}
+
+if [[ "${1:-}" == backends ]]; then
+  shift
+  start_postgres
+  results="$(mktemp -d)"
+  target/release/bench "$@" --backend sqlite --json >"$results/sqlite.json"
+  target/release/bench "$@" --backend postgres --instances 1 --json >"$results/postgres-1.json"
+  target/release/bench "$@" --backend postgres --instances 2 --json >"$results/postgres-2.json"
+  python3 - "$results" <<'PY'
+import json, sys, pathlib
+rows = []
+for name in ["sqlite", "postgres-1", "postgres-2"]:
+    f = json.loads(pathlib.Path(sys.argv[1], name + ".json").read_text())
+    lat = f.get("latency") or {}
+    rows.append((name, f["ingest_events_per_s"], f["deliveries_per_s"], f["ratio_to_ceiling"], lat.get("p50_ms"),
+                 lat.get("p95_ms"), lat.get("p99_ms"), f["hookline"]["peak_rss_mib"], f["hookline"]["cpu_ms_per_delivery"],
+                 f.get("cpu_ms_per_delivery_with_database"), f["lost"], f["duplicates"]))
+print("backend      events/s in  deliveries/s  x ceiling  p50 ms  p95 ms  p99 ms  peak RSS MiB  CPU ms/delivery (with DB)  lost  dup")
+for r in rows:
+    with_db = "" if r[9] is None else f" ({r[9]:.3f})"
+    print(f"{r[0]:<12} {r[1]:>11.0f} {r[2]:>13.0f} {r[3]:>10.3f} {r[4]:>7} {r[5]:>7} {r[6]:>7} {r[7]:>13} {r[8]:>10.3f}{with_db:<12} {r[10]:>4} {r[11]:>4}")
+PY
+  exit 0
+fi
+for arg in "$@"; do
+  [[ "$arg" == postgres ]] && start_postgres
+done
+target/release/bench "$@"

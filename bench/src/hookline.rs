@@ -29,10 +29,10 @@ fn command(bin: &Path, dir: &Path) -> Command {
 
 /// Runs `hookline token create --name bench --scope admin` (it creates webhooks and publishes
 /// events) and returns the token it prints.
-pub fn create_token(bin: &Path, dir: &Path, database_url: &str) -> anyhow::Result<String> {
+pub fn create_token(bin: &Path, dir: &Path, env: &[(&str, String)]) -> anyhow::Result<String> {
     let output = command(bin, dir)
         .args(["token", "create", "--name", "bench", "--scope", "admin"])
-        .env("HOOKLINE_DATABASE_URL", database_url)
+        .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("cannot run {} token create", bin.display()))?;
@@ -261,4 +261,24 @@ fn stat_times(path: &str, ticks: f64) -> anyhow::Result<(String, f64, f64)> {
         fields.get(index).and_then(|f| f.parse::<f64>().ok()).with_context(|| format!("{path}: field {}", index + 3))
     };
     Ok((name, number(11)? / ticks, number(12)? / ticks))
+}
+
+/// The CPU of a PostgreSQL server: its postmaster and every process it started (one backend per
+/// connection, the WAL writer, the checkpointer, ...), as their (user, system) seconds.
+pub fn postgres_cpu(postmaster: u32, ticks: f64) -> anyhow::Result<(f64, f64)> {
+    let (mut user, mut system) = (0.0, 0.0);
+    for entry in std::fs::read_dir("/proc").context("cannot list /proc")?.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        // After the command name (in parentheses): state, ppid, ...
+        let Some(rest) = text.rsplit_once(')').map(|(_, rest)| rest) else { continue };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let parent: u32 = fields.get(1).and_then(|f| f.parse().ok()).unwrap_or(0);
+        if pid == postmaster || parent == postmaster {
+            user += fields.get(11).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0) / ticks;
+            system += fields.get(12).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0) / ticks;
+        }
+    }
+    Ok((user, system))
 }

@@ -64,6 +64,24 @@ struct Args {
     #[arg(long, default_value_t = 120)]
     timeout_s: u64,
 
+    /// The database: `sqlite` (a fresh file) or `postgres` (a fresh database on --postgres-url).
+    #[arg(long, default_value = "sqlite", value_parser = ["sqlite", "postgres"])]
+    backend: String,
+
+    /// With `--backend postgres`: the server to create the bench's database on (a URL with
+    /// rights to create databases). `scripts/bench.sh` starts a throw-away one when unset.
+    #[arg(long, env = "HOOKLINE_BENCH_POSTGRES")]
+    postgres_url: Option<String>,
+
+    /// With `--backend postgres`: the postmaster's pid, to count PostgreSQL's CPU beside Hookline's.
+    #[arg(long, env = "HOOKLINE_BENCH_POSTGRES_PID")]
+    postgres_pid: Option<u32>,
+
+    /// Hookline instances sharing the database (`--backend postgres`); publishers spread their
+    /// requests over them in turn.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
+    instances: u32,
+
     /// SQLite `synchronous` mode for Hookline (HOOKLINE_SQLITE_SYNCHRONOUS).
     #[arg(long, default_value = "normal", value_parser = ["normal", "full"])]
     synchronous: String,
@@ -120,6 +138,31 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Creates a fresh database for this run on the PostgreSQL server `admin`; returns its URL.
+async fn postgres_database(admin: &str) -> anyhow::Result<String> {
+    use sqlx::Connection;
+    let name = format!("bench_{}_{}", std::process::id(), rand::random::<u32>());
+    let mut conn = sqlx::PgConnection::connect(admin).await.context("cannot connect to --postgres-url")?;
+    sqlx::query(&format!("create database {name}")).execute(&mut conn).await.context("cannot create the bench database")?;
+    let _ = conn.close().await;
+    let (base, _) = admin.rsplit_once('/').context("--postgres-url names no database")?;
+    Ok(format!("{base}/{name}"))
+}
+
+/// The CPU of every instance, added up (per thread name too).
+fn servers_cpu(servers: &[Server], ticks: f64) -> anyhow::Result<hookline::Cpu> {
+    let mut total = hookline::Cpu::default();
+    for server in servers {
+        let cpu = hookline::cpu(&server.pid.to_string(), ticks)?;
+        total.user_s += cpu.user_s;
+        total.system_s += cpu.system_s;
+        for (name, seconds) in cpu.threads {
+            *total.threads.entry(name).or_insert(0.0) += seconds;
+        }
+    }
+    Ok(total)
+}
+
 /// Progress, on stderr (stdout carries the report).
 macro_rules! step {
     ($($arg:tt)*) => { eprintln!("[bench] {}", format!($($arg)*)) };
@@ -140,9 +183,27 @@ async fn run(args: Args) -> anyhow::Result<Figures> {
     let ticks = hookline::clock_ticks();
 
     let dir = tempfile::Builder::new().prefix("hookline-bench-").tempdir().context("cannot create a temp folder")?;
-    let database_url = format!("sqlite://{}/bench.db", dir.path().display());
     step!("data in {}", dir.path().display());
-    let token = hookline::create_token(&bin, dir.path(), &database_url)?;
+    let postgres = args.backend == "postgres";
+    if args.instances > 1 && !postgres {
+        bail!("--instances above 1 needs --backend postgres (SQLite is one process's database)");
+    }
+    let mut env = vec![
+        ("HOOKLINE_ALLOWED_TARGETS", "127.0.0.1/32".to_owned()),
+        ("HOOKLINE_SQLITE_SYNCHRONOUS", args.synchronous.clone()),
+        ("HOOKLINE_RETRY_SCHEDULE", RETRY_SCHEDULE.to_owned()),
+    ];
+    if postgres {
+        let admin = args.postgres_url.as_deref().context("--backend postgres needs --postgres-url")?;
+        env.push(("HOOKLINE_DATABASE_URL", postgres_database(admin).await?));
+        let key: [u8; 32] = rand::random();
+        env.push(("HOOKLINE_ENCRYPTION_KEY", key.iter().map(|b| format!("{b:02x}")).collect()));
+        let pool: u32 = (16 / args.instances).max(4);
+        env.push(("HOOKLINE_PG_POOL_SIZE", pool.to_string()));
+    } else {
+        env.push(("HOOKLINE_DATABASE_URL", format!("sqlite://{}/bench.db", dir.path().display())));
+    }
+    let token = hookline::create_token(&bin, dir.path(), &env)?;
 
     let behaviour = receiver::Behaviour {
         latency: Duration::from_millis(args.receiver_latency_ms),
@@ -152,35 +213,36 @@ async fn run(args: Args) -> anyhow::Result<Figures> {
     let receiver = receiver::start(behaviour).await?;
     step!("receiver on http://{}", receiver.addr);
 
-    let addr = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
-        probe.local_addr().context("cannot read the free port")?
-    };
-    let mut env = vec![
-        ("HOOKLINE_DATABASE_URL", database_url.clone()),
-        ("HOOKLINE_ALLOWED_TARGETS", "127.0.0.1/32".to_owned()),
-        ("HOOKLINE_SQLITE_SYNCHRONOUS", args.synchronous.clone()),
-        ("HOOKLINE_RETRY_SCHEDULE", RETRY_SCHEDULE.to_owned()),
-    ];
     if let Some(concurrency) = args.concurrency {
         env.push(("HOOKLINE_CONCURRENCY", concurrency.to_string()));
     }
     if let Some(concurrency) = args.webhook_concurrency {
         env.push(("HOOKLINE_WEBHOOK_CONCURRENCY", concurrency.to_string()));
     }
-    let mut server = Server::spawn(&bin, dir.path(), addr, &env, dir.path().join("hookline.log"))?;
     let client = publish::client()?;
-    server.wait_healthy(&client).await?;
-    step!("hookline serve (pid {}) healthy on {}", server.pid, server.base_url);
-
-    let intake = Intake::new(client.clone(), server.base_url.clone(), &token)?;
+    let mut servers = Vec::new();
+    for n in 0..args.instances {
+        let addr = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").context("cannot find a free port")?;
+            probe.local_addr().context("cannot read the free port")?
+        };
+        let mut server = Server::spawn(&bin, dir.path(), addr, &env, dir.path().join(format!("hookline-{n}.log")))?;
+        server.wait_healthy(&client).await?;
+        step!("hookline serve (pid {}) healthy on {}", server.pid, server.base_url);
+        servers.push(server);
+    }
+    let intake = Intake::new(client.clone(), servers.iter().map(|s| s.base_url.clone()).collect(), &token)?;
     for index in 0..webhooks {
         let target = format!("http://{}/hook/{index}", receiver.addr);
         intake.create_webhook(index, &target).await.with_context(|| format!("creating webhook {index}"))?;
     }
     step!("{webhooks} webhook(s) created; publishing {events} events");
 
-    let server_cpu_before = hookline::cpu(&server.pid.to_string(), ticks)?;
+    let server_cpu_before = servers_cpu(&servers, ticks)?;
+    let postgres_cpu_before = match args.postgres_pid.filter(|_| postgres) {
+        Some(pid) => Some(hookline::postgres_cpu(pid, ticks)?),
+        None => None,
+    };
     let bench_cpu_before = hookline::cpu("self", ticks)?;
     let published = match args.rate {
         Some(rate) => intake.paced(events, rate).await?,
@@ -210,14 +272,26 @@ async fn run(args: Args) -> anyhow::Result<Figures> {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let window_end = Instant::now();
-    let memory = hookline::memory(server.pid)?;
-    let server_cpu = hookline::cpu(&server.pid.to_string(), ticks)?;
-    let bench_cpu = hookline::cpu("self", ticks)?;
-    let server_exit = match server.stop().await {
-        Ok(status) => status.to_string(),
-        Err(error) => format!("{error:#}"),
+    let memory = servers.iter().map(|s| hookline::memory(s.pid)).collect::<anyhow::Result<Vec<_>>>()?;
+    let server_cpu = servers_cpu(&servers, ticks)?;
+    let postgres_cpu = match (args.postgres_pid, postgres_cpu_before) {
+        (Some(pid), Some((user, system))) => {
+            let (now_user, now_system) = hookline::postgres_cpu(pid, ticks)?;
+            Some(now_user - user + now_system - system)
+        }
+        _ => None,
     };
-    let problems = server.log_problems();
+    let bench_cpu = hookline::cpu("self", ticks)?;
+    let mut exits = Vec::new();
+    let mut problems = Vec::new();
+    for server in &mut servers {
+        exits.push(match server.stop().await {
+            Ok(status) => status.to_string(),
+            Err(error) => format!("{error:#}"),
+        });
+        problems.extend(server.log_problems());
+    }
+    let server_exit = exits.join(", ");
 
     let (outcome, receiver_requests, receiver_500s, duplicates, split_ids, malformed, sample) = {
         let tally = receiver.shared.tally();
@@ -233,7 +307,9 @@ async fn run(args: Args) -> anyhow::Result<Figures> {
         )
     };
     if outcome.lost > 0 {
-        step!("{} deliveries lost; the end of Hookline's log:\n{}", outcome.lost, server.log_tail(60));
+        for server in &servers {
+            step!("{} deliveries lost; the end of Hookline's log:\n{}", outcome.lost, server.log_tail(60));
+        }
     }
 
     // The ceiling: the same number of requests, the same body, straight to the receiver.
@@ -264,6 +340,8 @@ async fn run(args: Args) -> anyhow::Result<Figures> {
             batch,
             rate: args.rate,
             synchronous: args.synchronous.clone(),
+            backend: args.backend.clone(),
+            instances: args.instances as usize,
             concurrency: args.concurrency,
             webhook_concurrency: args.webhook_concurrency,
             retry_schedule: RETRY_SCHEDULE,
@@ -285,7 +363,11 @@ async fn run(args: Args) -> anyhow::Result<Figures> {
         malformed,
         receiver_requests,
         receiver_500s,
-        hookline: report::resources(memory, &run_cpu, &server_cpu, outcome.delivered, window_s),
+        hookline: report::resources(&memory, &run_cpu, &server_cpu, outcome.delivered, window_s),
+        postgres_cpu_s: postgres_cpu.map(|cpu| round(cpu, 2)),
+        cpu_ms_per_delivery_with_database: postgres_cpu.map(|cpu| {
+            round(if outcome.delivered > 0 { (run_cpu.total_s() + cpu) * 1000.0 / outcome.delivered as f64 } else { 0.0 }, 3)
+        }),
         bench_cpu_s: round(bench_cpu.since(&bench_cpu_before).total_s(), 2),
         ceiling_requests: ceiling.requests,
         ceiling_concurrency: publishers,
@@ -300,7 +382,7 @@ async fn run(args: Args) -> anyhow::Result<Figures> {
     } else {
         print!("{}", report::text(&figures));
     }
-    drop(server);
+    drop(servers);
     dir.close().context("cannot remove the temp folder")?;
     Ok(figures)
 }

@@ -14,7 +14,9 @@ use serde_json::{json, Value};
 #[derive(Clone)]
 pub struct Intake {
     pub client: reqwest::Client,
-    pub base_url: String,
+    /// Every instance's address: requests go to each in turn (one instance: all to it).
+    pub bases: Arc<Vec<String>>,
+    next: Arc<AtomicUsize>,
     pub authorization: HeaderValue,
 }
 
@@ -51,10 +53,15 @@ pub fn client() -> anyhow::Result<reqwest::Client> {
 }
 
 impl Intake {
-    pub fn new(client: reqwest::Client, base_url: String, token: &str) -> anyhow::Result<Intake> {
+    pub fn new(client: reqwest::Client, bases: Vec<String>, token: &str) -> anyhow::Result<Intake> {
         let authorization =
             HeaderValue::from_str(&format!("Bearer {token}")).context("the API token is not a valid header value")?;
-        Ok(Intake { client, base_url, authorization })
+        Ok(Intake { client, bases: Arc::new(bases), next: Arc::default(), authorization })
+    }
+
+    /// The instance the next request goes to.
+    fn base(&self) -> &str {
+        &self.bases[self.next.fetch_add(1, Ordering::Relaxed) % self.bases.len()]
     }
 
     /// `POST /api/admin/webhooks` for webhook `index`; returns Hookline's id.
@@ -66,7 +73,7 @@ impl Intake {
         });
         let response = self
             .client
-            .post(format!("{}/api/admin/webhooks", self.base_url))
+            .post(format!("{}/api/admin/webhooks", self.bases[0]))
             .header(AUTHORIZATION, self.authorization.clone())
             .header(CONTENT_TYPE, "application/json")
             .body(body.to_string())
@@ -92,7 +99,7 @@ impl Intake {
         };
         let response = self
             .client
-            .post(format!("{}/api/events", self.base_url))
+            .post(format!("{}/api/events", self.base()))
             .header(AUTHORIZATION, self.authorization.clone())
             .header(CONTENT_TYPE, "application/json")
             .body(body.to_string())

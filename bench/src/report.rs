@@ -23,6 +23,10 @@ pub struct Setup {
     pub batch: usize,
     pub rate: Option<f64>,
     pub synchronous: String,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// Hookline processes sharing the database.
+    pub instances: usize,
     /// HOOKLINE_CONCURRENCY (None: Hookline's default).
     pub concurrency: Option<usize>,
     /// HOOKLINE_WEBHOOK_CONCURRENCY (None: Hookline's default).
@@ -87,6 +91,10 @@ pub struct Figures {
     pub receiver_requests: u64,
     pub receiver_500s: u64,
     pub hookline: Resources,
+    /// PostgreSQL's CPU over the run (all its processes), with `--backend postgres`.
+    pub postgres_cpu_s: Option<f64>,
+    /// (Hookline + PostgreSQL CPU) per delivery.
+    pub cpu_ms_per_delivery_with_database: Option<f64>,
     /// The bench process (publishers and receiver) over the same window, on the same machine.
     pub bench_cpu_s: f64,
     pub ceiling_requests: usize,
@@ -149,12 +157,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Hookline's resource figures.
-pub fn resources(memory: Memory, run: &Cpu, lifetime: &Cpu, deliveries: usize, wall_s: f64) -> Resources {
+pub fn resources(memory: &[Memory], run: &Cpu, lifetime: &Cpu, deliveries: usize, wall_s: f64) -> Resources {
     let mut by_thread: Vec<(String, f64)> = run.threads.iter().map(|(name, s)| (name.clone(), round(*s, 2))).collect();
     by_thread.sort_by(|a, b| b.1.total_cmp(&a.1));
     Resources {
-        rss_mib: round(memory.rss_kib as f64 / 1024.0, 1),
-        peak_rss_mib: round(memory.hwm_kib as f64 / 1024.0, 1),
+        // With several instances, the largest.
+        rss_mib: round(memory.iter().map(|m| m.rss_kib).max().unwrap_or(0) as f64 / 1024.0, 1),
+        peak_rss_mib: round(memory.iter().map(|m| m.hwm_kib).max().unwrap_or(0) as f64 / 1024.0, 1),
         cpu_s: round(run.total_s(), 2),
         cpu_user_s: round(run.user_s, 2),
         cpu_system_s: round(run.system_s, 2),
@@ -200,10 +209,13 @@ pub fn text(f: &Figures) -> String {
         "  setup        {} events x {} webhook(s) = {} deliveries; {publishing}",
         s.events, s.webhooks, s.expected_deliveries
     );
+    let database = match s.backend.as_str() {
+        "postgres" => format!("PostgreSQL, {} instance(s)", s.instances),
+        _ => format!("SQLite synchronous={}", s.synchronous),
+    };
     let _ = writeln!(
         out,
-        "               SQLite synchronous={}; HOOKLINE_CONCURRENCY={}, HOOKLINE_WEBHOOK_CONCURRENCY={}; retries {}",
-        s.synchronous,
+        "               {database}; HOOKLINE_CONCURRENCY={}, HOOKLINE_WEBHOOK_CONCURRENCY={}; retries {}",
         setting(s.concurrency, "128"),
         setting(s.webhook_concurrency, "32"),
         s.retry_schedule
@@ -260,6 +272,12 @@ pub fn text(f: &Figures) -> String {
     let threads: Vec<String> =
         h.cpu_by_thread.iter().take(6).map(|(name, seconds)| format!("{name} {seconds:.2} s")).collect();
     let _ = writeln!(out, "               by thread: {}", threads.join(", "));
+    if let (Some(database), Some(per_delivery)) = (f.postgres_cpu_s, f.cpu_ms_per_delivery_with_database) {
+        let _ = writeln!(
+            out,
+            "  postgres     CPU {database:.2} s; Hookline + PostgreSQL = {per_delivery:.3} ms per delivery"
+        );
+    }
     let _ =
         writeln!(out, "  bench        CPU {:.2} s (publishers + receiver, same machine, same window)", f.bench_cpu_s);
     let _ = writeln!(
