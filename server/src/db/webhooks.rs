@@ -75,8 +75,9 @@ impl Webhook {
     }
 }
 
+/// A webhook as stored: secrets sealed, lists as JSON text (`decode` opens it; both backends).
 #[derive(sqlx::FromRow)]
-struct WebhookRow {
+pub(super) struct WebhookRow {
     id: i64,
     description: String,
     url: String,
@@ -113,16 +114,16 @@ macro_rules! columns {
 /// Where each secret of a webhook is sealed (the associated data's column).
 const AUTHORIZATION: &str = "webhooks.authorization";
 const HEADERS: &str = "webhooks.headers";
-const SECRET: &str = "webhooks.secret";
-const PREVIOUS_SECRET: &str = "webhooks.previous_secret";
+pub(super) const SECRET: &str = "webhooks.secret";
+pub(super) const PREVIOUS_SECRET: &str = "webhooks.previous_secret";
 
 /// The Authorization and headers columns of webhook `id`, sealed.
-fn seal_config(key: &EncryptionKey, id: i64, spec: &WebhookSpec) -> (Option<String>, String) {
+pub(super) fn seal_config(key: &EncryptionKey, id: i64, spec: &WebhookSpec) -> (Option<String>, String) {
     let authorization = spec.authorization.as_deref().map(|value| key.seal_text(AUTHORIZATION, id, value));
     (authorization, key.seal_text(HEADERS, id, &to_json(&spec.headers)))
 }
 
-fn decode(row: WebhookRow, key: &EncryptionKey) -> Result<Webhook, sqlx::Error> {
+pub(super) fn decode(row: WebhookRow, key: &EncryptionKey) -> Result<Webhook, sqlx::Error> {
     let id = row.id;
     let mut problems = Vec::new();
     let mut open = |column: &str, what: &str, remedy: &str, sealed: &str| match key.open_text(column, id, sealed) {
@@ -192,7 +193,7 @@ pub(super) async fn enabled_webhooks(
     rows.into_iter().map(|row| decode(row, key)).collect()
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> String {
+pub(super) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 

@@ -1,43 +1,226 @@
-//! Webhook integrations on PostgreSQL (see `db::webhooks`).
+//! Webhook integrations on PostgreSQL (see `db::webhooks`). Sealing and decoding are
+//! `db::webhooks`' own; there is no cache of enabled webhooks to bump (no write queue), so the
+//! intake reads them in its transaction (`enabled_webhooks`).
 
-#![allow(unused_variables)]
+use app::model::WebhookSpec;
 
+use super::audit::{audited, insert};
 use super::PgDb;
-use crate::db::*;
+use crate::crypto::EncryptionKey;
+use crate::db::webhooks::{decode, seal_config, to_json, Webhook, WebhookRow, PREVIOUS_SECRET, SECRET};
+use crate::db::{now_ms, NewAudit};
+
+/// The column list (`authorization` is a keyword here: quoted), as a macro for `concat!`.
+macro_rules! columns {
+    () => {
+        r#"id, description, url, enabled, content_type, "authorization", headers, body_template, events,
+        projects, environments, retry_policy, secret, previous_secret, previous_secret_expires_at, version,
+        disabled_reason, disabled_at, failing_since, created_at, updated_at, updated_by"#
+    };
+}
+
+/// The enabled webhooks, read inside the caller's transaction (the intake matches against them).
+// Until the PostgreSQL intake (postgres/events.rs) calls it.
+#[allow(dead_code)]
+pub(crate) async fn enabled_webhooks(
+    conn: &mut sqlx::PgConnection,
+    key: &EncryptionKey,
+) -> Result<Vec<Webhook>, sqlx::Error> {
+    let rows: Vec<WebhookRow> =
+        sqlx::query_as(concat!("select ", columns!(), " from webhooks where enabled order by id"))
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.into_iter().map(|row| decode(row, key)).collect()
+}
 
 impl PgDb {
+    /// The subscribed event types of each enabled webhook, read without opening any secret.
     pub async fn enabled_webhook_events(&self) -> Result<Vec<Vec<String>>, sqlx::Error> {
-        todo!("PostgreSQL: enabled_webhook_events")
+        let rows: Vec<String> =
+            sqlx::query_scalar("select events from webhooks where enabled").fetch_all(&self.pool).await?;
+        rows.iter().map(|events| serde_json::from_str(events).map_err(|e| sqlx::Error::Decode(Box::new(e)))).collect()
     }
 
+    /// In SQLite's order: `collate "C"` compares bytes as SQLite does, where the database's
+    /// locale would sort spaces and punctuation its own way.
     pub async fn list_webhooks(&self) -> Result<Vec<Webhook>, sqlx::Error> {
-        todo!("PostgreSQL: list_webhooks")
+        let rows: Vec<WebhookRow> = sqlx::query_as(concat!(
+            "select ",
+            columns!(),
+            r#" from webhooks order by lower(description) collate "C", id"#
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|row| decode(row, &self.key)).collect()
     }
 
     pub async fn webhook(&self, id: i64) -> Result<Option<Webhook>, sqlx::Error> {
-        todo!("PostgreSQL: webhook")
+        let row: Option<WebhookRow> = sqlx::query_as(concat!("select ", columns!(), " from webhooks where id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| decode(row, &self.key)).transpose()
     }
 
-    pub async fn insert_webhook(&self, spec: &WebhookSpec, secret: &str, audit: &NewAudit) -> Result<Webhook, sqlx::Error> {
-        todo!("PostgreSQL: insert_webhook")
+    /// `SqliteDb::insert_webhook`: inserts, then seals the secrets under the id the row got, in one
+    /// transaction with the audit entry (the plain placeholders are never committed).
+    pub async fn insert_webhook(
+        &self,
+        spec: &WebhookSpec,
+        secret: &str,
+        audit: &NewAudit,
+    ) -> Result<Webhook, sqlx::Error> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "insert into webhooks (description, url, enabled, content_type, body_template, events,
+                projects, environments, retry_policy, secret, created_at, updated_at, updated_by)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', $10, $10, $11) returning id",
+        )
+        .bind(&spec.description)
+        .bind(&spec.url)
+        .bind(spec.enabled)
+        .bind(&spec.content_type)
+        .bind(&spec.body_template)
+        .bind(to_json(&spec.events))
+        .bind(to_json(&spec.projects))
+        .bind(to_json(&spec.environments))
+        .bind(spec.retry_policy.as_str())
+        .bind(now)
+        .bind(&audit.actor.name)
+        .fetch_one(&mut *tx)
+        .await?;
+        let (authorization, headers) = seal_config(&self.key, id, spec);
+        let row: WebhookRow = sqlx::query_as(concat!(
+            r#"update webhooks set "authorization" = $1, headers = $2, secret = $3 where id = $4 returning "#,
+            columns!()
+        ))
+        .bind(authorization)
+        .bind(headers)
+        .bind(self.key.seal_text(SECRET, id, secret))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        insert(&mut tx, &audit.clone().for_object(id)).await?;
+        tx.commit().await?;
+        decode(row, &self.key)
     }
 
-    pub async fn update_webhook(&self, id: i64, expected_version: i64, spec: &WebhookSpec, audit: &NewAudit) -> Result<Option<Webhook>, sqlx::Error> {
-        todo!("PostgreSQL: update_webhook")
+    /// `SqliteDb::update_webhook`: only at `expected_version`; `None` when the webhook is gone or
+    /// was changed in between. Enabling clears an auto-disable record.
+    pub async fn update_webhook(
+        &self,
+        id: i64,
+        expected_version: i64,
+        spec: &WebhookSpec,
+        audit: &NewAudit,
+    ) -> Result<Option<Webhook>, sqlx::Error> {
+        let (authorization, headers) = seal_config(&self.key, id, spec);
+        let mut tx = self.pool.begin().await?;
+        let row: Result<Option<WebhookRow>, sqlx::Error> = sqlx::query_as(concat!(
+            r#"update webhooks set description = $1, url = $2, enabled = $3, content_type = $4,
+                "authorization" = $5, headers = $6, body_template = $7, events = $8, projects = $9,
+                environments = $10, retry_policy = $11,
+                disabled_reason = case when $3 then null else disabled_reason end,
+                disabled_at = case when $3 then null else disabled_at end,
+                failing_since = case when $3 and not enabled then null else failing_since end,
+                version = version + 1, updated_at = $12, updated_by = $13
+             where id = $14 and version = $15 returning "#,
+            columns!()
+        ))
+        .bind(&spec.description)
+        .bind(&spec.url)
+        .bind(spec.enabled)
+        .bind(&spec.content_type)
+        .bind(authorization)
+        .bind(headers)
+        .bind(&spec.body_template)
+        .bind(to_json(&spec.events))
+        .bind(to_json(&spec.projects))
+        .bind(to_json(&spec.environments))
+        .bind(spec.retry_policy.as_str())
+        .bind(now_ms())
+        .bind(&audit.actor.name)
+        .bind(id)
+        .bind(expected_version)
+        .fetch_optional(&mut *tx)
+        .await;
+        audited(tx, row, audit).await?.map(|row| decode(row, &self.key)).transpose()
     }
 
-    pub async fn set_webhook_enabled(&self, id: i64, enabled: bool, audit: &NewAudit) -> Result<Option<Webhook>, sqlx::Error> {
-        todo!("PostgreSQL: set_webhook_enabled")
+    /// Turns a webhook on or off; turning it on clears an auto-disable record and its failure clock.
+    pub async fn set_webhook_enabled(
+        &self,
+        id: i64,
+        enabled: bool,
+        audit: &NewAudit,
+    ) -> Result<Option<Webhook>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let row: Result<Option<WebhookRow>, sqlx::Error> = sqlx::query_as(concat!(
+            "update webhooks set enabled = $1,
+                disabled_reason = case when $1 then null else disabled_reason end,
+                disabled_at = case when $1 then null else disabled_at end,
+                failing_since = case when $1 then null else failing_since end,
+                version = version + 1, updated_at = $2, updated_by = $3
+             where id = $4 returning ",
+            columns!()
+        ))
+        .bind(enabled)
+        .bind(now_ms())
+        .bind(&audit.actor.name)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await;
+        audited(tx, row, audit).await?.map(|row| decode(row, &self.key)).transpose()
     }
 
+    /// Deletes a webhook (its deliveries go with it); returns whether it existed.
     pub async fn delete_webhook(&self, id: i64, audit: &NewAudit) -> Result<bool, sqlx::Error> {
-        todo!("PostgreSQL: delete_webhook")
+        let mut tx = self.pool.begin().await?;
+        let done: Result<Option<i64>, sqlx::Error> =
+            sqlx::query_scalar("delete from webhooks where id = $1 returning id")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await;
+        Ok(audited(tx, done, audit).await?.is_some())
     }
 
-    pub async fn rotate_webhook_secret(&self, id: i64, new_secret: &str, previous_expires_at: i64, audit: &NewAudit) -> Result<Option<Webhook>, sqlx::Error> {
-        todo!("PostgreSQL: rotate_webhook_secret")
+    /// `SqliteDb::rotate_webhook_secret`: the current secret moves to `previous_secret`, opened
+    /// and sealed again for that column. The row is read `for update`: two rotations at once
+    /// (SQLite's single writer orders them) would otherwise both keep the same old secret.
+    pub async fn rotate_webhook_secret(
+        &self,
+        id: i64,
+        new_secret: &str,
+        previous_expires_at: i64,
+        audit: &NewAudit,
+    ) -> Result<Option<Webhook>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let current: Option<String> = sqlx::query_scalar("select secret from webhooks where id = $1 for update")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(current) = current else { return Ok(None) };
+        let previous =
+            self.key.open_text(SECRET, id, &current).ok().map(|plain| self.key.seal_text(PREVIOUS_SECRET, id, &plain));
+        let row: Option<WebhookRow> = sqlx::query_as(concat!(
+            "update webhooks set previous_secret = $1, previous_secret_expires_at = $2, secret = $3,
+                version = version + 1, updated_at = $4, updated_by = $5
+             where id = $6 returning ",
+            columns!()
+        ))
+        .bind(previous)
+        .bind(previous_expires_at)
+        .bind(self.key.seal_text(SECRET, id, new_secret))
+        .bind(now_ms())
+        .bind(&audit.actor.name)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        insert(&mut tx, audit).await?;
+        tx.commit().await?;
+        row.map(|row| decode(row, &self.key)).transpose()
     }
-
 }
 
 // TEMPORARY until the helper's port lands.
