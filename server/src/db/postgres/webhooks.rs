@@ -222,11 +222,3 @@ impl PgDb {
         row.map(|row| decode(row, &self.key)).transpose()
     }
 }
-
-// TEMPORARY until the helper's port lands.
-pub(crate) async fn enabled_webhooks(
-    conn: &mut sqlx::PgConnection,
-    key: &crate::crypto::EncryptionKey,
-) -> Result<Vec<Webhook>, sqlx::Error> {
-    todo!("PostgreSQL: enabled_webhooks")
-}
