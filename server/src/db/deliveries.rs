@@ -117,7 +117,8 @@ impl<'a> RecordRow<'a> {
 pub(crate) fn gone_reason(now: i64) -> String {
     format!(
         "Disabled at {}: the receiver answered 410 Gone, which says the endpoint no longer exists \
-         (Standard Webhooks). Deliveries wait; re-enable the webhook once the receiver wants them again.",
+         (Standard Webhooks). Queued deliveries wait and new events are not sent to it; re-enable the webhook once \
+         the receiver wants them again.",
         crate::time::iso(now)
     )
 }

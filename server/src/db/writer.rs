@@ -196,7 +196,8 @@ async fn try_round(
     if let Some(next) = next_event_id {
         caches.committed_event_ids(next);
     }
-    if round.records.iter().any(|outcome| !outcome.disabled_webhooks.is_empty()) {
+    // A webhook disabled here (failing too long, or 410 Gone) takes no new events from now on.
+    if round.records.iter().any(|outcome| !outcome.disabled_webhooks.is_empty() || !outcome.gone_webhooks.is_empty()) {
         caches.changes.webhook_changed();
     }
     Ok(round)

@@ -591,17 +591,19 @@ async fn gone_disables_the_webhook_at_once_and_deliveries_wait() {
     let first = failed.iter().find(|d| d["state"] == "failed").expect("the gone delivery");
     assert_eq!(first["attempts"], 1, "410 is never retried: {first}");
 
-    // While disabled, a new event's delivery waits.
-    let _ = api.publish(created("second"), StatusCode::ACCEPTED).await;
+    // While disabled, like any disabled webhook, it takes no new events.
+    let second = api.publish(created("second"), StatusCode::ACCEPTED).await;
+    assert_eq!(second["deliveries"], 0, "a disabled webhook is not subscribed: {second}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.received().len(), 1, "nothing is sent to a gone receiver");
 
-    // Re-enabled (the receiver now answers 200): the waiting delivery goes out.
+    // Re-enabled (the receiver now answers 200): new events go out again.
     let mut update = webhook(receiver.url("/hook"), &["feature-created"]);
     update["enabled"] = json!(true);
     let reenabled = api.put(&format!("/api/admin/webhooks/{id}"), &update, StatusCode::OK).await;
     assert_eq!(reenabled["disabledReason"], Value::Null);
+    api.publish(created("third"), StatusCode::ACCEPTED).await;
     let got = receiver.wait_for(2, WAIT).await;
-    assert_eq!(got[1].json()["featureName"], "second");
+    assert_eq!(got[1].json()["featureName"], "third");
     server.stop().await;
 }

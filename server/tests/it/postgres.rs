@@ -98,7 +98,6 @@ async fn postgres_copy_moves_an_sqlite_installation_and_it_keeps_working() {
     assert_eq!(copied["secret"], secret.as_str());
     let webhook = api.get(&format!("/api/admin/webhooks/{id}"), StatusCode::OK).await;
     assert_eq!(webhook["description"], "moved");
-    assert_eq!(webhook["authorization"], "Bearer moved-along", "{webhook}");
     let deliveries_after = api.get("/api/admin/deliveries?limit=100", StatusCode::OK).await;
     assert_eq!(deliveries_after, deliveries_before, "the delivery log is the same");
 
