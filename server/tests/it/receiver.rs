@@ -225,6 +225,17 @@ impl Receiver {
     }
 }
 
+/// One request being answered; counted out when dropped.
+struct InFlight(Arc<Mutex<Inner>>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut inner) = self.0.lock() {
+            inner.in_flight -= 1;
+        }
+    }
+}
+
 async fn record(State(inner): State<Arc<Mutex<Inner>>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let reply = {
         let mut inner = inner.lock().expect("lock");
@@ -235,10 +246,12 @@ async fn record(State(inner): State<Arc<Mutex<Inner>>>, uri: Uri, headers: Heade
         inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
         inner.script.pop_front().or_else(|| inner.fallback.clone()).unwrap_or_else(|| Reply::status(200))
     };
+    // Counted out however the request ends: a client that goes away mid-answer (a killed
+    // sender) drops this future during the delay.
+    let _answering = InFlight(inner.clone());
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
-    inner.lock().expect("lock").in_flight -= 1;
     let mut response = (StatusCode::from_u16(reply.status).expect("status"), reply.body).into_response();
     for (name, value) in reply.headers {
         response.headers_mut().insert(name, value.parse().expect("header value"));

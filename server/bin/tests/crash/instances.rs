@@ -33,9 +33,8 @@ async fn database() -> (String, String) {
     use sqlx::Connection;
     let admin = std::env::var(POSTGRES_SETTING)
         .unwrap_or_else(|_| panic!("{POSTGRES_SETTING} must name a PostgreSQL server (scripts/test.sh postgres starts one)"));
-    let name = format!("instances_{}", std::process::id());
+    let name = format!("instances_{}_{}", std::process::id(), rand::random::<u32>());
     let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect");
-    sqlx::query(&format!("drop database if exists {name}")).execute(&mut conn).await.expect("drop");
     sqlx::query(&format!("create database {name}")).execute(&mut conn).await.expect("create");
     let (base, _) = admin.rsplit_once('/').expect("database in URL");
     let key = hookline_server::crypto::EncryptionKey::generate().1;
@@ -192,9 +191,8 @@ async fn postgres_a_webhook_disabled_on_one_instance_stops_on_all_within_a_secon
     receiver.wait_for(INSTANCES, Duration::from_secs(10)).await;
 
     // Disabled through instance 0 ...
-    let mut webhook = api(0).get(&format!("/api/admin/webhooks/{id}"), reqwest::StatusCode::OK).await;
-    webhook["enabled"] = json!(false);
-    api(0).put(&format!("/api/admin/webhooks/{id}"), &webhook, reqwest::StatusCode::OK).await;
+    let disabled = json!({"url": receiver.url("/x"), "events": ["feature-created"], "enabled": false});
+    api(0).put(&format!("/api/admin/webhooks/{id}"), &disabled, reqwest::StatusCode::OK).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let before = receiver.received().len();
     // ... events that arrive on the others a second later reach nobody.
