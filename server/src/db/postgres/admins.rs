@@ -121,3 +121,76 @@ impl PgDb {
         Ok(audited(tx, done, audit).await?.is_some())
     }
 }
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::db::testing::audit;
+
+    /// A fresh database on the PostgreSQL that HOOKLINE_TEST_POSTGRES names; None (the test is
+    /// skipped) without it. The other PostgreSQL storage tests use it too.
+    pub(in crate::db::postgres) async fn open() -> Option<PgDb> {
+        use sqlx::Connection;
+        let admin_url = std::env::var("HOOKLINE_TEST_POSTGRES").ok()?;
+        let name = format!("u_{:016x}", rand::random::<u64>());
+        let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("connect");
+        sqlx::query(&format!("create database {name}")).execute(&mut conn).await.expect("create database");
+        let _ = conn.close().await;
+        let (base, _) = admin_url.rsplit_once('/').expect("the URL names a database");
+        let keys = crate::keys::KeySource::Setting(crate::crypto::EncryptionKey::generate().1);
+        let options = crate::db::OpenOptions { pg_pool_size: 20, ..Default::default() };
+        let url = format!("{base}/{name}");
+        Some(PgDb::open(&url, &options, &keys, Access::Shared, crate::time::system_clock()).await.expect("open"))
+    }
+
+    #[tokio::test]
+    async fn concurrent_first_admin_setups_make_one_admin() {
+        let Some(db) = open().await else { return };
+        for round in 0..20 {
+            let setups = (0..12).map(|i| {
+                let db = db.clone();
+                let email = format!("a{round}-{i}@example.com");
+                tokio::spawn(async move { db.insert_admin(&email, "hash", true, &audit()).await })
+            });
+            let mut won = 0;
+            for setup in setups.collect::<Vec<_>>() {
+                won += usize::from(setup.await.expect("task").expect("insert").is_some());
+            }
+            assert_eq!(won, 1, "round {round}");
+            assert_eq!(db.count_admins().await.expect("count"), 1, "round {round}");
+            sqlx::query("delete from admins").execute(&db.pool).await.expect("clear");
+        }
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn two_admins_removing_each_other_at_once_leave_one() {
+        let Some(db) = open().await else { return };
+        for round in 0..15 {
+            let a = db.insert_admin(&format!("a{round}@example.com"), "hash", false, &audit()).await.expect("a");
+            let b = db.insert_admin(&format!("b{round}@example.com"), "hash", false, &audit()).await.expect("b");
+            let (a, b) = (a.expect("inserted").id, b.expect("inserted").id);
+            let (db1, db2) = (db.clone(), db.clone());
+            let (one, two) = tokio::join!(
+                tokio::spawn(async move { db1.delete_admin_unless_last(a, &audit()).await }),
+                tokio::spawn(async move { db2.delete_admin_unless_last(b, &audit()).await }),
+            );
+            let removed = [one.expect("task").expect("delete"), two.expect("task").expect("delete")];
+            assert_eq!(removed.iter().filter(|r| **r).count(), 1, "round {round}");
+            assert_eq!(db.count_admins().await.expect("count"), 1, "round {round}");
+            sqlx::query("delete from admins").execute(&db.pool).await.expect("clear");
+        }
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn emails_match_without_case() {
+        let Some(db) = open().await else { return };
+        db.insert_admin("Ada@Example.com", "hash", true, &audit()).await.expect("insert").expect("first");
+        let found = db.admin_by_email("ada@EXAMPLE.com").await.expect("lookup").expect("found");
+        assert_eq!(found.email, "Ada@Example.com");
+        let twice = db.insert_admin("ADA@example.com", "hash", false, &audit()).await;
+        assert!(matches!(twice, Err(sqlx::Error::Database(e)) if e.is_unique_violation()));
+        db.close().await;
+    }
+}

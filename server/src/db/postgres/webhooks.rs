@@ -222,3 +222,83 @@ impl PgDb {
         row.map(|row| decode(row, &self.key)).transpose()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::testing::audit;
+
+    fn spec(description: &str, enabled: bool) -> WebhookSpec {
+        WebhookSpec {
+            description: description.into(),
+            url: "http://127.0.0.1:9/hook".into(),
+            enabled,
+            content_type: "application/json".into(),
+            authorization: Some("Bearer sesame".into()),
+            headers: [("X-Team".to_string(), "a b".to_string())].into_iter().collect(),
+            body_template: None,
+            events: vec!["feature-created".into()],
+            projects: Vec::new(),
+            environments: Vec::new(),
+            retry_policy: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn secrets_round_trip_sealed_and_the_intake_reads_only_enabled_webhooks() {
+        let Some(db) = super::super::admins::tests::open().await else { return };
+        let on = db.insert_webhook(&spec("on", true), "whsec_on", &audit()).await.expect("insert");
+        let off = db.insert_webhook(&spec("off", false), "whsec_off", &audit()).await.expect("insert");
+        assert_eq!((on.authorization.as_deref(), on.secret.as_str()), (Some("Bearer sesame"), "whsec_on"));
+        assert_eq!(on.headers, spec("on", true).headers);
+        let stored: String = sqlx::query_scalar(r#"select "authorization" from webhooks where id = $1"#)
+            .bind(on.id)
+            .fetch_one(&db.pool)
+            .await
+            .expect("row");
+        assert!(crate::crypto::is_sealed(&stored) && !stored.contains("sesame"), "{stored}");
+
+        let mut conn = db.pool.acquire().await.expect("conn");
+        let enabled = enabled_webhooks(&mut conn, &db.key).await.expect("enabled");
+        assert_eq!(enabled.iter().map(|w| w.id).collect::<Vec<_>>(), [on.id]);
+        assert_eq!(enabled[0], on);
+        drop(conn);
+        assert_eq!(db.enabled_webhook_events().await.expect("events"), [vec!["feature-created".to_string()]]);
+
+        let stale = db.update_webhook(off.id, off.version + 1, &spec("off", true), &audit()).await.expect("update");
+        assert!(stale.is_none(), "a stale version changes nothing");
+        let updated = db.update_webhook(off.id, off.version, &spec("now on", true), &audit()).await.expect("update");
+        assert_eq!(updated.map(|w| (w.enabled, w.version)), Some((true, off.version + 1)));
+        assert!(db.set_webhook_enabled(on.id, false, &audit()).await.expect("disable").is_some_and(|w| !w.enabled));
+        assert!(db.delete_webhook(on.id, &audit()).await.expect("delete"));
+        assert!(!db.delete_webhook(on.id, &audit()).await.expect("delete again"));
+        assert_eq!(db.list_webhooks().await.expect("list").len(), 1);
+        db.close().await;
+    }
+
+    #[tokio::test]
+    async fn two_rotations_at_once_keep_the_secret_in_between() {
+        let Some(db) = super::super::admins::tests::open().await else { return };
+        let hook = db.insert_webhook(&spec("rotating", true), "whsec_0", &audit()).await.expect("insert");
+        for round in 0..10 {
+            let (db1, db2) = (db.clone(), db.clone());
+            let (one, two) = (format!("whsec_{round}a"), format!("whsec_{round}b"));
+            let (a, b) = (one.clone(), two.clone());
+            let (r1, r2) = tokio::join!(
+                tokio::spawn(async move { db1.rotate_webhook_secret(hook.id, &a, i64::MAX, &audit()).await }),
+                tokio::spawn(async move { db2.rotate_webhook_secret(hook.id, &b, i64::MAX, &audit()).await }),
+            );
+            r1.expect("task").expect("rotate").expect("found");
+            r2.expect("task").expect("rotate").expect("found");
+            let now = db.webhook(hook.id).await.expect("read").expect("found");
+            // Whichever came second replaced the first one's secret, which still signs.
+            let (current, previous) = (now.secret.clone(), now.previous_secret.clone().unwrap_or_default());
+            assert!(
+                (current == one && previous == two) || (current == two && previous == one),
+                "round {round}: {current} / {previous}"
+            );
+        }
+        assert!(db.rotate_webhook_secret(hook.id + 1000, "x", 0, &audit()).await.expect("rotate").is_none());
+        db.close().await;
+    }
+}
