@@ -49,8 +49,10 @@ postgres_suite() {
   local url
   url="$(scripts/pg.sh start "$pgdir")"
   echo "PostgreSQL at $url"
-  # The suite, then the multi-instance tests (real `hookline` processes sharing one database).
-  { HOOKLINE_TEST_POSTGRES="$url" cargo test "$@" -p hookline-server --test it -- --skip sqlite_ &&
+  # The storage tests of PostgreSQL's own races, the suite, then the multi-instance tests (real
+  # `hookline` processes sharing one database).
+  { HOOKLINE_TEST_POSTGRES="$url" cargo test "$@" -p hookline-server --lib -- postgres_ &&
+    HOOKLINE_TEST_POSTGRES="$url" cargo test "$@" -p hookline-server --test it -- --skip sqlite_ &&
     HOOKLINE_TEST_POSTGRES="$url" cargo test "$@" -p hookline --test crash -- --show-output postgres_; } 2>&1 \
     | tee target/test-output-postgres.txt | grep -Ev '^test .* \.\.\. ok$'
   scripts/pg.sh stop "$pgdir"

@@ -143,7 +143,10 @@ async fn postgres_database(admin: &str) -> anyhow::Result<String> {
     use sqlx::Connection;
     let name = format!("bench_{}_{}", std::process::id(), rand::random::<u32>());
     let mut conn = sqlx::PgConnection::connect(admin).await.context("cannot connect to --postgres-url")?;
-    sqlx::query(&format!("create database {name}")).execute(&mut conn).await.context("cannot create the bench database")?;
+    sqlx::query(&format!("create database {name}"))
+        .execute(&mut conn)
+        .await
+        .context("cannot create the bench database")?;
     let _ = conn.close().await;
     let (base, _) = admin.rsplit_once('/').context("--postgres-url names no database")?;
     Ok(format!("{base}/{name}"))
@@ -366,7 +369,10 @@ async fn run(args: Args) -> anyhow::Result<Figures> {
         hookline: report::resources(&memory, &run_cpu, &server_cpu, outcome.delivered, window_s),
         postgres_cpu_s: postgres_cpu.map(|cpu| round(cpu, 2)),
         cpu_ms_per_delivery_with_database: postgres_cpu.map(|cpu| {
-            round(if outcome.delivered > 0 { (run_cpu.total_s() + cpu) * 1000.0 / outcome.delivered as f64 } else { 0.0 }, 3)
+            round(
+                if outcome.delivered > 0 { (run_cpu.total_s() + cpu) * 1000.0 / outcome.delivered as f64 } else { 0.0 },
+                3,
+            )
         }),
         bench_cpu_s: round(bench_cpu.since(&bench_cpu_before).total_s(), 2),
         ceiling_requests: ceiling.requests,

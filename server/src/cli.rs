@@ -17,13 +17,9 @@ pub async fn execute(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let keys = crate::keys::KeySource::from_config(&config);
-            let db = crate::db::Db::open_with(
-                &config.database_url,
-                &config.db_options(),
-                &keys,
-                crate::db::Access::Shared,
-            )
-            .await?;
+            let db =
+                crate::db::Db::open_with(&config.database_url, &config.db_options(), &keys, crate::db::Access::Shared)
+                    .await?;
             db.close().await;
             println!("database is up to date: {}", config.database_url);
             Ok(())

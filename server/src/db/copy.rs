@@ -274,8 +274,9 @@ async fn copy_tables(source: &mut SqliteConnection, old: &EncryptionKey, to: &Pg
 /// not open (altered, as the server would also find) stops the copy: it names the place.
 fn reseal(old: &EncryptionKey, new: &EncryptionKey, place: &str, row: i64, value: &str) -> anyhow::Result<String> {
     let plain = if crate::crypto::is_sealed(value) {
-        old.open(place, row, value)
-            .map_err(|problem| anyhow::anyhow!("{place} of row {row} does not decrypt with the source's key: {problem}"))?
+        old.open(place, row, value).map_err(|problem| {
+            anyhow::anyhow!("{place} of row {row} does not decrypt with the source's key: {problem}")
+        })?
     } else {
         value.as_bytes().to_vec()
     };

@@ -156,7 +156,16 @@ impl SqliteDb {
             writer::Checkpointer::new(checkpoint.clone()),
             clock.clone(),
         ));
-        Ok(SqliteDb { read, write, checkpoint, writer, changes, key, lock: Arc::new(std::sync::Mutex::new(lock)), clock })
+        Ok(SqliteDb {
+            read,
+            write,
+            checkpoint,
+            writer,
+            changes,
+            key,
+            lock: Arc::new(std::sync::Mutex::new(lock)),
+            clock,
+        })
     }
 
     /// The clock of the intake, the delivery queue, retention and auto-disable.

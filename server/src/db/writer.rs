@@ -21,8 +21,8 @@ use tokio::sync::mpsc;
 
 use super::deliveries::{self, BatchOutcome, ClaimJob, RecordJob};
 use super::events::{self, IntakeCache, IntakeJob, StoredEvent};
-use super::webhooks::Webhook;
 use super::sqlite::Changes;
+use super::webhooks::Webhook;
 use super::StoreError;
 use crate::crypto::EncryptionKey;
 use crate::time::SharedClock;

@@ -431,10 +431,11 @@ impl RawDb {
     pub async fn rows_text(&mut self, table: &str) -> Vec<String> {
         match self {
             RawDb::Sqlite(conn) => {
-                let columns: Vec<String> = sqlx::query_scalar(&format!("select name from pragma_table_info('{table}')"))
-                    .fetch_all(&mut *conn)
-                    .await
-                    .expect("columns");
+                let columns: Vec<String> =
+                    sqlx::query_scalar(&format!("select name from pragma_table_info('{table}')"))
+                        .fetch_all(&mut *conn)
+                        .await
+                        .expect("columns");
                 assert!(!columns.is_empty(), "no table {table}");
                 let joined: Vec<String> = columns.iter().map(|c| format!("coalesce(cast({c} as text), '')")).collect();
                 let select = format!("select {} from {table} order by 1", joined.join(" || char(31) || "));
@@ -451,14 +452,10 @@ impl RawDb {
     pub async fn count(&mut self, sql: &str, value: i64) -> i64 {
         match self {
             // SQLite spells numbered placeholders `?1`.
-            RawDb::Sqlite(conn) => sqlx::query_scalar(&sql.replace('$', "?"))
-                .bind(value)
-                .fetch_one(&mut *conn)
-                .await
-                .expect("query"),
-            RawDb::Postgres(conn) => {
-                sqlx::query_scalar(sql).bind(value).fetch_one(&mut *conn).await.expect("query")
+            RawDb::Sqlite(conn) => {
+                sqlx::query_scalar(&sql.replace('$', "?")).bind(value).fetch_one(&mut *conn).await.expect("query")
             }
+            RawDb::Postgres(conn) => sqlx::query_scalar(sql).bind(value).fetch_one(&mut *conn).await.expect("query"),
         }
     }
 

@@ -54,8 +54,11 @@ async fn postgres_copy_moves_an_sqlite_installation_and_it_keeps_working() {
         .expect("secret")
         .to_string();
     for n in 0..5 {
-        api.publish(json!({"id": 1000 + n, "type": "feature-created", "featureName": format!("f{n}")}), StatusCode::ACCEPTED)
-            .await;
+        api.publish(
+            json!({"id": 1000 + n, "type": "feature-created", "featureName": format!("f{n}")}),
+            StatusCode::ACCEPTED,
+        )
+        .await;
     }
     receiver.wait_for_on("/copied", 5, Duration::from_secs(10)).await;
     let deliveries_before = api.get("/api/admin/deliveries?limit=100", StatusCode::OK).await;
@@ -80,7 +83,14 @@ async fn postgres_copy_moves_an_sqlite_installation_and_it_keeps_working() {
 
     // A second copy into the same database is refused: it holds data now.
     let again = <hookline_server::config::Cli as clap::Parser>::try_parse_from([
-        "hookline", "copy", "--from", &sqlite_url, "--to", &target, "--encryption-key", &target_key,
+        "hookline",
+        "copy",
+        "--from",
+        &sqlite_url,
+        "--to",
+        &target,
+        "--encryption-key",
+        &target_key,
     ])
     .expect("arguments");
     let refused = hookline_server::cli::execute(again).await.expect_err("not into a database with data");
@@ -133,11 +143,13 @@ async fn postgres_a_periodic_job_runs_on_one_instance_per_interval() {
     }
     let interval = Duration::from_millis(400);
     for round in 0..3 {
-        let turns = futures::future::join_all(instances.iter().map(|db| db.take_periodic_turn("retention", interval))).await;
+        let turns =
+            futures::future::join_all(instances.iter().map(|db| db.take_periodic_turn("retention", interval))).await;
         let taken = turns.into_iter().map(|turn| turn.expect("turn")).filter(|taken| *taken).count();
         assert_eq!(taken, 1, "round {round}: exactly one of three instances runs the job");
         // Within the interval, nobody again.
-        let turns = futures::future::join_all(instances.iter().map(|db| db.take_periodic_turn("retention", interval))).await;
+        let turns =
+            futures::future::join_all(instances.iter().map(|db| db.take_periodic_turn("retention", interval))).await;
         assert!(turns.into_iter().all(|turn| !turn.expect("turn")), "round {round}: ran twice within the interval");
         tokio::time::sleep(interval).await;
     }

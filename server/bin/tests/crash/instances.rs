@@ -31,8 +31,9 @@ impl Drop for Instance {
 /// A fresh database on the test server, and a key every instance shares.
 async fn database() -> (String, String) {
     use sqlx::Connection;
-    let admin = std::env::var(POSTGRES_SETTING)
-        .unwrap_or_else(|_| panic!("{POSTGRES_SETTING} must name a PostgreSQL server (scripts/test.sh postgres starts one)"));
+    let admin = std::env::var(POSTGRES_SETTING).unwrap_or_else(|_| {
+        panic!("{POSTGRES_SETTING} must name a PostgreSQL server (scripts/test.sh postgres starts one)")
+    });
     let name = format!("instances_{}_{}", std::process::id(), rand::random::<u32>());
     let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect");
     sqlx::query(&format!("create database {name}")).execute(&mut conn).await.expect("create");

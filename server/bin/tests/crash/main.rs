@@ -9,5 +9,5 @@ mod harness;
 #[path = "../../../tests/it/receiver.rs"]
 mod receiver;
 
-mod kill;
 mod instances;
+mod kill;

@@ -258,11 +258,8 @@ impl PgDb {
                 .await?;
         }
         let mut outcome = BatchOutcome::default();
-        let mut gone: Vec<i64> = batch
-            .iter()
-            .filter(|a| a.status == GONE && owned.contains(&a.delivery_id))
-            .map(|a| a.webhook_id)
-            .collect();
+        let mut gone: Vec<i64> =
+            batch.iter().filter(|a| a.status == GONE && owned.contains(&a.delivery_id)).map(|a| a.webhook_id).collect();
         gone.sort_unstable();
         gone.dedup();
         for webhook_id in gone {

@@ -172,7 +172,12 @@ impl PgDb {
 
     /// `SqliteDb::prune_deliveries`: per webhook, finished deliveries older than `older_than` and
     /// beyond the newest `keep_per_webhook`, in batches.
-    pub async fn prune_deliveries(&self, older_than: i64, keep_per_webhook: i64, batch: i64) -> Result<u64, sqlx::Error> {
+    pub async fn prune_deliveries(
+        &self,
+        older_than: i64,
+        keep_per_webhook: i64,
+        batch: i64,
+    ) -> Result<u64, sqlx::Error> {
         let first_young: Option<i64> =
             sqlx::query_scalar("select id from deliveries where created_at >= $1 order by created_at limit 1")
                 .bind(older_than)
@@ -182,21 +187,21 @@ impl PgDb {
         let webhooks: Vec<i64> = sqlx::query_scalar("select id from webhooks").fetch_all(&self.pool).await?;
         let mut deleted = 0;
         for webhook_id in webhooks {
-            let Some(newest): Option<i64> =
-                sqlx::query_scalar("select max(id) from deliveries where webhook_id = $1")
-                    .bind(webhook_id)
-                    .fetch_one(&self.pool)
-                    .await?
+            let Some(newest): Option<i64> = sqlx::query_scalar("select max(id) from deliveries where webhook_id = $1")
+                .bind(webhook_id)
+                .fetch_one(&self.pool)
+                .await?
             else {
                 continue;
             };
-            let count_bound: i64 =
-                sqlx::query_scalar("select id from deliveries where webhook_id = $1 order by id desc limit 1 offset $2")
-                    .bind(webhook_id)
-                    .bind(keep_per_webhook.max(1) - 1)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .unwrap_or(0);
+            let count_bound: i64 = sqlx::query_scalar(
+                "select id from deliveries where webhook_id = $1 order by id desc limit 1 offset $2",
+            )
+            .bind(webhook_id)
+            .bind(keep_per_webhook.max(1) - 1)
+            .fetch_optional(&self.pool)
+            .await?
+            .unwrap_or(0);
             let bound = newest.min(count_bound.max(age_bound));
             loop {
                 let done = sqlx::query(

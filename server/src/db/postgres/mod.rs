@@ -57,8 +57,11 @@ pub struct PgDb {
     pub(super) webhook_concurrency: i64,
     /// The enabled webhooks the intake matches against, with the `webhooks` change counter they
     /// were read under (see the `change_counters` table).
-    intake_cache: Arc<std::sync::Mutex<Option<(i64, Arc<Vec<Webhook>>)>>>,
+    intake_cache: Arc<std::sync::Mutex<Option<IntakeWebhooks>>>,
 }
+
+/// The enabled webhooks, and the `webhooks` change counter they were read under.
+type IntakeWebhooks = (i64, Arc<Vec<Webhook>>);
 
 /// The channel new deliveries are announced on.
 const DELIVERIES_CHANNEL: &str = "hookline_deliveries";
@@ -174,9 +177,8 @@ impl PgDb {
 
     /// The enabled webhooks, read again inside `tx` only when the `webhooks` counter moved.
     pub(super) async fn intake_webhooks(&self, tx: &mut PgConnection) -> Result<Arc<Vec<Webhook>>, sqlx::Error> {
-        let counter: i64 = sqlx::query_scalar("select value from change_counters where name = 'webhooks'")
-            .fetch_one(&mut *tx)
-            .await?;
+        let counter: i64 =
+            sqlx::query_scalar("select value from change_counters where name = 'webhooks'").fetch_one(&mut *tx).await?;
         if let Some((seen, list)) = relock(&self.intake_cache).as_ref() {
             if *seen == counter {
                 return Ok(list.clone());
@@ -267,9 +269,9 @@ async fn take_key_lock(connect: &PgConnectOptions, access: Access) -> anyhow::Re
     let taken: bool = sqlx::query_scalar(sql).bind(KEY_LOCK).fetch_one(&mut conn).await?;
     match (taken, access) {
         (true, _) => Ok(conn),
-        (false, Access::Shared) => anyhow::bail!(
-            "`hookline keys rotate` is re-encrypting this database; start again once it has finished"
-        ),
+        (false, Access::Shared) => {
+            anyhow::bail!("`hookline keys rotate` is re-encrypting this database; start again once it has finished")
+        }
         (false, Access::Exclusive) => anyhow::bail!(
             "Hookline is running on this database (an instance holds its key lock): stop every instance first, \
              since a running server would go on using the old key"

@@ -8,9 +8,8 @@ use crate::db::now_ms;
 use crate::db::secrets::{Reencrypted, StoredKey, CHECK_COLUMN, CHECK_PLAINTEXT, CHECK_ROW, SEALED_COLUMNS};
 
 pub(crate) async fn stored_key(pool: &PgPool) -> Result<Option<StoredKey>, sqlx::Error> {
-    let row: Option<(String, String)> = sqlx::query_as("select key_id, check_value from encryption_key where id = 1")
-        .fetch_optional(pool)
-        .await?;
+    let row: Option<(String, String)> =
+        sqlx::query_as("select key_id, check_value from encryption_key where id = 1").fetch_optional(pool).await?;
     Ok(row.map(|(id, check_value)| StoredKey::new(id, check_value)))
 }
 
