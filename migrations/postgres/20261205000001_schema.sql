@@ -191,3 +191,12 @@ create trigger webhooks_added_or_removed after insert or delete on webhooks
 create trigger webhooks_changed after update on webhooks
     for each row when (old.version is distinct from new.version or old.enabled is distinct from new.enabled)
     execute function hookline_webhooks_changed();
+
+-- Failed sign-in attempts per throttle key (`email:…`, `client:…`; see server/src/auth/throttle.rs),
+-- shared by the instances so guesses spread over them are all counted. Rows older than the
+-- throttle's window are removed with the expired sessions.
+create table login_failures (
+    key     text   primary key,
+    count   bigint not null,
+    last_at bigint not null
+);

@@ -2,8 +2,6 @@
 //! validation, rules and storage calls for admins and tokens. Every admin action is recorded in
 //! the audit log here, in this one layer that the API, the UI and the command line share.
 
-use std::time::Instant;
-
 use async_trait::async_trait;
 
 use app::api::AccountService;
@@ -134,7 +132,7 @@ impl AccountService for AppState {
     async fn sign_in(&self, email: &str, password: &str, client: &str) -> Result<Admin, AppError> {
         let keys = throttle::keys(email, client);
         // Counted before the password is checked, so attempts sent at once are all counted.
-        if let Err(wait) = self.login_throttle.begin_attempt(&keys, Instant::now()) {
+        if let Err(wait) = self.login_throttle.begin_attempt(&keys).await.map_err(AppError::internal)? {
             return Err(AppError::TooManyRequests(format!(
                 "Too many failed sign-in attempts. Try again in {} s.",
                 wait.as_secs().max(1)
@@ -157,10 +155,10 @@ impl AccountService for AppState {
                     .named(&admin.email);
                 // No sign-in without its audit entry (and a database failure is not a failed attempt).
                 if let Err(error) = self.db.record_audit(&audit).await {
-                    self.login_throttle.cancel_attempt(&keys);
+                    self.login_throttle.cancel_attempt(&keys).await;
                     return Err(error.into());
                 }
-                self.login_throttle.record_success(&keys);
+                self.login_throttle.record_success(&keys).await;
                 tracing::info!(admin = %admin.email, %client, "signed in");
                 Ok(admin)
             }
@@ -178,7 +176,7 @@ impl AccountService for AppState {
             }
             Err(error) => {
                 // No password was checked (busy, or the database failed): not a failed attempt.
-                self.login_throttle.cancel_attempt(&keys);
+                self.login_throttle.cancel_attempt(&keys).await;
                 Err(error)
             }
         }

@@ -13,7 +13,7 @@ use tower_sessions::cookie::Key;
 
 use crate::auth::password::PasswordHashing;
 use crate::auth::proxies::TrustedProxies;
-use crate::auth::throttle::LoginThrottle;
+use crate::auth::throttle::{LoginThrottle, SignInThrottle};
 use crate::config::Config;
 use crate::db::Db;
 use crate::dispatcher::ssrf::TargetPolicy;
@@ -26,7 +26,7 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
-    pub login_throttle: Arc<LoginThrottle>,
+    pub login_throttle: Arc<SignInThrottle>,
     /// Every Argon2 hash and verification goes through here (a bounded number at once).
     pub password_hashing: PasswordHashing,
     /// Signs session cookies.
@@ -55,11 +55,15 @@ impl AppState {
             config.password_hash_limit.unwrap_or_else(PasswordHashing::default_limit),
             config.password_hash_wait,
         );
+        let login_throttle = Arc::new(match db.postgres() {
+            Some(pg) => SignInThrottle::Shared(pg.clone()),
+            None => SignInThrottle::Local(LoginThrottle::default()),
+        });
         AppState {
             db,
             config: Arc::new(config),
             leptos_options,
-            login_throttle: Arc::default(),
+            login_throttle,
             password_hashing,
             cookie_key,
             dispatcher,

@@ -1,7 +1,8 @@
 //! Sign-in throttling: after a few failed attempts for one account or one client address, further
 //! attempts must wait, with the wait doubling per attempt. An attempt counts as failed from the
-//! moment it is admitted until it succeeds. In memory: a restart forgives, which is
-//! acceptable because each attempt already costs an Argon2 hash.
+//! moment it is admitted until it succeeds. On SQLite in memory: a restart forgives, which is
+//! acceptable because each attempt already costs an Argon2 hash. On PostgreSQL in the database,
+//! shared by the instances (`SignInThrottle::Shared`).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -39,11 +40,7 @@ impl LoginThrottle {
         let wait = keys
             .iter()
             .filter_map(|key| map.get(key))
-            .filter(|f| now.duration_since(f.last) < WINDOW && f.count >= FREE_FAILURES)
-            .map(|f| {
-                let wait = Duration::from_secs(1u64 << (f.count - FREE_FAILURES).min(16)).min(MAX_WAIT);
-                (f.last + wait).saturating_duration_since(now)
-            })
+            .map(|f| wait_after(f.count, now.duration_since(f.last)))
             .filter(|remaining| !remaining.is_zero())
             .max();
         if let Some(wait) = wait {
@@ -82,6 +79,61 @@ impl LoginThrottle {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         for key in keys {
             map.remove(key);
+        }
+    }
+}
+
+/// How long the next attempt must wait after `count` failures, the last one `since` ago (zero:
+/// it may go ahead). Failures older than the window are forgotten.
+pub(crate) fn wait_after(count: u32, since: Duration) -> Duration {
+    if since >= WINDOW || count < FREE_FAILURES {
+        return Duration::ZERO;
+    }
+    let wait = Duration::from_secs(1u64 << (count - FREE_FAILURES).min(16)).min(MAX_WAIT);
+    wait.saturating_sub(since)
+}
+
+/// How long failures are remembered (the database variant prunes older rows).
+pub(crate) const FAILURE_WINDOW: Duration = WINDOW;
+
+/// The throttle of one process, or, with several instances on PostgreSQL, the one they share (an
+/// attacker spreading guesses over the instances gets no more of them).
+#[derive(Debug)]
+pub enum SignInThrottle {
+    Local(LoginThrottle),
+    Shared(crate::db::PgDb),
+}
+
+impl SignInThrottle {
+    /// `LoginThrottle::begin_attempt`, on whichever state this throttle keeps.
+    pub async fn begin_attempt(&self, keys: &[String]) -> Result<Result<(), Duration>, sqlx::Error> {
+        match self {
+            SignInThrottle::Local(throttle) => Ok(throttle.begin_attempt(keys, Instant::now())),
+            SignInThrottle::Shared(db) => db.begin_sign_in_attempt(keys).await,
+        }
+    }
+
+    /// `LoginThrottle::cancel_attempt`; a failure to write it is logged (the attempt then counts).
+    pub async fn cancel_attempt(&self, keys: &[String]) {
+        match self {
+            SignInThrottle::Local(throttle) => throttle.cancel_attempt(keys),
+            SignInThrottle::Shared(db) => {
+                if let Err(error) = db.cancel_sign_in_attempt(keys).await {
+                    tracing::warn!(%error, "could not take back a sign-in attempt");
+                }
+            }
+        }
+    }
+
+    /// `LoginThrottle::record_success`; a failure to write it is logged.
+    pub async fn record_success(&self, keys: &[String]) {
+        match self {
+            SignInThrottle::Local(throttle) => throttle.record_success(keys),
+            SignInThrottle::Shared(db) => {
+                if let Err(error) = db.forget_sign_in_failures(keys).await {
+                    tracing::warn!(%error, "could not clear the sign-in failures after a success");
+                }
+            }
         }
     }
 }

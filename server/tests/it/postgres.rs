@@ -61,7 +61,17 @@ async fn postgres_copy_moves_an_sqlite_installation_and_it_keeps_working() {
         .await;
     }
     receiver.wait_for_on("/copied", 5, Duration::from_secs(10)).await;
-    let deliveries_before = api.get("/api/admin/deliveries?limit=100", StatusCode::OK).await;
+    // Once every attempt is recorded (the receiver answers before the attempt is written).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deliveries_before = loop {
+        let log = api.get("/api/admin/deliveries?limit=100", StatusCode::OK).await;
+        let items = log["items"].as_array().expect("items");
+        if items.len() == 5 && items.iter().all(|d| d["state"] == "succeeded") {
+            break log;
+        }
+        assert!(std::time::Instant::now() < deadline, "not all delivered: {log}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let token = api.token.clone();
     server.stop().await;
 
@@ -156,4 +166,30 @@ async fn postgres_a_periodic_job_runs_on_one_instance_per_interval() {
     for db in instances {
         db.close().await;
     }
+}
+
+#[tokio::test]
+async fn postgres_a_burst_spread_over_two_instances_is_counted_in_full() {
+    let (first, _admin) =
+        TestServer::start_signed_in_with(|config| config.password_hash_wait = Duration::from_secs(60)).await;
+    // A second instance on the same database (the data folder names it).
+    let second = TestServer::start_in(DataDir::Path(first.data.path().to_path_buf()), |config| {
+        config.password_hash_wait = Duration::from_secs(60)
+    })
+    .await;
+    let attacker = [first.browser(), second.browser()];
+    let urls = [first.url("/rpc/login"), second.url("/rpc/login")];
+    let burst = (0..12).map(|i| {
+        let (attacker, url) = (&attacker[i % 2], &urls[i % 2]);
+        async move {
+            let wrong = format!("wrong password {i}");
+            attacker.call_any(url, &[("email", ADMIN_EMAIL), ("password", &wrong)]).await.status()
+        }
+    });
+    let statuses = futures::future::join_all(burst).await;
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    let throttled = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((checked, throttled), (5, 7), "five free attempts over both instances together: {statuses:?}");
+    second.stop().await;
+    first.stop().await;
 }

@@ -18,6 +18,7 @@ mod events;
 mod log;
 pub(crate) mod secrets;
 mod sessions;
+mod throttle;
 mod tokens;
 mod webhooks;
 

@@ -59,6 +59,9 @@ impl PgDb {
             .bind(started_by)
             .execute(&self.pool)
             .await?;
+        // The shared sign-in throttle's forgotten failures go with the same hourly job.
+        let window = crate::auth::throttle::FAILURE_WINDOW.as_millis() as i64;
+        sqlx::query("delete from login_failures where last_at < $1").bind(now - window).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 
