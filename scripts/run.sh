@@ -14,6 +14,23 @@ base="${HOOKLINE_PUBLIC_URL:-http://$host:$port}"
 base="${base%/}"
 mkdir -p data
 
+# PostgreSQL needs HOOKLINE_ENCRYPTION_KEY (several instances must share it; the server keeps no key
+# file for it). For a first run, make one and keep it in data/, and say so.
+where="${HOOKLINE_DATABASE_URL:-./data}"
+if [[ "${HOOKLINE_DATABASE_URL:-}" == postgres* ]]; then
+  where="PostgreSQL"
+  if [[ -z "${HOOKLINE_ENCRYPTION_KEY:-}" ]]; then
+    keyfile=data/postgres-encryption.key
+    if [[ ! -s "$keyfile" ]]; then
+      (umask 077 && target/release/hookline keys generate >"$keyfile.new" 2>/dev/null && mv "$keyfile.new" "$keyfile")
+      echo "HOOKLINE_ENCRYPTION_KEY was not set: generated one into $keyfile. Back it up; give every instance on this database the same key." >&2
+    fi
+    HOOKLINE_ENCRYPTION_KEY="$(cat "$keyfile")"
+    export HOOKLINE_ENCRYPTION_KEY
+    where="PostgreSQL, its encryption key in $keyfile"
+  fi
+fi
+
 target/release/hookline serve &
 server=$!
 trap 'kill -TERM "$server" 2>/dev/null || true' INT TERM
@@ -38,7 +55,7 @@ if [[ $healthy -eq 1 ]]; then
     first="Open $base/login and sign in with your admin account."
   fi
   printf '\n\033[1;32mHookline is running at %s\033[0m (data in %s; Ctrl-C stops it).\n%s\n\n' \
-    "$base" "${HOOKLINE_DATABASE_URL:-./data}" "$first"
+    "$base" "$where" "$first"
 else
   echo "Hookline did not become healthy; see its log above." >&2
 fi

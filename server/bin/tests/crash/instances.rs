@@ -98,7 +98,7 @@ async fn postgres_three_instances_share_the_work_and_survive_a_kill() {
     let (db, key) = database().await;
     let token = token(&db, &key);
     let receiver = Receiver::start().await;
-    receiver.always(Reply::status(200).delay(Duration::from_millis(20)));
+    receiver.always(Reply::status(200).delay(Duration::from_millis(5)));
 
     let mut instances = Vec::new();
     for _ in 0..INSTANCES {
