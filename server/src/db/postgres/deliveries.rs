@@ -71,6 +71,16 @@ impl RecordRow {
     }
 }
 
+/// Commits claims and attempt records without waiting for the WAL flush (`synchronous_commit =
+/// off` for this transaction only). Safe for at-least-once: should PostgreSQL lose the last
+/// fraction of a second of these commits in a crash, a claim is simply not held (the delivery is
+/// due again) and an attempt not recorded (the delivery is sent again); nothing accepted is lost.
+/// The intake still waits for its flush: an accepted event is on disk before its 202.
+async fn no_flush_wait(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("set local synchronous_commit = off").execute(&mut *tx).await?;
+    Ok(())
+}
+
 impl PgDb {
     pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>, sqlx::Error> {
         sqlx::query_as(
@@ -96,6 +106,7 @@ impl PgDb {
             return Ok(Vec::new());
         }
         let mut tx = self.pool.begin().await?;
+        no_flush_wait(&mut tx).await?;
         // Rows another instance is claiming right now are skipped, not waited for.
         let free: Vec<(i64, i64)> = sqlx::query_as(
             "select id, webhook_id from deliveries
@@ -197,6 +208,7 @@ impl PgDb {
         let rows: Vec<RecordRow> = batch.iter().map(RecordRow::of).collect();
         let rows_json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         let mut tx = self.pool.begin().await?;
+        no_flush_wait(&mut tx).await?;
         let owned: Vec<i64> = sqlx::query_scalar(
             "with r as (
                 select * from jsonb_to_recordset($1::jsonb) as r(delivery_id bigint, number bigint, trigger text,

@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 
 use super::PgDb;
 use crate::db::audit::NewAudit;
-use crate::db::events::{new_delivery_uid, NewEvent, StoredEvent};
+use crate::db::events::{new_delivery_uid, IntakeJob, NewEvent, StoredEvent};
 use crate::db::StoreError;
 
 /// The column list of the `events` inserts, filled from parallel arrays (`unnest`).
@@ -92,7 +92,18 @@ impl PgDb {
     /// again. Others come from the sequence, which is moved past the client ids seen, so assigned
     /// ids stay above them as on SQLite; should one still collide (instances racing), that event
     /// takes the next free id.
+    ///
+    /// Group commit, as on SQLite: requests arriving together share one transaction (and one
+    /// flush of the WAL to disk), each answered once it committed (see `intake_loop`).
     pub async fn insert_events(&self, events: Vec<NewEvent>) -> Result<Vec<StoredEvent>, StoreError> {
+        let Some(queue) = &self.intake else { return self.write_events(&events).await };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        queue.send(IntakeJob { events, reply }).await.map_err(|_| StoreError::WriterClosed)?;
+        answer.await.map_err(|_| StoreError::WriterCrashed)?
+    }
+
+    /// One transaction for `events` (one request's, or several requests' together).
+    async fn write_events(&self, events: &[NewEvent]) -> Result<Vec<StoredEvent>, StoreError> {
         let now = self.clock.now_ms();
         let mut tx = self.pool.begin().await?;
         let webhooks = self.intake_webhooks(&mut tx).await?;
@@ -213,5 +224,51 @@ impl PgDb {
 
     pub async fn event_payload(&self, id: i64) -> Result<Option<String>, sqlx::Error> {
         sqlx::query_scalar("select payload from events where id = $1").bind(id).fetch_optional(&self.pool).await
+    }
+}
+
+/// The most events one intake transaction takes from waiting requests (one request has at most 500).
+const ROUND_EVENTS: usize = 2_000;
+
+/// Writes the intake requests waiting in `inbox` together: each round takes every waiting request
+/// (up to `ROUND_EVENTS` events) into one transaction and answers each after the commit. A round
+/// that fails is retried request by request, so one bad request cannot fail the others.
+pub(super) async fn intake_loop(db: PgDb, mut inbox: tokio::sync::mpsc::Receiver<IntakeJob>) {
+    let mut jobs: Vec<IntakeJob> = Vec::new();
+    while let Some(first) = inbox.recv().await {
+        let mut count = first.events.len();
+        jobs.push(first);
+        while count < ROUND_EVENTS {
+            match inbox.try_recv() {
+                Ok(job) => {
+                    count += job.events.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        if jobs.len() == 1 {
+            let job = jobs.remove(0);
+            let result = db.write_events(&job.events).await;
+            let _ = job.reply.send(result);
+            continue;
+        }
+        let all: Vec<NewEvent> = jobs.iter().flat_map(|job| job.events.iter().cloned()).collect();
+        match db.write_events(&all).await {
+            Ok(stored) => {
+                let mut stored = stored.into_iter();
+                for job in jobs.drain(..) {
+                    let mine: Vec<StoredEvent> = stored.by_ref().take(job.events.len()).collect();
+                    let _ = job.reply.send(Ok(mine));
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, requests = jobs.len(), "intake round failed; writing its requests one by one");
+                for job in jobs.drain(..) {
+                    let result = db.write_events(&job.events).await;
+                    let _ = job.reply.send(result);
+                }
+            }
+        }
     }
 }

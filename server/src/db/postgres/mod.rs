@@ -54,6 +54,8 @@ pub struct PgDb {
     pub(super) notify: bool,
     /// The connection holding the key lock (see `KEY_LOCK`), until `close`.
     lock: Arc<tokio::sync::Mutex<Option<PgConnection>>>,
+    /// The intake's group commit (see `events::intake_loop`); `None` in the loop's own handle.
+    intake: Option<tokio::sync::mpsc::Sender<crate::db::events::IntakeJob>>,
     /// HOOKLINE_WEBHOOK_CONCURRENCY, enforced over all instances by the claims.
     pub(super) webhook_concurrency: i64,
     /// The enabled webhooks the intake matches against, with the `webhooks` change counter they
@@ -96,7 +98,8 @@ impl PgDb {
         sqlx::migrate!("../migrations/postgres").run(&pool).await.context("cannot apply database migrations")?;
         let lock = take_key_lock(&connect, access).await?;
         let key = Arc::new(unlock(&pool, keys).await?);
-        let db = PgDb {
+        let mut db = PgDb {
+            intake: None,
             pool,
             key,
             clock,
@@ -107,6 +110,9 @@ impl PgDb {
             webhook_concurrency: options.webhook_concurrency.max(1) as i64,
             intake_cache: Arc::default(),
         };
+        let (queue, inbox) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(events::intake_loop(db.clone(), inbox));
+        db.intake = Some(queue);
         tracing::info!(instance = %db.instance, notify = db.notify, "connected to PostgreSQL");
         Ok(db)
     }
