@@ -10,6 +10,7 @@
 use anyhow::Context;
 use sqlx::{Row, SqliteConnection};
 
+use super::postgres::without_nul;
 use super::{PgDb, SqliteDb};
 use crate::crypto::EncryptionKey;
 
@@ -273,16 +274,6 @@ async fn copy_tables(source: &mut SqliteConnection, old: &EncryptionKey, to: &Pg
 /// A sealed value opened with the source's key and sealed with the target's. A value that does
 /// not open (altered, as the server would also find) stops the copy: it names the place.
 fn reseal(old: &EncryptionKey, new: &EncryptionKey, place: &str, row: i64, value: &str) -> anyhow::Result<String> {
-    let plain = if crate::crypto::is_sealed(value) {
-        old.open(place, row, value).map_err(|problem| {
-            anyhow::anyhow!("{place} of row {row} does not decrypt with the source's key: {problem}")
-        })?
-    } else {
-        value.as_bytes().to_vec()
-    };
-    Ok(new.seal(place, row, &plain))
-}
-
-fn without_nul(text: &str) -> String {
-    super::postgres::without_nul(text)
+    super::secrets::resealed(old, new, place, &row.to_string(), value.to_string())
+        .ok_or_else(|| anyhow::anyhow!("{place} of row {row} does not decrypt with the source's key"))
 }

@@ -145,6 +145,20 @@ pub(crate) async fn seal_plain_values(
     Ok(Ok(sealed))
 }
 
+/// `value` of `place` (a sealed column) in `row`, sealed under `new`: opened with `old` first, or
+/// taken as it is when still plain. `None` when it does not open with `old` (left as it was).
+/// The one re-sealing step of a key rotation, on either backend.
+pub(crate) fn resealed(
+    old: &EncryptionKey,
+    new: &EncryptionKey,
+    place: &str,
+    row: &str,
+    value: String,
+) -> Option<String> {
+    let plain = if crate::crypto::is_sealed(&value) { old.open(place, row, &value).ok()? } else { value.into_bytes() };
+    Some(new.seal(place, row, &plain))
+}
+
 /// What a re-encryption did.
 #[derive(Debug, Default)]
 pub struct Reencrypted {
@@ -170,19 +184,13 @@ pub(crate) async fn reencrypt(
     for (table, column, row_key) in SEALED_COLUMNS {
         let place = format!("{table}.{column}");
         for (row, value) in values(&mut tx, table, column, row_key).await? {
-            let plain = if crate::crypto::is_sealed(&value) {
-                match old.open(&place, &row, &value) {
-                    Ok(plain) => plain,
-                    Err(_) => {
-                        done.unreadable.push(format!("{place} of row {row}"));
-                        continue;
-                    }
+            match resealed(old, new, &place, &row, value) {
+                Some(sealed) => {
+                    replace(&mut tx, table, column, row_key, &row, &sealed).await?;
+                    done.values += 1;
                 }
-            } else {
-                value.into_bytes()
-            };
-            replace(&mut tx, table, column, row_key, &row, &new.seal(&place, &row, &plain)).await?;
-            done.values += 1;
+                None => done.unreadable.push(format!("{place} of row {row}")),
+            }
         }
     }
     record_key(&mut tx, new).await?;

@@ -5,7 +5,7 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::crypto::EncryptionKey;
 use crate::db::now_ms;
-use crate::db::secrets::{Reencrypted, StoredKey, CHECK_COLUMN, CHECK_PLAINTEXT, CHECK_ROW, SEALED_COLUMNS};
+use crate::db::secrets::{resealed, Reencrypted, StoredKey, CHECK_COLUMN, CHECK_PLAINTEXT, CHECK_ROW, SEALED_COLUMNS};
 
 pub(crate) async fn stored_key(pool: &PgPool) -> Result<Option<StoredKey>, sqlx::Error> {
     let row: Option<(String, String)> =
@@ -103,19 +103,13 @@ pub(crate) async fn reencrypt(
     for (table, column, row_key) in SEALED_COLUMNS {
         let place = format!("{table}.{column}");
         for (row, value) in values(&mut tx, table, column, row_key).await? {
-            let plain = if crate::crypto::is_sealed(&value) {
-                match old.open(&place, &row, &value) {
-                    Ok(plain) => plain,
-                    Err(_) => {
-                        done.unreadable.push(format!("{place} of row {row}"));
-                        continue;
-                    }
+            match resealed(old, new, &place, &row, value) {
+                Some(sealed) => {
+                    replace(&mut tx, table, column, row_key, &row, &sealed).await?;
+                    done.values += 1;
                 }
-            } else {
-                value.into_bytes()
-            };
-            replace(&mut tx, table, column, row_key, &row, &new.seal(&place, &row, &plain)).await?;
-            done.values += 1;
+                None => done.unreadable.push(format!("{place} of row {row}")),
+            }
         }
     }
     record_key(&mut tx, new, true).await?;
