@@ -8,6 +8,7 @@
 #   scripts/bench.sh --backend postgres --instances 2   # on PostgreSQL (a throw-away server unless
 #                                                       # HOOKLINE_BENCH_POSTGRES names one)
 #   scripts/bench.sh backends --events 20000       # SQLite, PostgreSQL x1 and x2 in one run, side by side
+#   scripts/bench.sh --repeat 10 --rate 200 --events 4000   # N runs: min / median / max of each figure
 #   scripts/bench.sh logpage                       # the log pages with 1,000,000 deliveries
 #   scripts/bench.sh render                        # template rendering (criterion)
 set -euo pipefail
@@ -68,4 +69,47 @@ fi
 for arg in "$@"; do
   [[ "$arg" == postgres ]] && start_postgres
 done
+
+# --repeat N: the same run N times (each with a fresh Hookline, database and receiver), then the
+# minimum, median and maximum of every figure: one run says little on a machine others share.
+if [[ "${1:-}" == --repeat ]]; then
+  repeat="${2:-}"
+  [[ "$repeat" =~ ^[1-9][0-9]*$ ]] || { echo "--repeat needs a number of runs, e.g. --repeat 5" >&2; exit 2; }
+  shift 2
+  results="$(mktemp -d)"
+  for ((run = 1; run <= repeat; run++)); do
+    echo "[bench] run $run of $repeat: target/release/bench $*" >&2
+    target/release/bench "$@" --json >"$results/run-$run.json"
+  done
+  python3 - "$results" "$repeat" <<'PY'
+import json, pathlib, statistics, sys
+runs = [json.loads(pathlib.Path(sys.argv[1], f"run-{i}.json").read_text()) for i in range(1, int(sys.argv[2]) + 1)]
+def figure(run, path):
+    for key in path.split("."):
+        run = run.get(key) if isinstance(run, dict) else None
+    return run
+rows = [
+    ("events/s in", "ingest_events_per_s", "{:.0f}"), ("deliveries/s", "deliveries_per_s", "{:.0f}"),
+    ("ceiling requests/s", "ceiling_requests_per_s", "{:.0f}"), ("x ceiling", "ratio_to_ceiling", "{:.3f}"),
+    ("p50 ms", "latency.p50_ms", "{:.2f}"), ("p95 ms", "latency.p95_ms", "{:.2f}"),
+    ("p99 ms", "latency.p99_ms", "{:.2f}"), ("max ms", "latency.max_ms", "{:.2f}"),
+    ("peak RSS MiB", "hookline.peak_rss_mib", "{:.1f}"), ("CPU ms/delivery", "hookline.cpu_ms_per_delivery", "{:.3f}"),
+    ("CPU ms/delivery with DB", "cpu_ms_per_delivery_with_database", "{:.3f}"),
+    ("lost", "lost", "{:.0f}"), ("duplicates", "duplicates", "{:.0f}"),
+]
+setup = runs[0]["setup"]
+print(f"{len(runs)} runs: {setup['events']} events, {setup['webhooks']} webhook(s), {setup['mode']}, "
+      f"{setup['backend']} x{setup.get('instances', 1)}, synchronous={setup['synchronous']}")
+print(f"{'figure':<24} {'min':>10} {'median':>10} {'max':>10}   each run")
+for name, path, fmt in rows:
+    values = [figure(run, path) for run in runs]
+    if any(v is None for v in values):
+        continue
+    print(f"{name:<24} {fmt.format(min(values)):>10} {fmt.format(statistics.median(values)):>10} "
+          f"{fmt.format(max(values)):>10}   " + " ".join(fmt.format(v) for v in values))
+bad = sum(run["lost"] + run["duplicates"] for run in runs)
+sys.exit(1 if bad else 0)
+PY
+  exit $?
+fi
 target/release/bench "$@"
