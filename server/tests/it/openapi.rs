@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 use crate::harness::*;
 
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the repository").to_path_buf()
+    // This package is server/it.
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the repository")
 }
 
 fn generated() -> String {

@@ -198,7 +198,7 @@ async fn sqlite_another_key_stops_the_start_with_a_message_naming_the_setting() 
 
 /// The migrations of the previous version: everything but encryption at rest.
 async fn previous_version_schema(pool: &SqlitePool) {
-    let all = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/sqlite");
+    let all = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations/sqlite");
     let old = tempfile::tempdir().expect("dir");
     for entry in std::fs::read_dir(&all).expect("migrations") {
         let path = entry.expect("entry").path();
