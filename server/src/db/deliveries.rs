@@ -624,6 +624,58 @@ mod tests {
         }
     }
 
+    fn tally(succeeded: bool, failures_after: i64) -> BreakerTally {
+        BreakerTally { succeeded, failures_after, last_failure: (failures_after > 0).then(|| "HTTP 500".into()) }
+    }
+
+    #[test]
+    fn the_breaker_opens_after_n_failures_in_a_row_and_closes_on_success() {
+        let breaker = Breaker { failures: 3, cooldown_ms: 1_000 };
+        let closed = BreakerState::default();
+        let (two, change) = breaker.next(closed, &tally(false, 2), 100);
+        assert_eq!((two, change), (BreakerState { consecutive_failures: 2, paused_until: None }, None));
+        let (open, change) = breaker.next(two, &tally(false, 1), 200);
+        assert_eq!(open, BreakerState { consecutive_failures: 3, paused_until: Some(1_200) });
+        assert_eq!(change, Some(NoticeKind::Paused));
+        // A failed probe re-opens from now, without a second notice.
+        let (again, change) = breaker.next(open, &tally(false, 1), 1_500);
+        assert_eq!((again.paused_until, change), (Some(2_500), None));
+        // A success closes it; failures after the success in the same batch count anew.
+        let (closed_again, change) = breaker.next(again, &tally(true, 1), 2_600);
+        assert_eq!(closed_again, BreakerState { consecutive_failures: 1, paused_until: None });
+        assert_eq!(change, Some(NoticeKind::Resumed));
+        // Off: counted, never paused.
+        let (counted, change) = Breaker::OFF.next(closed, &tally(false, 50), 0);
+        assert_eq!((counted.consecutive_failures, counted.paused_until, change), (50, None, None));
+    }
+
+    #[test]
+    fn a_half_open_breaker_lets_one_probe_per_webhook_through() {
+        // (delivery, webhook, paused_until) in claim order; now = 100.
+        let paused = [(1, 7, 100), (2, 7, 50), (3, 8, 500), (4, 9, 10), (5, 8, 500), (6, 9, 10)];
+        let (skipped, probes) = half_open_probes(&paused, 100);
+        assert_eq!(probes, [(1, 7), (4, 9)]);
+        assert_eq!(skipped, [2, 3, 5, 6]);
+    }
+
+    #[test]
+    fn tallies_count_the_failures_after_the_last_success() {
+        let mut batch = vec![
+            record(1, 7, "a", Some(5)),
+            record(2, 7, "b", None),
+            record(3, 7, "c", Some(5)),
+            record(4, 8, "d", Some(5)),
+        ];
+        batch[2].error_message = Some("Connection refused".into());
+        let tallies = breaker_tallies(batch.iter());
+        assert_eq!(
+            tallies[&7],
+            BreakerTally { succeeded: true, failures_after: 1, last_failure: Some("Connection refused".into()) }
+        );
+        assert_eq!(tallies[&8].failures_after, 1);
+        assert!(!tallies[&8].succeeded);
+    }
+
     /// The enums' words are the only ones the tables take, whatever SQL writes them.
     #[tokio::test]
     async fn wrong_words_cannot_be_stored() {
