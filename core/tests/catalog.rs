@@ -101,7 +101,8 @@ fn hookline_operational_events_close_the_catalog() {
     assert_eq!(paused.created_by, "hookline");
     assert_eq!(paused.project, None);
     let data = paused.data.expect("data");
-    for key in ["webhookId", "title", "description", "urlHost", "reason", "pausedUntil", "consecutiveFailures", "lastError"]
+    for key in
+        ["webhookId", "title", "description", "urlHost", "reason", "pausedUntil", "consecutiveFailures", "lastError"]
     {
         assert!(data.get(key).is_some(), "paused sample lacks {key}: {data}");
     }
@@ -301,8 +302,8 @@ fn samples_are_consistent_and_realistic() {
             "user-",
             "hookline.",
         ]
-                .iter()
-                .any(|prefix| e.event_type.starts_with(prefix));
+        .iter()
+        .any(|prefix| e.event_type.starts_with(prefix));
         if about_the_instance {
             assert_eq!(e.project, None, "{}", e.event_type);
         } else if e.event_type.starts_with("project-") && e.event_type != "project-created" {

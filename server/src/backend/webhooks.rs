@@ -253,12 +253,11 @@ impl WebhookService for AppState {
 
     async fn resume_webhook(&self, actor: &Actor, id: i64) -> Result<WebhookOut, AppError> {
         let current = self.stored_webhook(id).await?;
-        let audit = webhook_audit(actor, AuditAction::WebhookResumed, Some(id), current.title()).detail(
-            serde_json::json!({
+        let audit =
+            webhook_audit(actor, AuditAction::WebhookResumed, Some(id), current.title()).detail(serde_json::json!({
                 "pausedUntil": current.paused_until.map(iso),
                 "consecutiveFailures": current.consecutive_failures,
-            }),
-        );
+            }));
         // Not paused (any more): nothing to do, nothing recorded.
         if let Some(resumed) = self.db.resume_webhook(id, &audit).await? {
             tracing::info!(webhook_id = id, actor = %actor.name, "webhook resumed by an admin");

@@ -84,7 +84,12 @@ impl Breaker {
     ///   (the probe, or an attempt that was already in flight when it opened) re-opens it from now.
     /// - The change is reported only on a transition: paused when it was closed, resumed when it
     ///   was open and is closed now.
-    pub(crate) fn next(&self, before: BreakerState, tally: &BreakerTally, now: i64) -> (BreakerState, Option<NoticeKind>) {
+    pub(crate) fn next(
+        &self,
+        before: BreakerState,
+        tally: &BreakerTally,
+        now: i64,
+    ) -> (BreakerState, Option<NoticeKind>) {
         let count = if tally.succeeded {
             tally.failures_after
         } else {
@@ -136,8 +141,7 @@ pub(crate) fn breaker_tallies<'a>(batch: impl Iterator<Item = &'a AttemptRecord>
             tally.failures_after = 0;
         } else {
             tally.failures_after += 1;
-            tally.last_failure =
-                Some(attempt.error_message.clone().unwrap_or_else(|| attempt.state_details.clone()));
+            tally.last_failure = Some(attempt.error_message.clone().unwrap_or_else(|| attempt.state_details.clone()));
         }
     }
     tallies

@@ -6,7 +6,7 @@
 
 use hookline_core::operational::{NoticeKind, WebhookNotice, HOOKLINE_ACTOR};
 
-use crate::db::deliveries::{paused_reason, BreakerChange, Breaker};
+use crate::db::deliveries::{paused_reason, Breaker, BreakerChange};
 use crate::db::events::NewEvent;
 use crate::db::webhooks::Webhook;
 use crate::db::Db;
@@ -69,7 +69,9 @@ pub async fn emit_batch_notices(db: &Db, disabled: Vec<i64>, changes: Vec<Breake
                 events.push(notice(change.kind, &webhook, reason, HOOKLINE_ACTOR, now));
             }
             Ok(None) => {}
-            Err(error) => tracing::error!(%error, webhook_id = change.webhook_id, "cannot read a webhook for its notice"),
+            Err(error) => {
+                tracing::error!(%error, webhook_id = change.webhook_id, "cannot read a webhook for its notice")
+            }
         }
     }
     if events.is_empty() {

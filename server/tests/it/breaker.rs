@@ -195,8 +195,8 @@ async fn half_open_lets_one_probe_through_and_resume_now_releases_the_rest() {
     let resumed = api.post(&format!("/api/admin/webhooks/{id}/resume"), &json!({}), StatusCode::OK).await;
     assert!(resumed["pausedUntil"].is_null(), "{resumed:#}");
     assert_eq!(resumed["consecutiveFailures"], 0);
-    let done = wait_deliveries(&api, id, |items| items.len() == 6 && items.iter().all(|d| d["state"] == "succeeded"))
-        .await;
+    let done =
+        wait_deliveries(&api, id, |items| items.len() == 6 && items.iter().all(|d| d["state"] == "succeeded")).await;
     assert_eq!(done.len(), 6);
     let audit = api.get("/api/admin/audit?action=webhook.resumed", StatusCode::OK).await;
     let entries = audit["items"].as_array().cloned().unwrap_or_default();

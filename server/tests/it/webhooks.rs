@@ -82,6 +82,9 @@ async fn updates_with_masks_keep_stored_secrets() {
         "lastDelivery",
         "disabledReason",
         "disabledAt",
+        "pausedUntil",
+        "consecutiveFailures",
+        "lastError",
         "previousSecretExpiresAt",
     ] {
         update.as_object_mut().expect("object").remove(key);
