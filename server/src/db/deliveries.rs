@@ -166,6 +166,9 @@ pub fn paused_reason(failures: i64, cooldown_ms: i64) -> String {
     )
 }
 
+/// A webhook's breaker row to write: id, new state, the last failure (None keeps the stored one).
+pub(crate) type BreakerWrite = (i64, BreakerState, Option<String>);
+
 /// Decides each webhook's breaker after a batch, given their stored states; returns the rows to
 /// write (id, new state, last failure) and the transitions.
 pub(crate) fn breaker_updates(
@@ -173,7 +176,7 @@ pub(crate) fn breaker_updates(
     tallies: &BTreeMap<i64, BreakerTally>,
     stored: &HashMap<i64, BreakerState>,
     now: i64,
-) -> (Vec<(i64, BreakerState, Option<String>)>, Vec<BreakerChange>) {
+) -> (Vec<BreakerWrite>, Vec<BreakerChange>) {
     let mut writes = Vec::new();
     let mut changes = Vec::new();
     for (&webhook_id, tally) in tallies {
@@ -664,7 +667,7 @@ mod tests {
 
     #[test]
     fn tallies_count_the_failures_after_the_last_success() {
-        let mut batch = vec![
+        let mut batch = [
             record(1, 7, "a", Some(5)),
             record(2, 7, "b", None),
             record(3, 7, "c", Some(5)),
