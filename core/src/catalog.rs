@@ -4,8 +4,11 @@
 //! It holds, first, the 33 types Unleash 7.5.1's webhook addon offers (in the order of
 //! REFERENCE.md §1), then the 33 further types Unleash 7.5.1 emits and describes in its own
 //! notifications (its `feature-event-formatter-md` has a sentence for each) but does not list in
-//! the addon: a receiver that reacts to them gets them with a sample to preview against. Types
-//! beyond these are still accepted at intake and reach webhooks subscribed to all events.
+//! the addon: a receiver that reacts to them gets them with a sample to preview against. Last come
+//! the operational events Hookline emits itself (`hookline.webhook.*`: a webhook was disabled,
+//! paused by its circuit breaker, or resumed), so an operator can subscribe a chat or pager webhook
+//! to them. Types beyond these are still accepted at intake and reach webhooks subscribed to all
+//! events.
 
 mod samples;
 
@@ -27,11 +30,13 @@ pub enum EventGroup {
     Projects,
     Access,
     Configuration,
+    /// Hookline's own operational events (not Unleash's).
+    Hookline,
 }
 
 impl EventGroup {
     /// Every group, in the order the UI shows them.
-    pub const ALL: [EventGroup; 9] = [
+    pub const ALL: [EventGroup; 10] = [
         EventGroup::FlagLifecycle,
         EventGroup::Strategies,
         EventGroup::Environments,
@@ -41,6 +46,7 @@ impl EventGroup {
         EventGroup::Projects,
         EventGroup::Access,
         EventGroup::Configuration,
+        EventGroup::Hookline,
     ];
 
     /// The human label of the group, e.g. "Flag lifecycle".
@@ -55,6 +61,7 @@ impl EventGroup {
             EventGroup::Projects => "Projects",
             EventGroup::Access => "Users and access",
             EventGroup::Configuration => "Segments, context and integrations",
+            EventGroup::Hookline => "Hookline operations",
         }
     }
 
@@ -85,9 +92,21 @@ const fn ty(name: &'static str, group: EventGroup, description: &'static str) ->
     EventType { name, group, description, deprecated: false, unleash_addon: true }
 }
 
+impl EventType {
+    /// Whether Hookline emits this type itself (an operational event), rather than Unleash.
+    pub fn from_hookline(&self) -> bool {
+        self.group == EventGroup::Hookline
+    }
+}
+
 /// A type Unleash emits that its webhook addon does not offer.
 const fn more(name: &'static str, group: EventGroup, description: &'static str) -> EventType {
     EventType { name, group, description, deprecated: false, unleash_addon: false }
+}
+
+/// An operational event Hookline emits itself.
+const fn ops(name: &'static str, description: &'static str) -> EventType {
+    EventType { name, group: EventGroup::Hookline, description, deprecated: false, unleash_addon: false }
 }
 
 use EventGroup::{
@@ -95,13 +114,25 @@ use EventGroup::{
     VariantsAndTags,
 };
 
+/// Hookline disabled a webhook by itself: its deliveries failed for too long, or its receiver
+/// answered 410 Gone.
+pub const WEBHOOK_DISABLED: &str = "hookline.webhook.disabled";
+/// A webhook's circuit breaker opened: Hookline stopped sending to it for a cool-down.
+pub const WEBHOOK_PAUSED: &str = "hookline.webhook.paused";
+/// A paused webhook's receiver answered again (or an admin resumed it): deliveries flow again.
+pub const WEBHOOK_RESUMED: &str = "hookline.webhook.resumed";
+
+/// How many operational event types Hookline emits itself: the last entries of [`EVENT_TYPES`].
+pub const HOOKLINE_TYPES: usize = 3;
+
 /// How many types Unleash 7.5.1's webhook addon offers: the first entries of [`EVENT_TYPES`].
 pub const UNLEASH_ADDON_TYPES: usize = 33;
 
 /// The subscribable event types: first the list of Unleash 7.5.1's webhook addon definition in
 /// REFERENCE.md's order, then the types its markdown formatter describes beyond it (in the order
-/// of its imports; `core/tests/catalog.rs` checks both against the recorded lists).
-pub static EVENT_TYPES: [EventType; 66] = [
+/// of its imports; `core/tests/catalog.rs` checks both against the recorded lists), then
+/// Hookline's own operational events.
+pub static EVENT_TYPES: [EventType; 69] = [
     ty("feature-created", FlagLifecycle, "A feature flag was created"),
     ty("feature-metadata-updated", FlagLifecycle, "A flag's metadata (description, type, impression data) was updated"),
     ty("feature-project-change", FlagLifecycle, "A flag was moved to another project"),
@@ -190,6 +221,12 @@ pub static EVENT_TYPES: [EventType; 66] = [
     more("release-plan-added", ReleasePlans, "A release plan was added to a flag in an environment"),
     more("release-plan-removed", ReleasePlans, "A release plan was removed from a flag in an environment"),
     more("release-plan-milestone-started", ReleasePlans, "A milestone of a release plan started"),
+    ops(
+        WEBHOOK_DISABLED,
+        "Hookline disabled a webhook: its deliveries failed for too long, or its receiver answered 410 Gone",
+    ),
+    ops(WEBHOOK_PAUSED, "Hookline paused a webhook: its receiver failed too many times in a row (circuit breaker)"),
+    ops(WEBHOOK_RESUMED, "Hookline resumed a paused webhook: its receiver answered again, or an admin resumed it"),
 ];
 
 /// The catalog entry of the type named `name`, or `None` when it is not subscribable.

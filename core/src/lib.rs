@@ -10,6 +10,7 @@ pub mod context;
 pub mod delivery;
 pub mod event;
 pub mod markdown;
+pub mod operational;
 pub mod scope;
 pub mod subscription;
 pub mod template;

@@ -141,6 +141,12 @@ fn sentence(event_type: &str) -> Option<&'static str> {
         "user-created" => "*{user}* created user *{data.name}*",
         "user-updated" => "*{user}* updated user *{preData.name}*",
         "user-deleted" => "*{user}* deleted user *{preData.name}*",
+        // Hookline's own operational events (Unleash has none of these).
+        "hookline.webhook.disabled" => "*{user}* disabled webhook *{data.title}*: {data.reason}",
+        "hookline.webhook.paused" => {
+            "*{user}* paused webhook *{data.title}* until *{data.pausedUntil}* after *{data.consecutiveFailures}* failed attempts in a row"
+        }
+        "hookline.webhook.resumed" => "*{user}* resumed webhook *{data.title}*",
         _ => return None,
     })
 }

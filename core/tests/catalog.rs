@@ -1,7 +1,7 @@
 //! The event-type catalog and its sample events.
 
 use hookline_core::catalog::{
-    event_type, is_known, sample_event, EventGroup, EventType, EVENT_TYPES, UNLEASH_ADDON_TYPES,
+    event_type, is_known, sample_event, EventGroup, EventType, EVENT_TYPES, HOOKLINE_TYPES, UNLEASH_ADDON_TYPES,
 };
 use hookline_core::event::Event;
 use serde_json::{json, Value};
@@ -74,7 +74,8 @@ fn all_samples() -> Vec<Event> {
 
 #[test]
 fn catalog_lists_unleash_event_types_in_order() {
-    assert_eq!(EVENT_TYPES.len(), 66);
+    assert_eq!(EVENT_TYPES.len(), 69);
+    assert_eq!(HOOKLINE_TYPES, 3);
     assert_eq!(UNLEASH_ADDON_TYPES, 33);
     let names: Vec<&str> = EVENT_TYPES.iter().map(|t| t.name).collect();
     assert_eq!(names[..UNLEASH_ADDON_TYPES], UNLEASH_EVENT_TYPES);
@@ -84,7 +85,29 @@ fn catalog_lists_unleash_event_types_in_order() {
     let mut unique = names.clone();
     unique.sort_unstable();
     unique.dedup();
-    assert_eq!(unique.len(), 66, "names are unique");
+    assert_eq!(unique.len(), 69, "names are unique");
+}
+
+/// Hookline's own operational events come last, in their own group, and are not Unleash's.
+#[test]
+fn hookline_operational_events_close_the_catalog() {
+    let ours: Vec<&str> = EVENT_TYPES[EVENT_TYPES.len() - HOOKLINE_TYPES..].iter().map(|t| t.name).collect();
+    assert_eq!(ours, ["hookline.webhook.disabled", "hookline.webhook.paused", "hookline.webhook.resumed"]);
+    for t in &EVENT_TYPES {
+        assert_eq!(t.from_hookline(), ours.contains(&t.name), "{}", t.name);
+        assert_eq!(t.group == EventGroup::Hookline, t.from_hookline(), "{}", t.name);
+    }
+    let paused = sample("hookline.webhook.paused");
+    assert_eq!(paused.created_by, "hookline");
+    assert_eq!(paused.project, None);
+    let data = paused.data.expect("data");
+    for key in
+        ["webhookId", "title", "description", "urlHost", "reason", "pausedUntil", "consecutiveFailures", "lastError"]
+    {
+        assert!(data.get(key).is_some(), "paused sample lacks {key}: {data}");
+    }
+    assert!(data["pausedUntil"].is_string());
+    assert!(!data.to_string().contains("/services/"), "no URL path, which may hold a token");
 }
 
 fn recorded(json: &str) -> Vec<String> {
@@ -113,7 +136,7 @@ fn catalog_offers_exactly_the_unleash_webhook_addons_types() {
 fn further_types_are_exactly_those_unleash_describes_beyond_the_addon() {
     let described = recorded(include_str!("fixtures/unleash-formatter-events.json"));
     let described: Vec<&str> = described.iter().map(String::as_str).collect();
-    let further = EVENT_TYPES.iter().filter(|t| !t.unleash_addon).map(|t| t.name);
+    let further = EVENT_TYPES.iter().filter(|t| !t.unleash_addon && !t.from_hookline()).map(|t| t.name);
     let beyond = described.iter().copied().filter(|name| !UNLEASH_EVENT_TYPES.contains(name));
     assert_eq!(sorted(further), sorted(beyond));
     let undescribed: Vec<&str> = UNLEASH_EVENT_TYPES.iter().copied().filter(|name| !described.contains(name)).collect();
@@ -184,7 +207,7 @@ fn types_are_grouped_as_specified() {
         }
     }
     let counted: usize = EventGroup::ALL.iter().map(|g| g.event_types().count()).sum();
-    assert_eq!(counted, 66, "every type is in exactly one group");
+    assert_eq!(counted, 69, "every type is in exactly one group");
     assert_eq!(EventGroup::ChangeRequests.event_types().count(), 15);
     assert!(EventGroup::ALL.iter().all(|g| g.event_types().count() > 0), "no group is empty");
 }
@@ -203,7 +226,8 @@ fn groups_have_labels_and_kebab_case_serde() {
             "Release plans",
             "Projects",
             "Users and access",
-            "Segments, context and integrations"
+            "Segments, context and integrations",
+            "Hookline operations"
         ]
     );
     assert_eq!(serde_json::to_value(EventGroup::VariantsAndTags).unwrap(), json!("variants-and-tags"));
@@ -261,17 +285,25 @@ fn samples_are_consistent_and_realistic() {
     let mut ids: Vec<i64> = samples.iter().map(|e| e.id).collect();
     ids.sort_unstable();
     ids.dedup();
-    assert_eq!(ids.len(), 66, "ids are distinct");
+    assert_eq!(ids.len(), 69, "ids are distinct");
     for e in &samples {
         let at = &e.created_at;
         // 2024-10-03T11:09:53.225Z
         assert_eq!(at.len(), 24, "{}: {at}", e.event_type);
         assert!(at.ends_with('Z') && at.as_bytes()[19] == b'.', "{at}");
         assert!(!e.created_by.is_empty());
-        let about_the_instance =
-            ["addon-config-", "api-token-", "context-field-", "group-", "banner-", "service-account-", "user-"]
-                .iter()
-                .any(|prefix| e.event_type.starts_with(prefix));
+        let about_the_instance = [
+            "addon-config-",
+            "api-token-",
+            "context-field-",
+            "group-",
+            "banner-",
+            "service-account-",
+            "user-",
+            "hookline.",
+        ]
+        .iter()
+        .any(|prefix| e.event_type.starts_with(prefix));
         if about_the_instance {
             assert_eq!(e.project, None, "{}", e.event_type);
         } else if e.event_type.starts_with("project-") && e.event_type != "project-created" {

@@ -87,7 +87,8 @@ fn where_unleash_throws_the_sentence_stays() {
 #[test]
 fn fixture_covers_every_catalog_type_with_and_without_trailing_slash() {
     let cases = fixture();
-    for t in &EVENT_TYPES {
+    // Hookline's own operational events are not Unleash's: it has no sentence for them to record.
+    for t in EVENT_TYPES.iter().filter(|t| !t.from_hookline()) {
         for url in [URL.to_owned(), format!("{URL}/")] {
             let covered = cases.iter().any(|c| {
                 c.unleash_url == url

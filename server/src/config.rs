@@ -269,6 +269,16 @@ pub struct Config {
     #[arg(long, env = "HOOKLINE_AUTO_DISABLE_AFTER", default_value = "3d", value_parser = parse_duration, global = true)]
     pub auto_disable_after: Duration,
 
+    /// Circuit breaker: after this many failed attempts in a row, a webhook is paused for the
+    /// cool-down (its deliveries wait, keeping their retries), then one attempt is let through.
+    /// 0 turns the breaker off.
+    #[arg(long, env = "HOOKLINE_BREAKER_FAILURES", default_value_t = 5, global = true)]
+    pub breaker_failures: u32,
+
+    /// Circuit breaker: how long a paused webhook waits before one attempt is let through again.
+    #[arg(long, env = "HOOKLINE_BREAKER_COOLDOWN", default_value = "60s", value_parser = parse_duration, global = true)]
+    pub breaker_cooldown: Duration,
+
     /// After a signing-secret rotation, how long the previous secret keeps signing too.
     #[arg(long, env = "HOOKLINE_SECRET_ROTATION_GRACE", default_value = "24h", value_parser = parse_duration, global = true)]
     pub secret_rotation_grace: Duration,
@@ -348,6 +358,8 @@ mod tests {
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert_eq!(config.audit_retention, Duration::from_secs(365 * 86400));
         assert_eq!(config.auto_disable_after, Duration::from_secs(3 * 86400));
+        assert_eq!(config.breaker_failures, 5);
+        assert_eq!(config.breaker_cooldown, Duration::from_secs(60));
         assert_eq!(config.allowed_targets, "");
         assert_eq!(config.trusted_proxies, "", "no proxy is trusted unless named");
         assert!(config.extra_ca_certs.is_none());

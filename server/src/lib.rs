@@ -101,6 +101,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         shutdown_grace: config.shutdown_grace,
         schedule,
         auto_disable_after: config.auto_disable_after,
+        breaker: db::deliveries::Breaker {
+            failures: i64::from(config.breaker_failures),
+            cooldown_ms: config.breaker_cooldown.as_millis() as i64,
+        },
         flag_base_url: config.unleash_url.as_ref().map(|u| u.as_str().trim_end_matches('/').to_string()),
     };
     let dispatcher = dispatcher::Dispatcher::new(db.clone(), client, policy.clone(), settings, metrics.clone());

@@ -72,6 +72,8 @@ pub trait WebhookService: Send + Sync {
     async fn update_webhook(&self, actor: &Actor, id: i64, input: WebhookIn) -> Result<WebhookOut, AppError>;
     async fn delete_webhook(&self, actor: &Actor, id: i64) -> Result<(), AppError>;
     async fn set_webhook_enabled(&self, actor: &Actor, id: i64, enabled: bool) -> Result<WebhookOut, AppError>;
+    /// Closes a paused webhook's circuit breaker now ("Resume now"); audited when it was paused.
+    async fn resume_webhook(&self, actor: &Actor, id: i64) -> Result<WebhookOut, AppError>;
     /// Copies a webhook (disabled, with a new signing secret).
     async fn duplicate_webhook(&self, actor: &Actor, id: i64) -> Result<WebhookOut, AppError>;
     async fn reveal_webhook_secret(&self, actor: &Actor, id: i64) -> Result<WebhookSecret, AppError>;

@@ -111,6 +111,13 @@ pub async fn set_webhook_enabled(id: i64, enabled: bool) -> Result<WebhookOut, A
     crate::api::backend()?.set_webhook_enabled(&actor, id, enabled).await
 }
 
+/// "Resume now" on a webhook paused by its circuit breaker.
+#[server(prefix = "/rpc", endpoint = "resume_webhook")]
+pub async fn resume_webhook(id: i64) -> Result<WebhookOut, AppError> {
+    let actor = crate::api::require_actor()?;
+    crate::api::backend()?.resume_webhook(&actor, id).await
+}
+
 #[server(prefix = "/rpc", endpoint = "delete_webhook")]
 pub async fn delete_webhook(id: i64) -> Result<(), AppError> {
     let actor = crate::api::require_actor()?;
@@ -177,6 +184,9 @@ impl WebhookDraft {
             previous_secret_expires_at: None,
             disabled_reason: None,
             disabled_at: None,
+            paused_until: None,
+            consecutive_failures: 0,
+            last_error: None,
             last_delivery: None,
             created_at: String::new(),
             updated_at: String::new(),

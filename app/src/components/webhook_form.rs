@@ -339,7 +339,16 @@ fn EventGroupBox(group: EventGroup, selected: RwSignal<BTreeSet<String>>, filter
                         <span>
                             <span class="mono">{name}</span>
                             {event_type.deprecated.then(|| view! { " " <span class="badge badge-muted">"deprecated"</span> })}
-                            {(!event_type.unleash_addon).then(|| view! {
+                            {event_type.from_hookline().then(|| view! {
+                                " "
+                                <span
+                                    class="badge badge-muted"
+                                    title="Hookline emits this event itself; the webhook it is about never receives it"
+                                >
+                                    "from Hookline"
+                                </span>
+                            })}
+                            {(!event_type.unleash_addon && !event_type.from_hookline()).then(|| view! {
                                 " "
                                 <span
                                     class="badge badge-muted"

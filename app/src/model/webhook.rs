@@ -103,6 +103,13 @@ pub struct WebhookOut {
     /// Why the dispatcher disabled this webhook (failing too long), if it did.
     pub disabled_reason: Option<String>,
     pub disabled_at: Option<String>,
+    /// Circuit breaker: the webhook is paused until then (too many failed attempts in a row);
+    /// its deliveries wait, keeping their retries. Null when deliveries flow.
+    pub paused_until: Option<String>,
+    /// Circuit breaker: failed attempts in a row (any success resets it).
+    pub consecutive_failures: i64,
+    /// What the last failed attempt reported, e.g. `The receiver answered HTTP 503 Service Unavailable`.
+    pub last_error: Option<String>,
     pub last_delivery: Option<LastDelivery>,
     pub created_at: String,
     pub updated_at: String,

@@ -95,7 +95,17 @@ fn WebhookHeader(webhook: WebhookOut, toggle: ServerAction<SetWebhookEnabled>) -
     let dup_error = action_error(duplicate);
     let del_error = action_error(delete);
     let toggle_error = action_error(toggle);
+    let resume = ServerAction::<ResumeWebhook>::new();
+    let resume_error = action_error(resume);
     let enabled = webhook.enabled;
+    // Paused by the circuit breaker, until "Resume now" says otherwise.
+    let stored_pause = webhook.paused_until.clone();
+    let paused_until = move || match resume.value().get() {
+        Some(Ok(resumed)) => resumed.paused_until,
+        _ => stored_pause.clone(),
+    };
+    let last_error = webhook.last_error.clone();
+    let failures = webhook.consecutive_failures;
     view! {
         <div class="page-header">
             <div>
@@ -138,7 +148,31 @@ fn WebhookHeader(webhook: WebhookOut, toggle: ServerAction<SetWebhookEnabled>) -
                 ": " {reason}
             </div>
         })}
+        {move || paused_until().filter(|_| enabled).map(|until| {
+            let last_error = last_error.clone();
+            view! {
+                <div class="alert alert-warning" role="alert" data-testid="paused">
+                    <div class="section-header">
+                        <div>
+                            <strong>{format!("Paused until {}", short_time(&until))}</strong>
+                            {format!(
+                                ": {failures} delivery attempts in a row failed, so the circuit breaker stopped sending to this receiver. \
+                                 Queued deliveries wait and keep their retries; after the cool-down one delivery is tried, and its success resumes the rest."
+                            )}
+                            {last_error.map(|error| view! {
+                                <div class="small">"Last error: " <span class="mono">{error}</span></div>
+                            })}
+                        </div>
+                        <ActionForm action=resume>
+                            <input type="hidden" name="id" value=webhook.id />
+                            <button type="submit" class="btn btn-secondary btn-small">"Resume now"</button>
+                        </ActionForm>
+                    </div>
+                </div>
+            }
+        })}
         <ErrorBanner error=toggle_error />
+        <ErrorBanner error=resume_error />
         <ErrorBanner error=dup_error />
         <ErrorBanner error=del_error />
     }

@@ -60,6 +60,19 @@ pub fn WebhooksPage() -> impl IntoView {
                                                         {webhook.disabled_reason.clone().map(|reason| view! {
                                                             <div><span class="badge badge-danger" title=reason>"Auto-disabled"</span></div>
                                                         })}
+                                                        {webhook.paused_until.clone().filter(|_| enabled).map(|until| {
+                                                            let error = webhook.last_error.clone().unwrap_or_default();
+                                                            view! {
+                                                                <div>
+                                                                    <span class="badge badge-warning" title=error.clone()>
+                                                                        {format!("Paused until {}", short_time(&until))}
+                                                                    </span>
+                                                                    {(!error.is_empty()).then(|| view! {
+                                                                        <div class="muted small">{error}</div>
+                                                                    })}
+                                                                </div>
+                                                            }
+                                                        })}
                                                     </td>
                                                     <td class="mono muted" title=webhook.url.clone()>{webhook.url_host.clone()}</td>
                                                     <td>{if every { "all event types".to_string() } else { format!("{count} event type{}", if count == 1 { "" } else { "s" }) }}</td>

@@ -7,6 +7,7 @@
 use serde_json::{json, Value};
 
 use crate::event::{Event, Tag};
+use crate::operational::{NoticeKind, WebhookNotice, HOOKLINE_ACTOR};
 
 const USER: &str = "user@example.com";
 const USER_ID: i64 = 110;
@@ -555,7 +556,46 @@ pub(super) fn sample(name: &str) -> Option<Event> {
             }),
             ..environment_event(27369, name, "2024-10-18T09:40:22.504Z")
         }),
+        crate::catalog::WEBHOOK_DISABLED => webhook_notice(
+            27420,
+            NoticeKind::Disabled,
+            "Disabled automatically: every delivery failed for 3 days with no success in between. Fix the receiver, then re-enable the webhook.",
+            None,
+            "2024-11-30T03:12:44.120Z",
+        ),
+        crate::catalog::WEBHOOK_PAUSED => webhook_notice(
+            27421,
+            NoticeKind::Paused,
+            "5 delivery attempts in a row failed: Hookline stops sending to this webhook for a cool-down, then tries one delivery.",
+            Some("2024-11-29T16:41:07.500Z"),
+            "2024-11-29T16:40:07.500Z",
+        ),
+        crate::catalog::WEBHOOK_RESUMED => webhook_notice(
+            27422,
+            NoticeKind::Resumed,
+            "A delivery succeeded after the cool-down: the circuit breaker is closed again.",
+            None,
+            "2024-11-29T16:41:08.214Z",
+        ),
         _ => return None,
     };
     Some(event)
+}
+
+/// An operational event about the release-notes webhook of the story, whose receiver is down.
+fn webhook_notice(id: i64, kind: NoticeKind, reason: &str, paused_until: Option<&str>, at: &str) -> Event {
+    let resumed = kind == NoticeKind::Resumed;
+    let notice = WebhookNotice {
+        kind,
+        webhook_id: 3,
+        description: "Release notes bot".to_owned(),
+        url_host: "hooks.slack.com".to_owned(),
+        reason: reason.to_owned(),
+        paused_until: paused_until.map(str::to_owned),
+        consecutive_failures: if resumed { 0 } else { 5 },
+        last_error: (!resumed).then(|| "HTTP 503".to_owned()),
+        actor: HOOKLINE_ACTOR.to_owned(),
+        at: at.to_owned(),
+    };
+    Event { id, ..notice.event() }
 }

@@ -36,6 +36,9 @@ pub fn webhook_out(webhook: Webhook, last_delivery: Option<LastDelivery>) -> Web
         previous_secret_expires_at: webhook.previous_secret_expires_at.filter(|until| *until > now_ms()).map(iso),
         disabled_reason: webhook.disabled_reason,
         disabled_at: webhook.disabled_at.map(iso),
+        paused_until: webhook.paused_until.map(iso),
+        consecutive_failures: webhook.consecutive_failures,
+        last_error: webhook.last_failure,
         last_delivery,
         created_at: iso(webhook.created_at),
         updated_at: iso(webhook.updated_at),
@@ -245,6 +248,32 @@ impl WebhookService for AppState {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("webhook {id}")))?;
         tracing::info!(webhook_id = id, actor = %actor.name, enabled, "webhook switched");
+        self.get_webhook(id).await
+    }
+
+    async fn resume_webhook(&self, actor: &Actor, id: i64) -> Result<WebhookOut, AppError> {
+        let current = self.stored_webhook(id).await?;
+        let audit =
+            webhook_audit(actor, AuditAction::WebhookResumed, Some(id), current.title()).detail(serde_json::json!({
+                "pausedUntil": current.paused_until.map(iso),
+                "consecutiveFailures": current.consecutive_failures,
+            }));
+        // Not paused (any more): nothing to do, nothing recorded.
+        if let Some(resumed) = self.db.resume_webhook(id, &audit).await? {
+            tracing::info!(webhook_id = id, actor = %actor.name, "webhook resumed by an admin");
+            let reason = format!("Resumed by {}: queued deliveries go out again.", actor.name);
+            let notice = crate::dispatcher::notices::notice(
+                hookline_core::operational::NoticeKind::Resumed,
+                &resumed,
+                reason,
+                &actor.name,
+                self.db.now_ms(),
+            );
+            if let Err(error) = self.db.insert_events(vec![notice]).await {
+                tracing::error!(%error, webhook_id = id, "cannot store the resumed notice");
+            }
+            self.dispatcher.wake();
+        }
         self.get_webhook(id).await
     }
 

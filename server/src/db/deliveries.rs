@@ -1,12 +1,13 @@
 //! The delivery queue and log: claiming due deliveries with a lease, recording attempts in
 //! batches, and the auto-disable clock of webhooks.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sqlx::SqliteConnection;
 use tokio::sync::oneshot;
 
 use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, UnleashState};
+use hookline_core::operational::NoticeKind;
 
 use super::writer::WriteJob;
 use super::{SqliteDb, StoreError};
@@ -59,6 +60,143 @@ pub struct BatchOutcome {
     pub disabled_webhooks: Vec<i64>,
     /// Disabled because the receiver answered 410 Gone.
     pub gone_webhooks: Vec<i64>,
+    /// Circuit breakers that opened (a webhook paused) or closed (resumed) in this batch.
+    pub breaker: Vec<BreakerChange>,
+}
+
+/// The circuit breaker's settings (`HOOKLINE_BREAKER_FAILURES`, `HOOKLINE_BREAKER_COOLDOWN`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Breaker {
+    /// Failed attempts in a row that open the breaker; 0 turns it off.
+    pub failures: i64,
+    /// How long an open breaker keeps the webhook paused before one attempt is let through.
+    pub cooldown_ms: i64,
+}
+
+impl Breaker {
+    /// No circuit breaker: failures in a row are counted, nothing is paused.
+    pub const OFF: Breaker = Breaker { failures: 0, cooldown_ms: 0 };
+
+    /// The breaker's state after a batch's attempts (`tally`) on a webhook that had `before`.
+    ///
+    /// - A success closes the breaker: the count restarts from the failures after it.
+    /// - Enough failures in a row open it until `now` + cool-down. A failure while it is open
+    ///   (the probe, or an attempt that was already in flight when it opened) re-opens it from now.
+    /// - The change is reported only on a transition: paused when it was closed, resumed when it
+    ///   was open and is closed now.
+    pub(crate) fn next(
+        &self,
+        before: BreakerState,
+        tally: &BreakerTally,
+        now: i64,
+    ) -> (BreakerState, Option<NoticeKind>) {
+        let count = if tally.succeeded {
+            tally.failures_after
+        } else {
+            before.consecutive_failures.saturating_add(tally.failures_after)
+        };
+        let trips = self.failures > 0 && tally.failures_after > 0 && count >= self.failures;
+        let paused_until = if trips {
+            Some(now.saturating_add(self.cooldown_ms))
+        } else if tally.succeeded {
+            None
+        } else {
+            before.paused_until
+        };
+        let change = match (before.paused_until.is_some(), paused_until.is_some()) {
+            (false, true) => Some(NoticeKind::Paused),
+            (true, false) => Some(NoticeKind::Resumed),
+            _ => None,
+        };
+        (BreakerState { consecutive_failures: count, paused_until }, change)
+    }
+}
+
+/// A webhook's circuit breaker as stored (`webhooks.consecutive_failures`, `paused_until`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, sqlx::FromRow)]
+pub(crate) struct BreakerState {
+    pub consecutive_failures: i64,
+    pub paused_until: Option<i64>,
+}
+
+/// What one batch says about one webhook's receiver, in the order the attempts finished.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct BreakerTally {
+    /// Some attempt succeeded.
+    pub succeeded: bool,
+    /// Failed attempts after the last success (all of them without one).
+    pub failures_after: i64,
+    /// What the last failed attempt reported.
+    pub last_failure: Option<String>,
+}
+
+/// The breaker tally of each webhook of `batch`, by webhook id (ascending: the order rows are
+/// locked in, so two instances recording at once cannot deadlock).
+pub(crate) fn breaker_tallies<'a>(batch: impl Iterator<Item = &'a AttemptRecord>) -> BTreeMap<i64, BreakerTally> {
+    let mut tallies: BTreeMap<i64, BreakerTally> = BTreeMap::new();
+    for attempt in batch {
+        let tally = tallies.entry(attempt.webhook_id).or_default();
+        if attempt.succeeded {
+            tally.succeeded = true;
+            tally.failures_after = 0;
+        } else {
+            tally.failures_after += 1;
+            tally.last_failure = Some(attempt.error_message.clone().unwrap_or_else(|| attempt.state_details.clone()));
+        }
+    }
+    tallies
+}
+
+/// A webhook whose circuit breaker opened or closed (for the operational events and the logs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakerChange {
+    pub kind: NoticeKind,
+    pub webhook_id: i64,
+    pub paused_until: Option<i64>,
+    pub consecutive_failures: i64,
+    pub last_failure: Option<String>,
+}
+
+/// Why a webhook is paused, in a sentence (the notice's `reason`).
+pub fn paused_reason(failures: i64, cooldown_ms: i64) -> String {
+    format!(
+        "{failures} delivery attempts in a row failed: Hookline stops sending to this webhook for {}, then tries one \
+         delivery; queued deliveries wait and keep their retries.",
+        crate::time::human_duration(cooldown_ms)
+    )
+}
+
+/// A webhook's breaker row to write: id, new state, the last failure (None keeps the stored one).
+pub(crate) type BreakerWrite = (i64, BreakerState, Option<String>);
+
+/// Decides each webhook's breaker after a batch, given their stored states; returns the rows to
+/// write (id, new state, last failure) and the transitions.
+pub(crate) fn breaker_updates(
+    breaker: &Breaker,
+    tallies: &BTreeMap<i64, BreakerTally>,
+    stored: &HashMap<i64, BreakerState>,
+    now: i64,
+) -> (Vec<BreakerWrite>, Vec<BreakerChange>) {
+    let mut writes = Vec::new();
+    let mut changes = Vec::new();
+    for (&webhook_id, tally) in tallies {
+        // A webhook deleted meanwhile has no row: nothing to decide.
+        let Some(&before) = stored.get(&webhook_id) else { continue };
+        let (after, change) = breaker.next(before, tally, now);
+        if after != before || tally.last_failure.is_some() {
+            writes.push((webhook_id, after, tally.last_failure.clone()));
+        }
+        if let Some(kind) = change {
+            changes.push(BreakerChange {
+                kind,
+                webhook_id,
+                paused_until: after.paused_until,
+                consecutive_failures: after.consecutive_failures,
+                last_failure: tally.last_failure.clone(),
+            });
+        }
+    }
+    (writes, changes)
 }
 
 /// The status a receiver answers to say it wants no more deliveries (Standard Webhooks).
@@ -147,22 +285,75 @@ pub(super) struct RecordJob {
     /// Webhooks whose receiver answered 410 Gone in this batch.
     gone: Vec<i64>,
     disable_after_ms: i64,
+    tallies: BTreeMap<i64, BreakerTally>,
+    breaker: Breaker,
     pub(super) reply: oneshot::Sender<Result<BatchOutcome, StoreError>>,
 }
 
 /// Runs a claim in the caller's transaction.
+///
+/// The circuit breaker: deliveries of a paused webhook are not claimed while its pause lasts.
+/// Once it has passed (half-open), only the first of its deliveries is (the probe), and the pause
+/// moves to the probe's lease, so nothing else goes to that receiver until the probe's result is
+/// recorded (success closes the breaker, failure re-opens it) or its lease expires.
 pub(super) async fn claim(tx: &mut SqliteConnection, job: &ClaimJob) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar(
+    let paused: Vec<(i64, i64, i64)> = sqlx::query_as(
+        "select d.id, d.webhook_id, w.paused_until
+         from json_each(?1) as j join deliveries d on d.id = j.value join webhooks w on w.id = d.webhook_id
+         where w.paused_until is not null
+         order by j.key",
+    )
+    .bind(&job.ids_json)
+    .fetch_all(&mut *tx)
+    .await?;
+    let (ids_json, probes) = if paused.is_empty() {
+        (None, Vec::new())
+    } else {
+        let (skipped, probes) = half_open_probes(&paused, job.now);
+        let ids: Vec<i64> = serde_json::from_str::<Vec<i64>>(&job.ids_json)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|id| !skipped.contains(id))
+            .collect();
+        (Some(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())), probes)
+    };
+    let claimed: Vec<i64> = sqlx::query_scalar(
         "update deliveries set lease_until = ?1
          where id in (select value from json_each(?2))
            and next_attempt_at <= ?3 and (lease_until is null or lease_until < ?3)
          returning id",
     )
     .bind(job.lease_until)
-    .bind(&job.ids_json)
+    .bind(ids_json.as_ref().unwrap_or(&job.ids_json))
     .bind(job.now)
     .fetch_all(&mut *tx)
-    .await
+    .await?;
+    for (delivery_id, webhook_id) in probes {
+        if claimed.contains(&delivery_id) {
+            sqlx::query("update webhooks set paused_until = ?1 where id = ?2")
+                .bind(job.lease_until)
+                .bind(webhook_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    Ok(claimed)
+}
+
+/// Of the candidate deliveries `(delivery, webhook, paused_until)` of paused webhooks (in claim
+/// order): the ones not to claim now, and the probe `(delivery, webhook)` of each webhook whose
+/// pause has passed (its first candidate). Shared by both backends.
+pub(crate) fn half_open_probes(paused: &[(i64, i64, i64)], now: i64) -> (Vec<i64>, Vec<(i64, i64)>) {
+    let mut skipped = Vec::new();
+    let mut probes: Vec<(i64, i64)> = Vec::new();
+    for &(delivery_id, webhook_id, paused_until) in paused {
+        if paused_until <= now && !probes.iter().any(|(_, w)| *w == webhook_id) {
+            probes.push((delivery_id, webhook_id));
+        } else {
+            skipped.push(delivery_id);
+        }
+    }
+    (skipped, probes)
 }
 
 /// Records attempts in the caller's transaction: one command for the whole batch (the attempt
@@ -241,7 +432,43 @@ pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob, now: i64)
             }
         }
     }
+    if !job.tallies.is_empty() {
+        let ids: Vec<i64> = job.tallies.keys().copied().collect();
+        let stored: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+            "select id, consecutive_failures, paused_until from webhooks where id in (select value from json_each(?))",
+        )
+        .bind(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
+        .fetch_all(&mut *tx)
+        .await?;
+        let stored = stored
+            .into_iter()
+            .map(|(id, consecutive_failures, paused_until)| (id, BreakerState { consecutive_failures, paused_until }))
+            .collect();
+        let (writes, changes) = breaker_updates(&job.breaker, &job.tallies, &stored, now);
+        for (webhook_id, state, last_failure) in writes {
+            sqlx::query(
+                "update webhooks set consecutive_failures = ?, paused_until = ?, last_failure = coalesce(?, last_failure)
+                 where id = ?",
+            )
+            .bind(state.consecutive_failures)
+            .bind(state.paused_until)
+            .bind(last_failure)
+            .bind(webhook_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        outcome.breaker = changes;
+        outcome.keep_breaker_notices_of_enabled();
+    }
     Ok(outcome)
+}
+
+impl BatchOutcome {
+    /// A webhook disabled in this batch is told about as disabled, not also as paused.
+    pub(crate) fn keep_breaker_notices_of_enabled(&mut self) {
+        let disabled: Vec<i64> = self.disabled_webhooks.iter().chain(&self.gone_webhooks).copied().collect();
+        self.breaker.retain(|change| !disabled.contains(&change.webhook_id));
+    }
 }
 
 impl SqliteDb {
@@ -254,6 +481,7 @@ impl SqliteDb {
              join webhooks w on w.id = d.webhook_id
              join events e on e.id = d.event_id
              where d.next_attempt_at <= ?1 and (d.lease_until is null or d.lease_until < ?1) and w.enabled = 1
+               and (w.paused_until is null or w.paused_until <= ?1)
              order by d.next_attempt_at
              limit ?2",
         )
@@ -290,6 +518,15 @@ impl SqliteDb {
             .await
     }
 
+    /// When the first pause still running after `now` ends (the dispatcher wakes then for the
+    /// probe: that webhook's deliveries are due already, so `next_due_at` does not say it).
+    pub async fn next_pause_end(&self, now: i64) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("select min(paused_until) from webhooks where paused_until > ? and enabled = 1")
+            .bind(now)
+            .fetch_one(&self.read)
+            .await
+    }
+
     /// Records a batch of attempts atomically: the attempt rows, the deliveries' new states, and
     /// each webhook's failure clock (auto-disabling it when `disable_after_ms` of failures passed
     /// with no success). Runs in the write queue's next transaction; the rows are rendered here,
@@ -298,6 +535,7 @@ impl SqliteDb {
         &self,
         batch: &[AttemptRecord],
         disable_after_ms: i64,
+        breaker: Breaker,
     ) -> Result<BatchOutcome, StoreError> {
         // The whole batch travels as one JSON array (see `RecordRow`).
         let rows: Vec<RecordRow<'_>> = batch.iter().map(RecordRow::of).collect();
@@ -315,7 +553,11 @@ impl SqliteDb {
         let mut gone: Vec<i64> = batch.iter().filter(|a| a.status == GONE).map(|a| a.webhook_id).collect();
         gone.sort_unstable();
         gone.dedup();
-        self.submit(|reply| WriteJob::Record(RecordJob { rows_json, clock, gone, disable_after_ms, reply })).await
+        let tallies = breaker_tallies(batch.iter());
+        self.submit(|reply| {
+            WriteJob::Record(RecordJob { rows_json, clock, gone, disable_after_ms, tallies, breaker, reply })
+        })
+        .await
     }
 
     /// Queue figures for `/metrics`.
@@ -389,6 +631,58 @@ mod tests {
         }
     }
 
+    fn tally(succeeded: bool, failures_after: i64) -> BreakerTally {
+        BreakerTally { succeeded, failures_after, last_failure: (failures_after > 0).then(|| "HTTP 500".into()) }
+    }
+
+    #[test]
+    fn the_breaker_opens_after_n_failures_in_a_row_and_closes_on_success() {
+        let breaker = Breaker { failures: 3, cooldown_ms: 1_000 };
+        let closed = BreakerState::default();
+        let (two, change) = breaker.next(closed, &tally(false, 2), 100);
+        assert_eq!((two, change), (BreakerState { consecutive_failures: 2, paused_until: None }, None));
+        let (open, change) = breaker.next(two, &tally(false, 1), 200);
+        assert_eq!(open, BreakerState { consecutive_failures: 3, paused_until: Some(1_200) });
+        assert_eq!(change, Some(NoticeKind::Paused));
+        // A failed probe re-opens from now, without a second notice.
+        let (again, change) = breaker.next(open, &tally(false, 1), 1_500);
+        assert_eq!((again.paused_until, change), (Some(2_500), None));
+        // A success closes it; failures after the success in the same batch count anew.
+        let (closed_again, change) = breaker.next(again, &tally(true, 1), 2_600);
+        assert_eq!(closed_again, BreakerState { consecutive_failures: 1, paused_until: None });
+        assert_eq!(change, Some(NoticeKind::Resumed));
+        // Off: counted, never paused.
+        let (counted, change) = Breaker::OFF.next(closed, &tally(false, 50), 0);
+        assert_eq!((counted.consecutive_failures, counted.paused_until, change), (50, None, None));
+    }
+
+    #[test]
+    fn a_half_open_breaker_lets_one_probe_per_webhook_through() {
+        // (delivery, webhook, paused_until) in claim order; now = 100.
+        let paused = [(1, 7, 100), (2, 7, 50), (3, 8, 500), (4, 9, 10), (5, 8, 500), (6, 9, 10)];
+        let (skipped, probes) = half_open_probes(&paused, 100);
+        assert_eq!(probes, [(1, 7), (4, 9)]);
+        assert_eq!(skipped, [2, 3, 5, 6]);
+    }
+
+    #[test]
+    fn tallies_count_the_failures_after_the_last_success() {
+        let mut batch = [
+            record(1, 7, "a", Some(5)),
+            record(2, 7, "b", None),
+            record(3, 7, "c", Some(5)),
+            record(4, 8, "d", Some(5)),
+        ];
+        batch[2].error_message = Some("Connection refused".into());
+        let tallies = breaker_tallies(batch.iter());
+        assert_eq!(
+            tallies[&7],
+            BreakerTally { succeeded: true, failures_after: 1, last_failure: Some("Connection refused".into()) }
+        );
+        assert_eq!(tallies[&8].failures_after, 1);
+        assert!(!tallies[&8].succeeded);
+    }
+
     /// The enums' words are the only ones the tables take, whatever SQL writes them.
     #[tokio::test]
     async fn wrong_words_cannot_be_stored() {
@@ -444,7 +738,7 @@ mod tests {
             .enumerate()
             .map(|(n, (d, body))| record(d.id, webhook.id, body, (n == 1).then_some(i64::MAX / 4)))
             .collect();
-        db.record_attempts(&batch, 60_000).await.expect("record");
+        db.record_attempts(&batch, 60_000, Breaker::OFF).await.expect("record");
         for record in &batch {
             let attempts = db.attempts_of(record.delivery_id).await.expect("attempts");
             assert_eq!(attempts.len(), 1);

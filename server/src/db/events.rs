@@ -24,19 +24,34 @@ pub struct NewEvent {
     pub payload: String,
     pub created_at_ms: i64,
     pub source: &'static str,
+    /// A webhook that must not get this event even if it subscribes to it: the one an operational
+    /// event is about (see `dispatcher::notices`).
+    pub exclude_webhook: Option<i64>,
 }
 
 impl NewEvent {
+    /// Whether `webhook` gets this event: it takes it, and it is not the excluded one.
+    pub fn goes_to(&self, webhook: &Webhook) -> bool {
+        self.exclude_webhook != Some(webhook.id) && webhook.takes(&self.event)
+    }
+
     /// An event received through the intake, stored as it came.
     pub fn received(parsed: ParsedEvent, source: &'static str) -> Self {
         // Serialising a JSON object cannot fail.
         let payload = serde_json::to_string(&parsed.received).unwrap_or_default();
-        NewEvent { id: parsed.id, event: parsed.event, payload, created_at_ms: parsed.created_at_ms, source }
+        NewEvent {
+            id: parsed.id,
+            event: parsed.event,
+            payload,
+            created_at_ms: parsed.created_at_ms,
+            source,
+            exclude_webhook: None,
+        }
     }
 
     /// An event Hookline makes itself (a test send): Unleash's key order. Its id is assigned.
     pub fn made(event: Event, created_at_ms: i64, source: &'static str) -> Self {
-        NewEvent { id: None, payload: event.to_json(), event, created_at_ms, source }
+        NewEvent { id: None, payload: event.to_json(), event, created_at_ms, source, exclude_webhook: None }
     }
 }
 
@@ -257,7 +272,7 @@ pub(super) async fn write_intake(
             let is_new = created.remove(&id);
             let mut count = 0;
             if is_new {
-                for webhook in cache.webhooks.iter().filter(|w| w.takes(&new.event)) {
+                for webhook in cache.webhooks.iter().filter(|w| new.goes_to(w)) {
                     deliveries.push((new_delivery_uid(), webhook.id, id, new.event.event_type.as_str()));
                     count += 1;
                 }

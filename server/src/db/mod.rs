@@ -44,7 +44,7 @@ pub use sqlite::SqliteDb;
 
 use admins::AdminRow;
 use audit::{AuditQuery, AuditRow, NewAudit};
-use deliveries::{AttemptRecord, BatchOutcome, DueDelivery};
+use deliveries::{AttemptRecord, BatchOutcome, Breaker, DueDelivery};
 use events::{EventRow, NewEvent, StoredEvent};
 use log::{AttemptRow, DeliveryRow, LogFilter, WebhookCounts};
 use sessions::SessionRow;
@@ -308,6 +308,7 @@ delegate! {
     pub async fn update_webhook(&self, id: i64, expected_version: i64, spec: &WebhookSpec, audit: &NewAudit) -> Result<Option<Webhook>, sqlx::Error>;
     pub async fn set_webhook_enabled(&self, id: i64, enabled: bool, audit: &NewAudit) -> Result<Option<Webhook>, sqlx::Error>;
     pub async fn delete_webhook(&self, id: i64, audit: &NewAudit) -> Result<bool, sqlx::Error>;
+    pub async fn resume_webhook(&self, id: i64, audit: &NewAudit) -> Result<Option<Webhook>, sqlx::Error>;
     pub async fn rotate_webhook_secret(&self, id: i64, new_secret: &str, previous_expires_at: i64, audit: &NewAudit) -> Result<Option<Webhook>, sqlx::Error>;
 
     // The intake (db::events).
@@ -320,7 +321,8 @@ delegate! {
     pub async fn claim_deliveries(&self, ids: &[i64], now: i64, lease_until: i64) -> Result<Vec<i64>, StoreError>;
     pub async fn release_deliveries(&self, ids: &[i64]) -> Result<u64, sqlx::Error>;
     pub async fn next_due_at(&self) -> Result<Option<i64>, sqlx::Error>;
-    pub async fn record_attempts(&self, batch: &[AttemptRecord], disable_after_ms: i64) -> Result<BatchOutcome, StoreError>;
+    pub async fn next_pause_end(&self, now: i64) -> Result<Option<i64>, sqlx::Error>;
+    pub async fn record_attempts(&self, batch: &[AttemptRecord], disable_after_ms: i64, breaker: Breaker) -> Result<BatchOutcome, StoreError>;
     pub async fn queue_gauges(&self, now: i64) -> Result<crate::metrics::QueueGauges, sqlx::Error>;
     pub async fn last_delivery_per_webhook(&self) -> Result<HashMap<i64, (DeliveryState, i64)>, sqlx::Error>;
     pub async fn last_delivery_of(&self, webhook_id: i64) -> Result<Option<(DeliveryState, i64)>, sqlx::Error>;

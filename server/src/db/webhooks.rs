@@ -36,6 +36,12 @@ pub struct Webhook {
     pub disabled_reason: Option<String>,
     pub disabled_at: Option<i64>,
     pub failing_since: Option<i64>,
+    /// The circuit breaker: failed attempts in a row (any success resets it).
+    pub consecutive_failures: i64,
+    /// The circuit breaker is open until then: no delivery is sent before (see `db::deliveries`).
+    pub paused_until: Option<i64>,
+    /// What the last failed attempt reported, e.g. "The receiver answered HTTP 503 Service Unavailable".
+    pub last_failure: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     pub updated_by: String,
@@ -97,6 +103,9 @@ pub(super) struct WebhookRow {
     disabled_reason: Option<String>,
     disabled_at: Option<i64>,
     failing_since: Option<i64>,
+    consecutive_failures: i64,
+    paused_until: Option<i64>,
+    last_failure: Option<String>,
     created_at: i64,
     updated_at: i64,
     updated_by: String,
@@ -107,7 +116,8 @@ macro_rules! columns {
     () => {
         "id, description, url, enabled, content_type, authorization, headers, body_template, events,
         projects, environments, retry_policy, secret, previous_secret, previous_secret_expires_at, version,
-        disabled_reason, disabled_at, failing_since, created_at, updated_at, updated_by"
+        disabled_reason, disabled_at, failing_since, consecutive_failures, paused_until, last_failure, created_at,
+        updated_at, updated_by"
     };
 }
 
@@ -174,6 +184,9 @@ pub(super) fn decode(row: WebhookRow, key: &EncryptionKey) -> Result<Webhook, sq
         disabled_reason: row.disabled_reason,
         disabled_at: row.disabled_at,
         failing_since: row.failing_since,
+        consecutive_failures: row.consecutive_failures,
+        paused_until: row.paused_until,
+        last_failure: row.last_failure,
         created_at: row.created_at,
         updated_at: row.updated_at,
         updated_by: row.updated_by,
@@ -301,6 +314,8 @@ impl SqliteDb {
                 disabled_reason = case when ?3 then null else disabled_reason end,
                 disabled_at = case when ?3 then null else disabled_at end,
                 failing_since = case when ?3 and not enabled then null else failing_since end,
+                consecutive_failures = case when ?3 and not enabled then 0 else consecutive_failures end,
+                paused_until = case when ?3 and not enabled then null else paused_until end,
                 version = version + 1, updated_at = ?12, updated_by = ?13
              where id = ?14 and version = ?15 returning ",
             columns!(),
@@ -342,6 +357,8 @@ impl SqliteDb {
                 disabled_reason = case when ?1 then null else disabled_reason end,
                 disabled_at = case when ?1 then null else disabled_at end,
                 failing_since = case when ?1 then null else failing_since end,
+                consecutive_failures = case when ?1 and not enabled then 0 else consecutive_failures end,
+                paused_until = case when ?1 and not enabled then null else paused_until end,
                 version = version + 1, updated_at = ?2, updated_by = ?3
              where id = ?4 returning ",
             columns!(),
@@ -355,6 +372,24 @@ impl SqliteDb {
         .await;
         let row = audited(tx, row, audit).await;
         self.changes.webhook_changed();
+        row?.map(|row| decode(row, &self.key)).transpose()
+    }
+
+    /// Closes a paused webhook's circuit breaker now (an admin's "Resume now"): its deliveries are
+    /// claimed again at once and its failure count restarts. `audit` is recorded in the same
+    /// transaction; `None` when the webhook is not paused (or gone), and nothing is recorded.
+    pub async fn resume_webhook(&self, id: i64, audit: &NewAudit) -> Result<Option<Webhook>, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        let row: Result<Option<WebhookRow>, sqlx::Error> = sqlx::query_as(concat!(
+            "update webhooks set consecutive_failures = 0, paused_until = null
+             where id = ? and paused_until is not null returning ",
+            columns!(),
+            ""
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await;
+        let row = audited(tx, row, audit).await;
         row?.map(|row| decode(row, &self.key)).transpose()
     }
 

@@ -9,6 +9,7 @@
 
 pub mod attempt;
 pub mod client;
+pub mod notices;
 pub mod retry;
 pub mod sign;
 pub mod ssrf;
@@ -22,7 +23,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::deliveries::{AttemptRecord, DueDelivery};
+use crate::db::deliveries::{AttemptRecord, Breaker, DueDelivery};
 use crate::db::{Db, StoreError};
 use crate::metrics::Metrics;
 use attempt::{AttemptContext, PreparedWebhook};
@@ -40,6 +41,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     pub schedule: Schedule,
     pub auto_disable_after: Duration,
+    /// The circuit breaker of each webhook (see `db::deliveries::Breaker`).
+    pub breaker: Breaker,
     pub flag_base_url: Option<String>,
 }
 
@@ -219,10 +222,15 @@ impl Inner {
             }
         }
         let next = self.db.next_due_at().await?;
-        Ok(match next {
+        let pause = match next {
             Some(at) if at > now => Duration::from_millis((at - now) as u64).min(self.settings.poll_interval),
             // Due work we could not start (limits, leases held elsewhere): capacity frees up with a wake.
             _ => self.settings.poll_interval,
+        };
+        // A paused webhook's deliveries are due already: wake when its pause ends, for the probe.
+        Ok(match self.db.next_pause_end(now).await? {
+            Some(at) => pause.min(Duration::from_millis((at - now).max(1) as u64)),
+            None => pause,
         })
     }
 
@@ -324,14 +332,9 @@ impl Inner {
             }
             let mut backoff = Duration::from_millis(50);
             for tries in 1.. {
-                match self.db.record_attempts(&batch, disable_after).await {
+                match self.db.record_attempts(&batch, disable_after, self.settings.breaker).await {
                     Ok(outcome) => {
-                        for webhook_id in outcome.disabled_webhooks {
-                            tracing::warn!(webhook_id, "webhook disabled automatically after failing too long");
-                        }
-                        for webhook_id in outcome.gone_webhooks {
-                            tracing::warn!(webhook_id, "webhook disabled: its receiver answered 410 Gone");
-                        }
+                        self.after_batch(outcome);
                         break;
                     }
                     // Giving up loses no event: the deliveries stay leased, the leases expire, and
@@ -352,6 +355,37 @@ impl Inner {
             }
             self.wake.notify_one();
         }
+    }
+
+    /// Logs what a recorded batch did to webhooks, and takes in the operational events about it
+    /// (in a task of its own: the writer goes on recording meanwhile).
+    fn after_batch(self: &Arc<Self>, outcome: crate::db::deliveries::BatchOutcome) {
+        for webhook_id in &outcome.disabled_webhooks {
+            tracing::warn!(webhook_id, "webhook disabled automatically after failing too long");
+        }
+        for webhook_id in &outcome.gone_webhooks {
+            tracing::warn!(webhook_id, "webhook disabled: its receiver answered 410 Gone");
+        }
+        for change in &outcome.breaker {
+            match change.kind {
+                hookline_core::operational::NoticeKind::Paused => tracing::warn!(
+                    webhook_id = change.webhook_id,
+                    failures = change.consecutive_failures,
+                    paused_until = change.paused_until.map(crate::time::iso),
+                    "circuit breaker open: webhook paused"
+                ),
+                _ => tracing::info!(webhook_id = change.webhook_id, "circuit breaker closed: webhook resumed"),
+            }
+        }
+        let disabled: Vec<i64> = outcome.disabled_webhooks.into_iter().chain(outcome.gone_webhooks).collect();
+        if disabled.is_empty() && outcome.breaker.is_empty() {
+            return;
+        }
+        let inner = self.clone();
+        tokio::spawn(async move {
+            notices::emit_batch_notices(&inner.db, disabled, outcome.breaker, inner.settings.breaker).await;
+            inner.wake.notify_one();
+        });
     }
 }
 

@@ -1,6 +1,7 @@
 //! The JSON admin API for webhooks and the event-type catalog:
 //! `GET/POST /api/admin/webhooks`, `GET/PUT/DELETE /api/admin/webhooks/{id}`,
 //! `GET /api/admin/webhooks/{id}/secret`, `POST /api/admin/webhooks/{id}/secret/rotate`,
+//! `POST /api/admin/webhooks/{id}/resume`,
 //! `GET /api/admin/event-types`.
 
 use axum::extract::State;
@@ -23,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_webhook, update_webhook, delete_webhook))
         .routes(routes!(get_webhook_secret))
         .routes(routes!(rotate_webhook_secret))
+        .routes(routes!(resume_webhook))
         .routes(routes!(list_event_types))
 }
 
@@ -195,6 +197,32 @@ async fn rotate_webhook_secret(
     PathParams(id): PathParams<i64>,
 ) -> Result<Json<WebhookSecret>, AppError> {
     Ok(Json(state.rotate_webhook_secret(&actor, id).await?))
+}
+
+/// Resume a paused webhook now
+///
+/// Closes the webhook's circuit breaker without waiting for the cool-down: its queued deliveries
+/// go out again at once, and its failure count restarts. Recorded in the audit log and announced
+/// as a `hookline.webhook.resumed` event when the webhook was paused; a webhook that is not paused
+/// is returned unchanged. Token scope: `admin`.
+#[utoipa::path(
+    post, path = "/api/admin/webhooks/{id}/resume", tag = "webhooks", operation_id = "resumeWebhook",
+    security(("bearerToken" = ["admin"]), ("sessionCookie" = [])),
+    params(("id" = i64, Path, minimum = 1, description = "The webhook's id.")),
+    responses(
+        (status = 200, description = "The webhook, no longer paused.", body = WebhookOut),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+    )
+)]
+async fn resume_webhook(
+    State(state): State<AppState>,
+    Acting(actor): Acting,
+    PathParams(id): PathParams<i64>,
+) -> Result<Json<WebhookOut>, AppError> {
+    Ok(Json(state.resume_webhook(&actor, id).await?))
 }
 
 /// List the event-type catalog

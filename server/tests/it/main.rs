@@ -7,6 +7,7 @@ mod receiver;
 
 mod accounts;
 mod audit;
+mod breaker;
 mod delivery;
 mod errors;
 mod foundation;

@@ -82,6 +82,9 @@ async fn updates_with_masks_keep_stored_secrets() {
         "lastDelivery",
         "disabledReason",
         "disabledAt",
+        "pausedUntil",
+        "consecutiveFailures",
+        "lastError",
         "previousSecretExpiresAt",
     ] {
         update.as_object_mut().expect("object").remove(key);
@@ -338,11 +341,17 @@ async fn tokens_authenticate_scripts_and_revoked_ones_stop_working() {
 }
 
 #[tokio::test]
-async fn event_type_catalog_lists_all_66_with_samples() {
+async fn event_type_catalog_lists_all_69_with_samples() {
     let (server, api) = TestServer::start_for_delivery(|_| {}).await;
     let catalog = api.get("/api/admin/event-types", StatusCode::OK).await;
     let types = catalog.as_array().expect("list");
-    assert_eq!(types.len(), 66);
+    // Unleash's 66, then Hookline's own 3 operational events.
+    assert_eq!(types.len(), 69);
+    let ours: Vec<&Value> = types.iter().filter(|t| t["group"] == "hookline").collect();
+    assert_eq!(ours.len(), 3);
+    assert!(types[66..].iter().all(|t| t["group"] == "hookline" && t["unleashAddon"] == false));
+    assert_eq!(types[67]["name"], "hookline.webhook.paused");
+    assert_eq!(types[67]["groupLabel"], "Hookline operations");
     let addon: Vec<&Value> = types.iter().filter(|t| t["unleashAddon"] == true).collect();
     assert_eq!(addon.len(), 33, "the types of Unleash's webhook addon come first");
     assert!(types[..33].iter().all(|t| t["unleashAddon"] == true));

@@ -14,7 +14,9 @@ use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, Unleash
 
 use super::events::without_nul;
 use super::PgDb;
-use crate::db::deliveries::{AttemptRecord, BatchOutcome, DueDelivery, GONE};
+use crate::db::deliveries::{
+    breaker_tallies, breaker_updates, AttemptRecord, BatchOutcome, Breaker, BreakerState, DueDelivery, GONE,
+};
 use crate::db::StoreError;
 
 /// The namespace of the per-webhook advisory locks (the second key is the webhook id).
@@ -90,6 +92,7 @@ impl PgDb {
              join webhooks w on w.id = d.webhook_id
              join events e on e.id = d.event_id
              where d.next_attempt_at <= $1 and (d.lease_until is null or d.lease_until < $1) and w.enabled
+               and (w.paused_until is null or w.paused_until <= $1)
              order by d.next_attempt_at
              limit $2",
         )
@@ -144,6 +147,25 @@ impl PgDb {
         .collect();
         let mut room: HashMap<i64, i64> =
             webhooks.iter().map(|w| (*w, self.webhook_concurrency - busy.get(w).copied().unwrap_or(0))).collect();
+        // The circuit breaker, read under the webhooks' advisory locks, so every instance sees the
+        // same decision: a paused webhook gets nothing; one whose pause has passed (half-open)
+        // gets one delivery, the probe, and its pause moves to the probe's lease (below).
+        let paused: Vec<(i64, i64)> =
+            sqlx::query_as("select id, paused_until from webhooks where id = any($1) and paused_until is not null")
+                .bind(&webhooks)
+                .fetch_all(&mut *tx)
+                .await?;
+        let mut probing = Vec::new();
+        for (webhook, paused_until) in paused {
+            if let Some(left) = room.get_mut(&webhook) {
+                if paused_until > now || busy.get(&webhook).copied().unwrap_or(0) > 0 {
+                    *left = 0;
+                } else {
+                    *left = (*left).min(1);
+                    probing.push(webhook);
+                }
+            }
+        }
         // Keep the caller's order (oldest due first).
         let order: HashMap<i64, usize> = ids.iter().enumerate().map(|(n, id)| (*id, n)).collect();
         let mut free = free;
@@ -170,6 +192,17 @@ impl PgDb {
         .bind(&*self.instance)
         .fetch_all(&mut *tx)
         .await?;
+        if !probing.is_empty() {
+            sqlx::query(
+                "update webhooks set paused_until = $2
+                 where id = any($1) and id in (select webhook_id from deliveries where id = any($3))",
+            )
+            .bind(&probing)
+            .bind(lease_until)
+            .bind(&claimed)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(claimed)
     }
@@ -197,12 +230,20 @@ impl PgDb {
             .await
     }
 
+    pub async fn next_pause_end(&self, now: i64) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("select min(paused_until) from webhooks where paused_until > $1 and enabled")
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+    }
+
     /// `SqliteDb::record_attempts`, with the lease check: only attempts whose delivery this
     /// instance still holds are written (see the module's comment).
     pub async fn record_attempts(
         &self,
         batch: &[AttemptRecord],
         disable_after_ms: i64,
+        breaker: Breaker,
     ) -> Result<BatchOutcome, StoreError> {
         let now = self.clock.now_ms();
         let rows: Vec<RecordRow> = batch.iter().map(RecordRow::of).collect();
@@ -312,6 +353,40 @@ impl PgDb {
             if disabled.rows_affected() == 1 {
                 outcome.disabled_webhooks.push(webhook_id);
             }
+        }
+        // The circuit breaker, in this transaction: the rows are locked in id order, so a success
+        // recorded by another instance at the same time is counted before or after, never lost.
+        let tallies = breaker_tallies(batch.iter().filter(|a| owned.contains(&a.delivery_id)));
+        if !tallies.is_empty() {
+            let ids: Vec<i64> = tallies.keys().copied().collect();
+            let stored: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
+                "select id, consecutive_failures, paused_until from webhooks where id = any($1) order by id for update",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+            let stored = stored
+                .into_iter()
+                .map(|(id, consecutive_failures, paused_until)| {
+                    (id, BreakerState { consecutive_failures, paused_until })
+                })
+                .collect();
+            let (writes, changes) = breaker_updates(&breaker, &tallies, &stored, now);
+            for (webhook_id, state, last_failure) in writes {
+                sqlx::query(
+                    "update webhooks set consecutive_failures = $1, paused_until = $2,
+                        last_failure = coalesce($3, last_failure)
+                     where id = $4",
+                )
+                .bind(state.consecutive_failures)
+                .bind(state.paused_until)
+                .bind(last_failure.as_deref().map(without_nul))
+                .bind(webhook_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            outcome.breaker = changes;
+            outcome.keep_breaker_notices_of_enabled();
         }
         tx.commit().await?;
         Ok(outcome)

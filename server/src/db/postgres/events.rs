@@ -155,7 +155,7 @@ impl PgDb {
             let is_new = created.contains(&id) && seen.insert(id);
             let mut count = 0;
             if is_new {
-                for webhook in webhooks.iter().filter(|w| w.takes(&new.event)) {
+                for webhook in webhooks.iter().filter(|w| new.goes_to(w)) {
                     uid.push(new_delivery_uid());
                     webhook_id.push(webhook.id);
                     event_id.push(id);

@@ -15,7 +15,8 @@ macro_rules! columns {
     () => {
         r#"id, description, url, enabled, content_type, "authorization", headers, body_template, events,
         projects, environments, retry_policy, secret, previous_secret, previous_secret_expires_at, version,
-        disabled_reason, disabled_at, failing_since, created_at, updated_at, updated_by"#
+        disabled_reason, disabled_at, failing_since, consecutive_failures, paused_until, last_failure, created_at,
+        updated_at, updated_by"#
     };
 }
 
@@ -123,6 +124,8 @@ impl PgDb {
                 disabled_reason = case when $3 then null else disabled_reason end,
                 disabled_at = case when $3 then null else disabled_at end,
                 failing_since = case when $3 and not enabled then null else failing_since end,
+                consecutive_failures = case when $3 and not enabled then 0 else consecutive_failures end,
+                paused_until = case when $3 and not enabled then null else paused_until end,
                 version = version + 1, updated_at = $12, updated_by = $13
              where id = $14 and version = $15 returning "#,
             columns!()
@@ -160,6 +163,8 @@ impl PgDb {
                 disabled_reason = case when $1 then null else disabled_reason end,
                 disabled_at = case when $1 then null else disabled_at end,
                 failing_since = case when $1 then null else failing_since end,
+                consecutive_failures = case when $1 and not enabled then 0 else consecutive_failures end,
+                paused_until = case when $1 and not enabled then null else paused_until end,
                 version = version + 1, updated_at = $2, updated_by = $3
              where id = $4 returning ",
             columns!()
@@ -167,6 +172,21 @@ impl PgDb {
         .bind(enabled)
         .bind(now_ms())
         .bind(&audit.actor.name)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await;
+        audited(tx, row, audit).await?.map(|row| decode(row, &self.key)).transpose()
+    }
+
+    /// `SqliteDb::resume_webhook`: closes a paused webhook's circuit breaker now, audited; `None`
+    /// when it is not paused (nothing recorded).
+    pub async fn resume_webhook(&self, id: i64, audit: &NewAudit) -> Result<Option<Webhook>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let row: Result<Option<WebhookRow>, sqlx::Error> = sqlx::query_as(concat!(
+            "update webhooks set consecutive_failures = 0, paused_until = null
+             where id = $1 and paused_until is not null returning ",
+            columns!()
+        ))
         .bind(id)
         .fetch_optional(&mut *tx)
         .await;
