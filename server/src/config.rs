@@ -300,10 +300,22 @@ pub struct Config {
     #[arg(long, env = "HOOKLINE_PRUNE_INTERVAL", default_value = "10m", value_parser = parse_duration, global = true)]
     pub prune_interval: Duration,
 
-    /// Base URL of your Unleash UI (e.g. https://unleash.example.com): eventMarkdown then links
-    /// flags and projects.
+    /// Base URL of your Unleash server (e.g. https://unleash.example.com, the address of its UI
+    /// and API): eventMarkdown then links flags and projects, and with HOOKLINE_UNLEASH_TOKEN the
+    /// catch-up poller fetches the events the webhook did not bring from its event API.
     #[arg(long, env = "HOOKLINE_UNLEASH_URL", global = true)]
     pub unleash_url: Option<url::Url>,
+
+    /// An Unleash admin API token or an admin's personal access token, sent as the
+    /// `Authorization` header value exactly as given. With HOOKLINE_UNLEASH_URL it turns on the
+    /// catch-up poller; without it, nothing is polled.
+    #[arg(long, env = "HOOKLINE_UNLEASH_TOKEN", hide_env_values = true, global = true)]
+    pub unleash_token: Option<String>,
+
+    /// How often the catch-up poller asks Unleash for events newer than the last it took in
+    /// (e.g. `30s`, `5m`). After failures it waits longer, up to ten times this.
+    #[arg(long, env = "HOOKLINE_UNLEASH_POLL", default_value = "30s", value_parser = parse_duration, global = true)]
+    pub unleash_poll: Duration,
 }
 
 impl Config {
@@ -324,6 +336,15 @@ impl Config {
     pub fn defaults() -> Config {
         // Parsing an empty command line only fails if a default is malformed, which tests catch.
         Cli::try_parse_with_env(["hookline"], &[]).map(|cli| cli.config).unwrap_or_else(|e| panic!("defaults: {e}"))
+    }
+
+    /// Where and how the catch-up poller reaches Unleash: set only when both the URL and the
+    /// token are.
+    pub fn unleash_catch_up(&self) -> Option<(&url::Url, &str)> {
+        match (&self.unleash_url, self.unleash_token.as_deref().map(str::trim)) {
+            (Some(url), Some(token)) if !token.is_empty() => Some((url, token)),
+            _ => None,
+        }
     }
 
     /// Whether the public URL is https, so cookies must be `Secure`.
@@ -363,6 +384,8 @@ mod tests {
         assert_eq!(config.allowed_targets, "");
         assert_eq!(config.trusted_proxies, "", "no proxy is trusted unless named");
         assert!(config.extra_ca_certs.is_none());
+        assert_eq!(config.unleash_poll, Duration::from_secs(30));
+        assert!(config.unleash_url.is_none() && config.unleash_token.is_none(), "catch-up is off by default");
     }
 
     #[test]

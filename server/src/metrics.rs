@@ -39,6 +39,10 @@ pub struct Metrics {
     in_flight: Gauge,
     password_hashes: Counter,
     password_refusals: Counter,
+    unleash_polls: Counter,
+    unleash_poll_errors: Counter,
+    unleash_caught_up: Counter,
+    unleash_last_success: FloatGauge,
 }
 
 /// Queue figures read from the database at scrape time.
@@ -79,6 +83,10 @@ impl Metrics {
             in_flight: Gauge::default(),
             password_hashes: Counter::default(),
             password_refusals: Counter::default(),
+            unleash_polls: Counter::default(),
+            unleash_poll_errors: Counter::default(),
+            unleash_caught_up: Counter::default(),
+            unleash_last_success: FloatGauge::default(),
         };
         let r = &mut metrics.registry;
         r.register(
@@ -124,6 +132,29 @@ impl Metrics {
             "Sign-ins and password changes refused with 429 because every hashing slot stayed busy",
             metrics.password_refusals.clone(),
         );
+        // The Unleash catch-up poller (HOOKLINE_UNLEASH_URL + HOOKLINE_UNLEASH_TOKEN), counted by
+        // the instance that polled. An alert on a stale last-success timestamp catches a poller
+        // that keeps failing.
+        r.register(
+            "hookline_unleash_polls",
+            "Polls of Unleash's event API that succeeded",
+            metrics.unleash_polls.clone(),
+        );
+        r.register(
+            "hookline_unleash_poll_errors",
+            "Polls of Unleash's event API that failed (unreachable, timed out, refused, or an unreadable answer)",
+            metrics.unleash_poll_errors.clone(),
+        );
+        r.register(
+            "hookline_unleash_caught_up",
+            "Events the catch-up poller took in that had not arrived by webhook",
+            metrics.unleash_caught_up.clone(),
+        );
+        r.register(
+            "hookline_unleash_last_success_timestamp_seconds",
+            "When the catch-up poller last polled Unleash successfully (Unix time; 0: not yet)",
+            metrics.unleash_last_success.clone(),
+        );
         metrics
     }
 }
@@ -137,6 +168,18 @@ impl std::fmt::Debug for Metrics {
 impl Metrics {
     pub fn events_received(&self, count: u64) {
         self.events_received.inc_by(count);
+    }
+
+    /// A successful catch-up poll at `at_ms` that stored `caught_up` new events.
+    pub fn unleash_polled(&self, caught_up: u64, at_ms: i64) {
+        self.unleash_polls.inc();
+        self.unleash_caught_up.inc_by(caught_up);
+        self.unleash_last_success.set(at_ms as f64 / 1000.0);
+    }
+
+    /// A failed catch-up poll.
+    pub fn unleash_poll_failed(&self) {
+        self.unleash_poll_errors.inc();
     }
 
     /// Counts a finished attempt by webhook and result, and its duration.

@@ -121,7 +121,8 @@ impl Background {
 }
 
 impl AppState {
-    /// Starts the dispatcher and the periodic jobs (expired-session cleanup, retention).
+    /// Starts the dispatcher and the periodic jobs (expired-session cleanup, retention, the Unleash
+    /// catch-up poller).
     pub fn spawn_background_tasks(&self) -> Background {
         let cancel = CancellationToken::new();
         let mut tasks = vec![self.dispatcher.spawn(cancel.clone())];
@@ -163,6 +164,8 @@ impl AppState {
                 }
             }
         })));
+        // Catching up the events Unleash's webhook did not send (when configured).
+        tasks.extend(crate::unleash::spawn(self, cancel.clone()));
         Background { cancel, tasks }
     }
 }

@@ -130,6 +130,8 @@ pub struct EventOut {
     pub created_at: String,
     pub received_at: String,
     pub test: bool,
+    /// Fetched by the Unleash catch-up poller: Unleash's webhook had not sent it (yet).
+    pub caught_up: bool,
     /// Whether the type is in Hookline's catalog. Events of other types (e.g. from a newer
     /// Unleash) are stored and go to webhooks subscribed to all events.
     pub in_catalog: bool,
@@ -238,6 +240,30 @@ pub struct UnleashConnection {
     pub event_types: Vec<String>,
     /// The newest event received through the intake (test sends do not count).
     pub last_event: Option<ReceivedEvent>,
+    /// The catch-up poller's state.
+    pub catch_up: CatchUpStatus,
+}
+
+/// The Unleash catch-up poller (HOOKLINE_UNLEASH_URL + HOOKLINE_UNLEASH_TOKEN) as the Connect
+/// page reports it. Any instance may have polled last: this comes from the database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CatchUpStatus {
+    /// Whether both settings are set (otherwise nothing is polled).
+    pub enabled: bool,
+    /// The Unleash polled (HOOKLINE_UNLEASH_URL), if set.
+    pub unleash_url: Option<String>,
+    /// HOOKLINE_UNLEASH_POLL, e.g. `30s`.
+    pub interval: String,
+    /// The highest Unleash event id the poller has taken in (null before the first poll).
+    pub cursor: Option<i64>,
+    pub last_success_at: Option<String>,
+    /// Events taken in by the poller that the webhook had not brought.
+    pub caught_up: i64,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    /// Whether the newest poll failed (its error is newer than the last success).
+    pub failing: bool,
 }
 
 /// An event as the Connect Unleash page reports it.

@@ -11,7 +11,7 @@ use crate::components::error_template::error_fallback;
 use crate::components::form::action_error;
 use crate::components::form::ErrorBanner;
 use crate::components::time::short_time;
-use crate::model::UnleashConnection;
+use crate::model::{CatchUpStatus, UnleashConnection};
 
 #[component]
 pub fn ConnectUnleashPage() -> impl IntoView {
@@ -33,7 +33,7 @@ pub fn ConnectUnleashPage() -> impl IntoView {
 
 #[component]
 fn ConnectionView(connection: UnleashConnection) -> impl IntoView {
-    let UnleashConnection { intake_url, public_url_set, content_type, event_types, last_event } = connection;
+    let UnleashConnection { intake_url, public_url_set, content_type, event_types, last_event, catch_up } = connection;
     let events_text = event_types.join(", ");
     view! {
         <section class="card" data-testid="unleash-status">
@@ -53,6 +53,7 @@ fn ConnectionView(connection: UnleashConnection) -> impl IntoView {
                 }.into_any(),
             }}
         </section>
+        <CatchUp status=catch_up />
         <section class="card">
             <h2>"1. Webhook URL"</h2>
             <p class="copy-row"><code data-testid="intake-url">{intake_url.clone()}</code> <CopyButton text=intake_url /></p>
@@ -117,6 +118,76 @@ fn IntakeToken() -> impl IntoView {
                     </ActionForm>
                 }.into_any(),
             }}
+        </section>
+    }
+}
+
+/// The catch-up poller: what it did last, or how to turn it on.
+#[component]
+fn CatchUp(status: CatchUpStatus) -> impl IntoView {
+    let CatchUpStatus {
+        enabled,
+        unleash_url,
+        interval,
+        cursor,
+        last_success_at,
+        caught_up,
+        last_error,
+        last_error_at,
+        failing,
+    } = status;
+    let body = if !enabled {
+        view! {
+            <p>
+                <span class="badge badge-muted">"Off"</span>
+                " Unleash's webhook sends each event once, without retrying. To fetch the events it did not send, set "
+                <code>"HOOKLINE_UNLEASH_URL"</code>" and "<code>"HOOKLINE_UNLEASH_TOKEN"</code>
+                " (an Unleash admin API token) and restart Hookline."
+            </p>
+        }
+        .into_any()
+    } else {
+        let last = match &last_success_at {
+            Some(at) => view! {
+                <p>
+                    {if failing {
+                        view! { <span class="badge badge-danger">"Failing"</span> }.into_any()
+                    } else {
+                        view! { <span class="badge badge-success">"Catching up"</span> }.into_any()
+                    }}
+                    " Catch-up: last polled "{short_time(at)}", "<strong>{caught_up}</strong>
+                    {if caught_up == 1 { " event" } else { " events" }}" caught up so far"
+                    {cursor.map(|id| view! { " (up to Unleash event " <span class="mono">{id}</span> ")" })}"."
+                </p>
+            }
+            .into_any(),
+            None => view! {
+                <p><span class="badge badge-muted">"Starting"</span>" Catch-up has not polled Unleash successfully yet."</p>
+            }
+            .into_any(),
+        };
+        let error = match (failing, last_error, last_error_at) {
+            (true, Some(error), Some(at)) => Some(view! {
+                <p class="alert alert-error" role="status" data-testid="catch-up-error">
+                    "Last poll failed "{short_time(&at)}": "{error}". Hookline keeps trying, waiting longer after each failure; the webhook's events still arrive."
+                </p>
+            }),
+            _ => None,
+        };
+        view! {
+            {last}
+            {error}
+            <p class="hint">
+                "Every "{interval.clone()}" Hookline asks "<span class="mono">{unleash_url.unwrap_or_default()}</span>
+                " for events newer than the last one it caught up and takes in those the webhook did not bring (each event once, however it arrives). It started from Unleash's newest event when first turned on."
+            </p>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="card" data-testid="unleash-catch-up">
+            <h2>"Catch-up"</h2>
+            {body}
         </section>
     }
 }

@@ -21,7 +21,7 @@ pub fn EventsPage() -> impl IntoView {
         <leptos_meta::Title text="Events" />
         <div class="page-header">
             <h1>"Events"</h1>
-            <span class="muted small">"Received through POST /api/events (and test sends), newest first."</span>
+            <span class="muted small">"Received through POST /api/events, caught up from Unleash, and test sends; newest first."</span>
         </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             <ErrorBoundary fallback=error_fallback>
@@ -50,6 +50,7 @@ pub fn EventsPage() -> impl IntoView {
                                                     <td>{short_time(&event.received_at)}</td>
                                                     <td class="mono">{event.id}</td>
                                                     <td class="mono">{event.event_type.clone()} {event.test.then(|| view! { " " <span class="badge badge-muted">"test"</span> })}
+                                                        {event.caught_up.then(|| view! { " " <span class="badge" title="Fetched from Unleash's event API by the catch-up poller: Unleash's webhook had not sent it">"caught up"</span> })}
                                                         {(!event.in_catalog).then(|| view! { " " <span class="badge badge-warning" title="Not in Hookline's event catalog: it reaches webhooks subscribed to all events">"not in catalog"</span> })}</td>
                                                     <td class="muted">{place}</td>
                                                     <td class="muted">{event.created_by.clone()}</td>

@@ -227,6 +227,7 @@ impl DeliveryService for AppState {
                 created_at: iso(r.created_at),
                 received_at: iso(r.received_at),
                 test: r.source == "test",
+                caught_up: r.source == crate::unleash::SOURCE,
                 deliveries: by_event.remove(&r.id).unwrap_or_default(),
             })
             .collect();
@@ -300,12 +301,25 @@ impl DeliveryService for AppState {
             feature_name: r.feature_name,
             received_at: iso(r.received_at),
         });
+        let state = self.db.catch_up_state().await?.unwrap_or_default();
+        let catch_up = CatchUpStatus {
+            enabled: self.config.unleash_catch_up().is_some(),
+            unleash_url: self.config.unleash_url.as_ref().map(|url| url.to_string()),
+            interval: humantime::format_duration(self.config.unleash_poll).to_string(),
+            cursor: state.cursor_event_id,
+            failing: state.last_error_at.is_some_and(|error| state.last_success_at.is_none_or(|ok| error > ok)),
+            last_success_at: state.last_success_at.map(iso),
+            caught_up: state.caught_up,
+            last_error: state.last_error,
+            last_error_at: state.last_error_at.map(iso),
+        };
         Ok(UnleashConnection {
             intake_url: format!("{base}/api/events"),
             public_url_set: public.is_some(),
             content_type: "application/json".to_owned(),
             event_types,
             last_event,
+            catch_up,
         })
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod admins;
 pub mod audit;
+pub mod catch_up;
 pub mod copy;
 pub mod deliveries;
 mod error;
@@ -44,6 +45,7 @@ pub use sqlite::SqliteDb;
 
 use admins::AdminRow;
 use audit::{AuditQuery, AuditRow, NewAudit};
+use catch_up::CatchUpRow;
 use deliveries::{AttemptRecord, BatchOutcome, Breaker, DueDelivery};
 use events::{EventRow, NewEvent, StoredEvent};
 use log::{AttemptRow, DeliveryRow, LogFilter, WebhookCounts};
@@ -315,6 +317,11 @@ delegate! {
     pub async fn insert_events(&self, events: Vec<NewEvent>) -> Result<Vec<StoredEvent>, StoreError>;
     pub async fn insert_test_delivery(&self, webhook_id: i64, new: &mut NewEvent, audit: &NewAudit) -> Result<(i64, i64), sqlx::Error>;
     pub async fn event_payload(&self, id: i64) -> Result<Option<String>, sqlx::Error>;
+
+    // The Unleash catch-up poller's cursor and status (db::catch_up).
+    pub async fn catch_up_state(&self) -> Result<Option<CatchUpRow>, sqlx::Error>;
+    pub async fn save_catch_up_success(&self, cursor: i64, created: i64, now: i64) -> Result<(), sqlx::Error>;
+    pub async fn save_catch_up_error(&self, message: &str, now: i64) -> Result<(), sqlx::Error>;
 
     // The delivery queue (db::deliveries).
     pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>, sqlx::Error>;

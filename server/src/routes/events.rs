@@ -16,7 +16,8 @@ use app::AppError;
 use hookline_core::event::parse_event;
 
 use super::openapi::{BadRequest, Forbidden, PayloadTooLarge, Unauthorized, Unprocessable};
-use crate::db::events::NewEvent;
+use crate::db::events::{NewEvent, StoredEvent};
+use crate::db::StoreError;
 use crate::state::AppState;
 
 /// The largest accepted body.
@@ -156,14 +157,23 @@ async fn ingest_events(State(state): State<AppState>, body: Body) -> Result<(Sta
         })
         .collect::<Result<Vec<_>, _>>()?;
 
-    let stored = state.db.insert_events(events).await?;
+    let stored = take_in(&state, events).await?;
     let created = stored.iter().filter(|s| s.created).count();
     let deliveries = stored.iter().map(|s| s.deliveries).sum();
-    state.metrics.events_received(created as u64);
-    if deliveries > 0 {
-        state.dispatcher.wake();
-    }
     tracing::info!(received = stored.len(), created, deliveries, "events accepted");
     let status = if created == 0 { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok((status, Json(IntakeOut { ids: stored.iter().map(|s| s.id).collect(), created, deliveries })))
+}
+
+/// The intake's storing step, shared by `POST /api/events` and the Unleash catch-up poller (see
+/// `crate::unleash`): stores validated events with one delivery per matching webhook (an id seen
+/// before stores nothing: `created: false`), counts the new ones and wakes the dispatcher.
+pub async fn take_in(state: &AppState, events: Vec<NewEvent>) -> Result<Vec<StoredEvent>, StoreError> {
+    let stored = state.db.insert_events(events).await?;
+    let created = stored.iter().filter(|s| s.created).count();
+    state.metrics.events_received(created as u64);
+    if stored.iter().any(|s| s.deliveries > 0) {
+        state.dispatcher.wake();
+    }
+    Ok(stored)
 }

@@ -2,12 +2,14 @@
 //! server in-process on 127.0.0.1:0 with its own SQLite file and talks to it over real HTTP;
 //! deliveries go to a real receiver on 127.0.0.1.
 
+mod fake_unleash;
 mod harness;
 mod receiver;
 
 mod accounts;
 mod audit;
 mod breaker;
+mod catchup;
 mod delivery;
 mod errors;
 mod foundation;

@@ -13,6 +13,7 @@
 
 mod admins;
 mod audit;
+mod catch_up;
 mod deliveries;
 mod events;
 mod log;
