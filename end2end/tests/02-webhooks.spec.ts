@@ -42,7 +42,7 @@ test.describe.serial('webhooks', () => {
     // Subscribe to strategy events (filter, then "select all" of the group) and preview one.
     await page.getByLabel('Filter event types').fill('strategy');
     await page.locator('fieldset.event-group', { hasText: 'Strategies' }).getByRole('button', { name: 'Select all' }).click();
-    await expect(page.getByTestId('selected-count')).toHaveText('4 of 66 selected');
+    await expect(page.getByTestId('selected-count')).toHaveText('4 of 69 selected');
     await page.getByTestId('sample-select').selectOption('feature-strategy-update');
     await editor.fill('{{event.type}}: {{event.data.name}} ');
     await expect(page.getByTestId('preview-body')).toHaveText('feature-strategy-update: flexibleRollout ');
@@ -82,7 +82,7 @@ test.describe.serial('webhooks', () => {
       await event('feature-created').check();
       await event('feature-archived').check();
       await event('feature-strategy-add').check();
-      await expect(page.getByTestId('selected-count')).toHaveText('3 of 66 selected');
+      await expect(page.getByTestId('selected-count')).toHaveText('3 of 69 selected');
       if (screenshots) await page.screenshot({ path: `${screenshots}/webhook-form.png` });
       await page.getByRole('button', { name: 'Create webhook' }).click();
       await expect(page.getByText('Saved.')).toBeVisible();
