@@ -199,6 +199,15 @@ pub(crate) fn breaker_updates(
     (writes, changes)
 }
 
+/// When the dispatcher should look again (`next_times`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct NextTimes {
+    /// The earliest next attempt of any waiting delivery (it may be due already).
+    pub due: Option<i64>,
+    /// The end of the first pause still running (the probe may go then).
+    pub pause_end: Option<i64>,
+}
+
 /// The status a receiver answers to say it wants no more deliveries (Standard Webhooks).
 pub const GONE: i64 = 410;
 
@@ -511,20 +520,18 @@ impl SqliteDb {
         Ok(done.rows_affected())
     }
 
-    /// When the next waiting delivery becomes due (for the dispatcher's sleep).
-    pub async fn next_due_at(&self) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar("select min(next_attempt_at) from deliveries where next_attempt_at is not null")
-            .fetch_one(&self.read)
-            .await
-    }
-
-    /// When the first pause still running after `now` ends (the dispatcher wakes then for the
-    /// probe: that webhook's deliveries are due already, so `next_due_at` does not say it).
-    pub async fn next_pause_end(&self, now: i64) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar("select min(paused_until) from webhooks where paused_until > ? and enabled = 1")
-            .bind(now)
-            .fetch_one(&self.read)
-            .await
+    /// When the dispatcher should look again, read in one query (it runs after every round):
+    /// the earliest next attempt of any waiting delivery, and the end of the first pause still
+    /// running after `now` (a paused webhook's deliveries are due already, so only the pause's end
+    /// says when its probe may go).
+    pub async fn next_times(&self, now: i64) -> Result<NextTimes, sqlx::Error> {
+        sqlx::query_as(
+            "select (select min(next_attempt_at) from deliveries where next_attempt_at is not null) as due,
+                    (select min(paused_until) from webhooks where paused_until > ?1 and enabled = 1) as pause_end",
+        )
+        .bind(now)
+        .fetch_one(&self.read)
+        .await
     }
 
     /// Records a batch of attempts atomically: the attempt rows, the deliveries' new states, and

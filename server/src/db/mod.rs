@@ -46,7 +46,7 @@ pub use sqlite::SqliteDb;
 use admins::AdminRow;
 use audit::{AuditQuery, AuditRow, NewAudit};
 use catch_up::CatchUpRow;
-use deliveries::{AttemptRecord, BatchOutcome, Breaker, DueDelivery};
+use deliveries::{AttemptRecord, BatchOutcome, Breaker, DueDelivery, NextTimes};
 use events::{EventRow, NewEvent, StoredEvent};
 use log::{AttemptRow, DeliveryRow, LogFilter, WebhookCounts};
 use sessions::SessionRow;
@@ -327,8 +327,7 @@ delegate! {
     pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>, sqlx::Error>;
     pub async fn claim_deliveries(&self, ids: &[i64], now: i64, lease_until: i64) -> Result<Vec<i64>, StoreError>;
     pub async fn release_deliveries(&self, ids: &[i64]) -> Result<u64, sqlx::Error>;
-    pub async fn next_due_at(&self) -> Result<Option<i64>, sqlx::Error>;
-    pub async fn next_pause_end(&self, now: i64) -> Result<Option<i64>, sqlx::Error>;
+    pub async fn next_times(&self, now: i64) -> Result<NextTimes, sqlx::Error>;
     pub async fn record_attempts(&self, batch: &[AttemptRecord], disable_after_ms: i64, breaker: Breaker) -> Result<BatchOutcome, StoreError>;
     pub async fn queue_gauges(&self, now: i64) -> Result<crate::metrics::QueueGauges, sqlx::Error>;
     pub async fn last_delivery_per_webhook(&self) -> Result<HashMap<i64, (DeliveryState, i64)>, sqlx::Error>;

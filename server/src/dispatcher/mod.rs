@@ -221,14 +221,14 @@ impl Inner {
                 }
             }
         }
-        let next = self.db.next_due_at().await?;
-        let pause = match next {
+        let next = self.db.next_times(now).await?;
+        let pause = match next.due {
             Some(at) if at > now => Duration::from_millis((at - now) as u64).min(self.settings.poll_interval),
             // Due work we could not start (limits, leases held elsewhere): capacity frees up with a wake.
             _ => self.settings.poll_interval,
         };
         // A paused webhook's deliveries are due already: wake when its pause ends, for the probe.
-        Ok(match self.db.next_pause_end(now).await? {
+        Ok(match next.pause_end {
             Some(at) => pause.min(Duration::from_millis((at - now).max(1) as u64)),
             None => pause,
         })

@@ -15,7 +15,7 @@ use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, Unleash
 use super::events::without_nul;
 use super::PgDb;
 use crate::db::deliveries::{
-    breaker_tallies, breaker_updates, AttemptRecord, BatchOutcome, Breaker, BreakerState, DueDelivery, GONE,
+    breaker_tallies, breaker_updates, AttemptRecord, BatchOutcome, Breaker, BreakerState, DueDelivery, NextTimes, GONE,
 };
 use crate::db::StoreError;
 
@@ -224,17 +224,14 @@ impl PgDb {
         Ok(done.rows_affected())
     }
 
-    pub async fn next_due_at(&self) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar("select min(next_attempt_at) from deliveries where next_attempt_at is not null")
-            .fetch_one(&self.pool)
-            .await
-    }
-
-    pub async fn next_pause_end(&self, now: i64) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar("select min(paused_until) from webhooks where paused_until > $1 and enabled")
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await
+    pub async fn next_times(&self, now: i64) -> Result<NextTimes, sqlx::Error> {
+        sqlx::query_as(
+            "select (select min(next_attempt_at) from deliveries where next_attempt_at is not null) as due,
+                    (select min(paused_until) from webhooks where paused_until > $1 and enabled) as pause_end",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
     }
 
     /// `SqliteDb::record_attempts`, with the lease check: only attempts whose delivery this
