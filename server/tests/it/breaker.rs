@@ -42,6 +42,19 @@ fn breaker_settings(config: &mut hookline_server::Config) {
     config.breaker_cooldown = COOLDOWN;
 }
 
+/// How many requests the receiver got once no more arrive for 300 ms.
+async fn settled(receiver: &Receiver) -> usize {
+    let mut count = receiver.received().len();
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = receiver.received().len();
+        if now == count {
+            return count;
+        }
+        count = now;
+    }
+}
+
 async fn webhook(api: &Api, id: i64) -> Value {
     api.get(&format!("/api/admin/webhooks/{id}"), StatusCode::OK).await
 }
@@ -170,6 +183,9 @@ async fn half_open_lets_one_probe_through_and_resume_now_releases_the_rest() {
     let ops = Receiver::start().await;
     let (server, api) = TestServer::start_for_delivery(|config| {
         breaker_settings(config);
+        // Long enough for the attempts in flight when the breaker opened to land first, on a
+        // loaded machine too.
+        config.breaker_cooldown = Duration::from_secs(3);
         config.webhook_concurrency = 8;
     })
     .await;
@@ -178,10 +194,11 @@ async fn half_open_lets_one_probe_through_and_resume_now_releases_the_rest() {
     for n in 0..6 {
         api.publish(created(&format!("f{n}")), StatusCode::ACCEPTED).await;
     }
-    wait_webhook(&api, id, "paused", |w| !w["pausedUntil"].is_null()).await;
+    let paused = wait_webhook(&api, id, "paused", |w| !w["pausedUntil"].is_null()).await;
     // Attempts already in flight when the breaker opened may still land; then all is quiet.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let before = down.received().len();
+    let before = settled(&down).await;
+    let still_paused = webhook(&api, id).await;
+    assert_eq!(still_paused["pausedUntil"], paused["pausedUntil"], "settled within the cool-down");
     assert!(before >= FAILURES as usize, "{before}");
 
     // The probe is slow: anything let through beside it would arrive while it is answered.
