@@ -11,6 +11,7 @@
 #   scripts/bench.sh --repeat 10 --rate 200 --events 4000   # N runs: min / median / max of each figure
 #   scripts/bench.sh logpage                       # the log pages with 1,000,000 deliveries
 #   scripts/bench.sh render                        # template rendering (criterion)
+#   scripts/bench.sh check                         # the short regression check `make test` runs
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [[ -f .toolchain/env ]]; then
@@ -69,6 +70,44 @@ fi
 for arg in "$@"; do
   [[ "$arg" == postgres ]] && start_postgres
 done
+
+# check: the regression check `make test` runs (a few seconds of load; see the README's Performance
+# section). Three short runs of each kind; their median must stay within a generous bound of the
+# README's figures, so that a 2x regression fails on any machine we know of and noise does not:
+# - to one webhook, deliveries/s as a share of the same run's bare-client ceiling (a ratio, so the
+#   machine's speed cancels out): README 0.08x at full length (20,000 events); these 6,000-event runs measured 0.037-0.045x with compilers running beside them; bound 0.025x;
+# - at 200 events/s, p99 publish-to-receipt: README 1.5-1.8 ms on a quiet machine, up to 30 ms on
+#   the slowest noisy one measured; bound 60 ms. (A ratio does not exist for latency; the bound
+#   catches a stall that grows, not a few ms.)
+# - nothing lost or duplicated in any run.
+if [[ "${1:-}" == check ]]; then
+  results="$(mktemp -d)"
+  for run in 1 2 3; do
+    target/release/bench --events 6000 --webhooks 1 --json >"$results/throughput-$run.json"
+    target/release/bench --rate 200 --events 1000 --json >"$results/rate-$run.json"
+  done
+  python3 - "$results" <<'PY'
+import json, pathlib, statistics, sys
+folder = pathlib.Path(sys.argv[1])
+def load(kind):
+    return [json.loads((folder / f"{kind}-{i}.json").read_text()) for i in (1, 2, 3)]
+throughput, rate = load("throughput"), load("rate")
+ratio = statistics.median(r["ratio_to_ceiling"] for r in throughput)
+p99 = statistics.median(r["latency"]["p99_ms"] for r in rate)
+bad = sum(r["lost"] + r["duplicates"] for r in throughput + rate)
+checks = [
+    (f"one webhook: {ratio:.3f}x the ceiling (runs: "
+     + ", ".join(f"{r['ratio_to_ceiling']:.3f}" for r in throughput) + "), bound >= 0.025x", ratio >= 0.025),
+    (f"200 events/s: p99 {p99:.2f} ms (runs: "
+     + ", ".join(f"{r['latency']['p99_ms']:.2f}" for r in rate) + "), bound <= 60 ms", p99 <= 60.0),
+    (f"lost or duplicated deliveries: {bad}", bad == 0),
+]
+for text, ok in checks:
+    print(("ok    " if ok else "FAIL  ") + text)
+sys.exit(0 if all(ok for _, ok in checks) else 1)
+PY
+  exit $?
+fi
 
 # --repeat N: the same run N times (each with a fresh Hookline, database and receiver), then the
 # minimum, median and maximum of every figure: one run says little on a machine others share.

@@ -139,6 +139,9 @@ case "$what" in
     cat target/schemathesis.log
     [[ $api_ok -eq 0 ]] || { echo "the API contract run failed" >&2; exit 1; }
     e2e
+    # Last, on a machine the other checks no longer load: a 2x slowdown or a stall fails here.
+    section "benchmark regression check"
+    scripts/bench.sh check
     section "dist"
     scripts/dist.sh
     ;;
