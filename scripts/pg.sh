@@ -39,6 +39,9 @@ case "$cmd" in
     port=$(free_port)
     opts="-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=300 -c shared_buffers=128MB"
     [[ "$durable" == "--durable" ]] || opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    # More server settings for a profiling run, e.g.
+    # HOOKLINE_PG_SETTINGS='-c shared_preload_libraries=pg_stat_statements'
+    opts="$opts ${HOOKLINE_PG_SETTINGS:-}"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "$opts" -w -t 60 start >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }
     echo "$port" >"$dir/port"

@@ -351,24 +351,38 @@ impl PgDb {
                 outcome.disabled_webhooks.push(webhook_id);
             }
         }
-        // The circuit breaker, in this transaction: the rows are locked in id order, so a success
-        // recorded by another instance at the same time is counted before or after, never lost.
+        // The circuit breaker, in this transaction. A batch that changes no breaker (successes to
+        // healthy webhooks, the usual case) reads the committed state and locks nothing. One that
+        // does locks the rows in id order and reads them again, so a change recorded by another
+        // instance at the same time is counted before or after, never lost. `for no key update`,
+        // not `for update`: it does not wait for the intake's foreign-key checks (`for key share`
+        // on the same webhook rows), which `for update` did for every batch.
         let tallies = breaker_tallies(batch.iter().filter(|a| owned.contains(&a.delivery_id)));
         if !tallies.is_empty() {
             let ids: Vec<i64> = tallies.keys().copied().collect();
-            let stored: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
-                "select id, consecutive_failures, paused_until from webhooks where id = any($1) order by id for update",
-            )
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await?;
-            let stored = stored
-                .into_iter()
-                .map(|(id, consecutive_failures, paused_until)| {
-                    (id, BreakerState { consecutive_failures, paused_until })
+            let mut locked = false;
+            let (writes, changes) = loop {
+                let stored: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(if locked {
+                    "select id, consecutive_failures, paused_until from webhooks where id = any($1)
+                     order by id for no key update"
+                } else {
+                    "select id, consecutive_failures, paused_until from webhooks where id = any($1)"
                 })
-                .collect();
-            let (writes, changes) = breaker_updates(&breaker, &tallies, &stored, now);
+                .bind(&ids)
+                .fetch_all(&mut *tx)
+                .await?;
+                let stored = stored
+                    .into_iter()
+                    .map(|(id, consecutive_failures, paused_until)| {
+                        (id, BreakerState { consecutive_failures, paused_until })
+                    })
+                    .collect();
+                let (writes, changes) = breaker_updates(&breaker, &tallies, &stored, now);
+                if locked || (writes.is_empty() && changes.is_empty()) {
+                    break (writes, changes);
+                }
+                locked = true;
+            };
             for (webhook_id, state, last_failure) in writes {
                 sqlx::query(
                     "update webhooks set consecutive_failures = $1, paused_until = $2,
