@@ -57,7 +57,7 @@ pub fn live_updates(
             let machine = browser::Machine::start(wants.clone(), set_tick, set_mode, min_gap, poll_every);
             let machine = StoredValue::new_local(machine);
             on_cleanup(move || {
-                machine.try_with_value(|machine| browser::Machine::stop(machine));
+                machine.try_with_value(browser::Machine::stop);
             });
         });
     }
@@ -126,6 +126,9 @@ mod browser {
         min_gap: Duration,
         poll_every: Duration,
         source: Option<(EventSource, Vec<Listener>)>,
+        /// The listeners of the last closed stream: `disconnect` may run inside one of them (the
+        /// error listener), which must not be dropped while it runs.
+        retired: Vec<Listener>,
         poll: Option<IntervalHandle>,
         retry: Option<TimeoutHandle>,
         debounce: Option<TimeoutHandle>,
@@ -151,6 +154,7 @@ mod browser {
                 min_gap,
                 poll_every,
                 source: None,
+                retired: Vec::new(),
                 poll: None,
                 retry: None,
                 debounce: None,
@@ -188,6 +192,7 @@ mod browser {
             stop_polling(machine);
             let mut m = machine.borrow_mut();
             m.stopped = true;
+            m.retired.clear();
             if let Some(handle) = m.debounce.take() {
                 handle.clear();
             }
@@ -300,8 +305,8 @@ mod browser {
         }
         if let Some((source, listeners)) = source {
             source.close();
-            // Dropped after closing: no event reaches a dropped callback.
-            drop(listeners);
+            // Kept until the next disconnect (a closed source calls none of them again).
+            machine.borrow_mut().retired = listeners;
         }
     }
 

@@ -25,6 +25,8 @@ impl EventStream {
         assert_eq!(response.status(), StatusCode::OK, "{url}");
         let content_type = response.headers()["content-type"].to_str().expect("content type").to_owned();
         assert_eq!(content_type, "text/event-stream", "an event stream");
+        // Browsers ask for gzip; a compressed stream would be held back in the compressor.
+        assert!(response.headers().get("content-encoding").is_none(), "not compressed");
         EventStream { response, buffer: String::new() }
     }
 
@@ -73,7 +75,7 @@ impl EventStream {
 }
 
 async fn request(client: &Client, url: &str, token: Option<&str>) -> reqwest::Response {
-    let mut request = client.get(url).header("accept", "text/event-stream");
+    let mut request = client.get(url).header("accept", "text/event-stream").header("accept-encoding", "gzip");
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
