@@ -21,7 +21,12 @@ struct EventStream {
 impl EventStream {
     /// Opens the stream with `client` (a browser's session, or a token), expecting 200.
     async fn open(client: &Client, url: &str, token: Option<&str>) -> EventStream {
-        let response = request(client, url, token).await;
+        // As a browser asks, gzip welcome.
+        let mut request = client.get(url).header("accept", "text/event-stream").header("accept-encoding", "gzip");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request");
         assert_eq!(response.status(), StatusCode::OK, "{url}");
         let content_type = response.headers()["content-type"].to_str().expect("content type").to_owned();
         assert_eq!(content_type, "text/event-stream", "an event stream");
@@ -75,7 +80,7 @@ impl EventStream {
 }
 
 async fn request(client: &Client, url: &str, token: Option<&str>) -> reqwest::Response {
-    let mut request = client.get(url).header("accept", "text/event-stream").header("accept-encoding", "gzip");
+    let mut request = client.get(url).header("accept", "text/event-stream");
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
