@@ -85,6 +85,7 @@ pub fn LiveIndicator(mode: ReadSignal<LiveMode>) -> impl IntoView {
     view! {
         <span
             class="live-indicator"
+            class:live-off=move || mode.get() == LiveMode::Off
             class:live-on=move || mode.get() == LiveMode::Live
             class:live-polling=move || mode.get() == LiveMode::Polling
             data-testid="live-indicator"

@@ -27,7 +27,9 @@ const STREAM_LIFETIME: Duration = Duration::from_secs(300);
 /// How long the browser waits before reconnecting a stream that ended.
 const RECONNECT: Duration = Duration::from_secs(1);
 
-/// How often a quiet stream sends a comment, so proxies and load balancers keep it open.
+/// How often a quiet stream sends a comment, so proxies and load balancers keep it open. A
+/// stream whose client went away is noticed at its next write, so its place in the limits is
+/// given back within this time at the latest.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 pub fn router() -> OpenApiRouter<AppState> {

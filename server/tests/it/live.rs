@@ -122,6 +122,22 @@ async fn the_stream_needs_a_session_or_a_read_token() {
     server.stop().await;
 }
 
+/// Without JavaScript the pages render as before: the indicator is there, empty (nothing updates
+/// until the page is hydrated and opens the stream).
+#[tokio::test]
+async fn live_pages_render_without_javascript() {
+    let (server, browser) = TestServer::start_signed_in().await;
+    for page in ["/deliveries", "/events", "/", "/connect"] {
+        let html = browser.get(&server.url(page), StatusCode::OK).await.text().await.expect("html");
+        let at = html.find("data-testid=\"live-indicator\"").unwrap_or_else(|| panic!("{page}: no indicator"));
+        let rest = &html[at..];
+        let text = &rest[rest.find('>').expect("tag end") + 1..rest.find("</span>").expect("closed")];
+        assert!(text.trim().is_empty(), "{page}: {text:?} before hydration");
+        assert!(rest[..rest.find('>').expect("tag end")].contains("live-off"), "{page}: hidden by its class");
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn intake_and_a_recorded_delivery_reach_an_open_stream_at_once() {
     let receiver = Receiver::start().await;
