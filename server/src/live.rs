@@ -6,12 +6,14 @@
 //!   `tokio::sync::broadcast` channel; every open stream is a receiver of it. A change costs one
 //!   send however many tabs are open, and no stream runs a query.
 //! - **Slow readers** do not hold anyone up: a receiver that falls more than the channel's
-//!   capacity behind is told `resync` (refetch everything) and goes on from the newest notice.
+//!   capacity behind is told `resync` (refetch everything) and goes on from the oldest notice
+//!   still held.
 //! - **Several instances (PostgreSQL)**: notices are also relayed to the other instances with
 //!   `NOTIFY hookline_live` (batched, one statement per burst) and read back by the LISTEN
 //!   connection the dispatcher already holds (`PgDb::spawn_listener`), so a stream sees changes
 //!   whichever instance made them. With `HOOKLINE_PG_NOTIFY=off` (PgBouncer in transaction mode)
-//!   a stream sees only its own instance's changes; the pages' fallback polling does not need it.
+//!   nothing is relayed: a stream hears its own instance's changes at once, and is sent a
+//!   `resync` every `BLIND_RESYNC` so the others' changes show within that time.
 //! - **Limits**: at most `HOOKLINE_LIVE_STREAMS` streams at once, and
 //!   `HOOKLINE_LIVE_STREAMS_PER_CALLER` per admin or token; past them, 503 (the page polls).
 
@@ -36,6 +38,10 @@ const RELAY_QUEUE: usize = 4096;
 /// PostgreSQL's NOTIFY payload must stay under 8000 bytes.
 const RELAY_PAYLOAD_MAX: usize = 7000;
 
+/// Without a relay between instances (PostgreSQL, NOTIFY off), how often streams are told to
+/// resync, so changes made by the other instances show anyway.
+const BLIND_RESYNC: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The stream limits (`HOOKLINE_LIVE_STREAMS`, `HOOKLINE_LIVE_STREAMS_PER_CALLER`).
 #[derive(Debug, Clone, Copy)]
 pub struct StreamLimits {
@@ -57,6 +63,8 @@ struct Inner {
     relay_lost: AtomicBool,
     /// This instance's id, to skip its own relayed notices.
     instance: Arc<str>,
+    /// Other instances change the data unheard (PostgreSQL with NOTIFY off): resync this often.
+    blind_resync: Option<std::time::Duration>,
     limits: StreamLimits,
     streams: Arc<Semaphore>,
     per_caller: Mutex<HashMap<String, usize>>,
@@ -74,10 +82,16 @@ impl LiveFeed {
             tokio::spawn(relay_loop(pg, inbox));
             queue
         });
-        Self::build(limits, relay, db.instance().unwrap_or_default())
+        let blind_resync = (db.postgres().is_some() && relay.is_none()).then_some(BLIND_RESYNC);
+        Self::build(limits, relay, db.instance().unwrap_or_default(), blind_resync)
     }
 
-    fn build(limits: StreamLimits, relay: Option<mpsc::Sender<LiveNotice>>, instance: &str) -> LiveFeed {
+    fn build(
+        limits: StreamLimits,
+        relay: Option<mpsc::Sender<LiveNotice>>,
+        instance: &str,
+        blind_resync: Option<std::time::Duration>,
+    ) -> LiveFeed {
         let (sender, _) = broadcast::channel(CAPACITY);
         LiveFeed {
             inner: Arc::new(Inner {
@@ -85,6 +99,7 @@ impl LiveFeed {
                 relay,
                 relay_lost: AtomicBool::new(false),
                 instance: instance.into(),
+                blind_resync,
                 limits,
                 streams: Arc::new(Semaphore::new(limits.total)),
                 per_caller: Mutex::default(),
@@ -158,8 +173,11 @@ impl LiveFeed {
             }
             *count += 1;
         }
+        let resyncs =
+            self.inner.blind_resync.map(|every| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
         Ok(LiveStream {
             receiver: self.inner.sender.subscribe(),
+            resyncs,
             closing: self.inner.closing.clone(),
             _slot: Slot { feed: self.inner.clone(), caller, _permit: permit },
         })
@@ -179,6 +197,8 @@ impl LiveFeed {
 /// One open stream's receiver; dropping it frees its place.
 pub struct LiveStream {
     receiver: broadcast::Receiver<LiveNotice>,
+    /// See `BLIND_RESYNC`.
+    resyncs: Option<tokio::time::Interval>,
     closing: CancellationToken,
     _slot: Slot,
 }
@@ -186,8 +206,15 @@ pub struct LiveStream {
 impl LiveStream {
     /// The next notice; `resync` after falling behind; `None` once the server is closing.
     pub async fn next(&mut self) -> Option<LiveNotice> {
+        let resync = async {
+            match &mut self.resyncs {
+                Some(ticks) => ticks.tick().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = self.closing.cancelled() => None,
+            _ = resync => Some(LiveNotice::resync()),
             received = self.receiver.recv() => match received {
                 Ok(notice) => Some(notice),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -285,7 +312,7 @@ mod tests {
     use hookline_core::delivery::DeliveryState;
 
     fn feed(total: usize, per_caller: usize) -> LiveFeed {
-        LiveFeed::build(StreamLimits { total, per_caller }, None, "this")
+        LiveFeed::build(StreamLimits { total, per_caller }, None, "this", None)
     }
 
     #[tokio::test]
@@ -333,6 +360,21 @@ mod tests {
         feed.take_relayed("not json");
         assert_eq!(stream.next().await, Some(LiveNotice::event(2)));
         assert_eq!(stream.next().await, Some(LiveNotice::resync()));
+    }
+
+    #[tokio::test]
+    async fn without_a_relay_between_instances_streams_resync_now_and_then() {
+        let every = std::time::Duration::from_millis(100);
+        let blind = LiveFeed::build(StreamLimits { total: 10, per_caller: 10 }, None, "this", Some(every));
+        let mut stream = blind.open_stream("admin:1".into()).expect("open");
+        let started = std::time::Instant::now();
+        assert_eq!(stream.next().await, Some(LiveNotice::resync()));
+        assert!(started.elapsed() >= every);
+        blind.publish([LiveNotice::event(1)]);
+        assert_eq!(stream.next().await, Some(LiveNotice::event(1)), "notices still come at once");
+        // A single instance (SQLite) hears everything: no resyncs.
+        let mut alone = feed(10, 10).open_stream("admin:1".into()).expect("open");
+        assert!(tokio::time::timeout(every * 3, alone.next()).await.is_err());
     }
 
     #[tokio::test]

@@ -278,3 +278,19 @@ async fn postgres_a_change_on_another_instance_reaches_the_stream() {
     second.stop().await;
     first.stop().await;
 }
+
+/// Without NOTIFY (PgBouncer in transaction mode) nothing is relayed; a stream is told to resync
+/// every few seconds instead, so another instance's changes still show.
+#[tokio::test]
+async fn postgres_without_notify_streams_resync_to_see_other_instances() {
+    let no_notify = |config: &mut hookline_server::Config| config.pg_notify = "off".into();
+    let (first, browser) = TestServer::start_signed_in_with(no_notify).await;
+    let api = Api::new(&first, &browser).await;
+    let second = TestServer::start_in(DataDir::Path(first.data.path().to_path_buf()), no_notify).await;
+    let mut stream = EventStream::open(&browser.client, &first.url(STREAM), None).await;
+    let on_second = Api { client: Client::new(), base: second.base.clone(), token: api.token.clone() };
+    on_second.publish(json!({"type": "feature-created", "featureName": "unheard"}), StatusCode::ACCEPTED).await;
+    stream.expect("resync", Duration::from_secs(7), |_| true).await;
+    second.stop().await;
+    first.stop().await;
+}
