@@ -34,6 +34,9 @@ pub enum AppError {
     /// The body is larger than allowed.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The server cannot take this now (e.g. it has as many live streams open as it allows).
+    #[error("{0}")]
+    Unavailable(String),
     /// Something broke on the server; the details are in its log under this reference.
     #[error("internal error (reference {0}); the details are in the server log")]
     Internal(String),
@@ -72,6 +75,7 @@ impl AppError {
             AppError::Forbidden(_) => 403,
             AppError::TooManyRequests(_) => 429,
             AppError::PayloadTooLarge(_) => 413,
+            AppError::Unavailable(_) => 503,
             AppError::Internal(_) => 500,
             AppError::Transport(_) => 502,
         }

@@ -300,6 +300,15 @@ pub struct Config {
     #[arg(long, env = "HOOKLINE_PRUNE_INTERVAL", default_value = "10m", value_parser = parse_duration, global = true)]
     pub prune_interval: Duration,
 
+    /// The most live-update streams (the pages' Server-Sent Events) open at once on this instance;
+    /// past it, pages refresh by polling.
+    #[arg(long, env = "HOOKLINE_LIVE_STREAMS", default_value_t = 1000, global = true)]
+    pub live_streams: usize,
+
+    /// The most live-update streams one admin (or API token) may hold open at once.
+    #[arg(long, env = "HOOKLINE_LIVE_STREAMS_PER_CALLER", default_value_t = 50, global = true)]
+    pub live_streams_per_caller: usize,
+
     /// Base URL of your Unleash server (e.g. https://unleash.example.com, the address of its UI
     /// and API): eventMarkdown then links flags and projects, and with HOOKLINE_UNLEASH_TOKEN the
     /// catch-up poller fetches the events the webhook did not bring from its event API.
@@ -385,6 +394,7 @@ mod tests {
         assert_eq!(config.trusted_proxies, "", "no proxy is trusted unless named");
         assert!(config.extra_ca_certs.is_none());
         assert_eq!(config.unleash_poll, Duration::from_secs(30));
+        assert_eq!((config.live_streams, config.live_streams_per_caller), (1000, 50));
         assert!(config.unleash_url.is_none() && config.unleash_token.is_none(), "catch-up is off by default");
     }
 

@@ -14,6 +14,7 @@ pub mod db;
 pub mod dispatcher;
 pub mod headers;
 pub mod keys;
+pub mod live;
 pub mod metrics;
 pub mod routes;
 pub mod state;
@@ -113,7 +114,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         },
         flag_base_url: config.unleash_url.as_ref().map(|u| u.as_str().trim_end_matches('/').to_string()),
     };
-    let dispatcher = dispatcher::Dispatcher::new(db.clone(), client, policy.clone(), settings, metrics.clone());
+    let live = live::LiveFeed::new(
+        &db,
+        live::StreamLimits { total: config.live_streams, per_caller: config.live_streams_per_caller },
+    );
+    let dispatcher = dispatcher::Dispatcher::new(db.clone(), client, policy.clone(), settings, metrics.clone(), live);
     Ok(AppState::new(db, config, options, cookie_key, dispatcher, metrics, policy)
         .with_trusted_proxies(trusted_proxies))
 }
@@ -143,9 +148,12 @@ pub async fn run_until(
     // its dispatcher and its database alive forever).
     let grace = state.config.shutdown_grace;
     let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let live = state.live().clone();
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
+            // Live streams never end on their own: end them, or they hold the shutdown up.
+            live.close();
             let _ = stopping.send(());
         })
         .into_future();

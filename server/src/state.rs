@@ -79,6 +79,11 @@ impl AppState {
         AppState { trusted_proxies: Arc::new(trusted_proxies), ..self }
     }
 
+    /// The live feed: publish change notices here for the pages' live updates.
+    pub fn live(&self) -> &crate::live::LiveFeed {
+        self.dispatcher.live()
+    }
+
     /// Records that a token was used, writing to the database at most once per `every`.
     pub async fn note_token_use(&self, token_id: i64, now: Instant, every: Duration) {
         let due = {

@@ -1,8 +1,7 @@
 //! The delivery table with its filters, shared by the all-deliveries page and a webhook's tab.
 //! Filters are a GET form (they work without JavaScript and give shareable URLs); once hydrated
-//! the first page refreshes itself every few seconds, so new deliveries appear without a reload.
-
-use std::time::Duration;
+//! the first page follows the server's change notices (see `live`), so new deliveries appear
+//! without a reload.
 
 use hookline_core::catalog;
 use leptos::prelude::*;
@@ -12,23 +11,10 @@ use leptos_router::hooks::use_query_map;
 use crate::api::deliveries::list_deliveries;
 use crate::components::error_template::error_fallback;
 use crate::components::filters::{query_value, QuerySelect};
+use crate::components::live::{live_updates, LiveIndicator, MIN_GAP, POLL_EVERY};
 use crate::components::status::{event_place, StateBadge};
 use crate::components::time::{local_to_rfc3339, short_time};
-use crate::model::{DeliveryFilter, DeliveryOut, DeliveryState, StatusClass};
-
-/// How often the newest page refreshes in the browser.
-pub const LIVE_INTERVAL: Duration = Duration::from_secs(2);
-
-/// A signal that ticks every `every` once the page is hydrated (never on the server).
-pub fn live_ticker(every: Duration) -> ReadSignal<u64> {
-    let (tick, set_tick) = signal(0u64);
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(move || set_tick.update(|t| *t += 1), every) {
-            on_cleanup(move || handle.clear());
-        }
-    });
-    tick
-}
+use crate::model::{DeliveryFilter, DeliveryOut, DeliveryState, LiveKind, StatusClass};
 
 #[component]
 pub fn DeliveryTable(
@@ -77,7 +63,16 @@ pub fn DeliveryTable(
         filter.track();
         back_to_live();
     });
-    let tick = live_ticker(LIVE_INTERVAL);
+    // A webhook's tab: its deliveries and itself, and new events (they queue deliveries).
+    let live = live_updates(
+        move |notice| match webhook_id {
+            Some(id) => notice.kind == LiveKind::Event || notice.webhook_id == Some(id),
+            None => true,
+        },
+        MIN_GAP,
+        POLL_EVERY,
+    );
+    let tick = live.tick;
     // Live while showing the newest page alone: with older rows appended below, new rows at the
     // top would push rows off the first page and open a gap, so live updates pause.
     let live_tick =
@@ -116,6 +111,7 @@ pub fn DeliveryTable(
                 <input type="datetime-local" name="until" value=query_value("until") />
             </label>
             <button type="submit" class="btn btn-secondary">"Filter"</button>
+            <LiveIndicator mode=live.mode />
         </Form>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             <ErrorBoundary fallback=error_fallback>

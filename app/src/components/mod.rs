@@ -7,6 +7,7 @@ pub mod error_template;
 pub mod filters;
 pub mod form;
 pub mod layout;
+pub mod live;
 pub mod preview;
 pub mod status;
 pub mod time;

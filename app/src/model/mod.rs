@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod delivery;
+pub mod live;
 pub mod preview;
 pub mod reference;
 pub mod webhook;
@@ -10,4 +11,5 @@ pub mod webhook;
 pub use admin::*;
 pub use audit::*;
 pub use delivery::*;
+pub use live::*;
 pub use webhook::*;

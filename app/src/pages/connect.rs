@@ -6,22 +6,24 @@ use leptos::prelude::*;
 use crate::api::auth::CreateToken;
 use crate::api::deliveries::unleash_connection_status;
 use crate::components::copy::CopyButton;
-use crate::components::deliveries::{live_ticker, LIVE_INTERVAL};
 use crate::components::error_template::error_fallback;
 use crate::components::form::action_error;
 use crate::components::form::ErrorBanner;
+use crate::components::live::{live_updates, LiveIndicator, MIN_GAP, POLL_EVERY};
 use crate::components::time::short_time;
+use crate::model::LiveKind;
 use crate::model::{CatchUpStatus, UnleashConnection};
 
 #[component]
 pub fn ConnectUnleashPage() -> impl IntoView {
-    let tick = live_ticker(LIVE_INTERVAL);
-    let connection = Resource::new(move || tick.get(), |_| unleash_connection_status());
+    let updates = live_updates(|notice| notice.kind == LiveKind::Event, MIN_GAP, POLL_EVERY);
+    let connection = Resource::new(move || updates.tick.get(), |_| unleash_connection_status());
     view! {
         <leptos_meta::Title text="Connect Unleash" />
         <div class="page-header">
             <h1>"Connect Unleash"</h1>
             <span class="muted small">"In Unleash: Integrations → Webhook → Configure. Paste these values."</span>
+            <LiveIndicator mode=updates.mode />
         </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             <ErrorBoundary fallback=error_fallback>

@@ -5,9 +5,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::deliveries::{get_delivery, Redeliver};
-use crate::components::deliveries::{live_ticker, LIVE_INTERVAL};
 use crate::components::error_template::error_fallback;
 use crate::components::form::{action_error, ErrorBanner};
+use crate::components::live::{live_updates, LiveIndicator, LiveMode, MIN_GAP, POLL_EVERY};
 use crate::components::status::StateBadge;
 use crate::components::time::short_time;
 use crate::model::{AttemptOut, DeliveryDetail};
@@ -18,11 +18,16 @@ pub fn DeliveryPage() -> impl IntoView {
     let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or_default();
     let redeliver = ServerAction::<Redeliver>::new();
     let redeliver_error = action_error(redeliver);
-    let tick = live_ticker(LIVE_INTERVAL);
-    // Refresh while the delivery is not final (retries, a redelivery in progress), then stop, so
-    // the page stays still while someone reads it.
+    let id_now = move || params.with_untracked(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()));
+    let updates =
+        live_updates(move |notice| notice.delivery_id.is_some() && notice.delivery_id == id_now(), MIN_GAP, POLL_EVERY);
+    let tick = updates.tick;
+    // Polling, refresh while the delivery is not final (retries, a redelivery in progress), then
+    // stop, so the page stays still while someone reads it. Live, every notice about it counts
+    // (a redelivery from elsewhere).
     let unfinished = RwSignal::new(true);
-    let live = Memo::new(move |_| if unfinished.get() { tick.get() } else { 0 });
+    let live =
+        Memo::new(move |_| if unfinished.get() || updates.mode.get() == LiveMode::Live { tick.get() } else { 0 });
     let detail = Resource::new(move || (id(), redeliver.version().get(), live.get()), |(id, _, _)| get_delivery(id));
     Effect::new(move |_| {
         if let Some(Ok(detail)) = detail.get() {
@@ -35,7 +40,7 @@ pub fn DeliveryPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             <ErrorBoundary fallback=error_fallback>
                 {move || Suspend::new(async move {
-                    detail.await.map(|detail| view! { <DeliveryView detail redeliver redeliver_error /> })
+                    detail.await.map(|detail| view! { <DeliveryView detail redeliver redeliver_error live_mode=updates.mode /> })
                 })}
             </ErrorBoundary>
         </Transition>
@@ -47,6 +52,7 @@ fn DeliveryView(
     detail: DeliveryDetail,
     redeliver: ServerAction<Redeliver>,
     redeliver_error: Signal<Option<crate::AppError>>,
+    live_mode: ReadSignal<LiveMode>,
 ) -> impl IntoView {
     let d = detail.delivery.clone();
     let finished = d.state.is_final();
@@ -68,6 +74,7 @@ fn DeliveryView(
                 </p>
             </div>
             <div class="header-actions">
+                <LiveIndicator mode=live_mode />
                 <ActionForm action=redeliver>
                     <input type="hidden" name="id" value=d.id />
                     <button type="submit" class="btn btn-primary" disabled=!finished title=if finished { "One manual attempt, no retries" } else { "Wait for the scheduled attempts" }>

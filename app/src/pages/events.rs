@@ -4,17 +4,18 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::deliveries::list_events;
-use crate::components::deliveries::{live_ticker, LIVE_INTERVAL};
 use crate::components::error_template::error_fallback;
+use crate::components::live::{live_updates, LiveIndicator, MIN_GAP, POLL_EVERY};
 use crate::components::status::{event_place, StateBadge};
 use crate::components::time::short_time;
+use crate::model::LiveKind;
 
 #[component]
 pub fn EventsPage() -> impl IntoView {
     let query = use_query_map();
     let before = Memo::new(move |_| query.read().get("before").and_then(|b| b.parse::<i64>().ok()));
-    let tick = live_ticker(LIVE_INTERVAL);
-    let live = Memo::new(move |_| if before.get().is_none() { tick.get() } else { 0 });
+    let updates = live_updates(|notice| notice.kind == LiveKind::Event, MIN_GAP, POLL_EVERY);
+    let live = Memo::new(move |_| if before.get().is_none() { updates.tick.get() } else { 0 });
     let page = Resource::new(move || (before.get(), live.get()), |(before, _)| list_events(before));
 
     view! {
@@ -22,6 +23,7 @@ pub fn EventsPage() -> impl IntoView {
         <div class="page-header">
             <h1>"Events"</h1>
             <span class="muted small">"Received through POST /api/events, caught up from Unleash, and test sends; newest first."</span>
+            <LiveIndicator mode=updates.mode />
         </div>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             <ErrorBoundary fallback=error_fallback>

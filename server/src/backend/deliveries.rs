@@ -154,6 +154,7 @@ impl DeliveryService for AppState {
             )));
         }
         tracing::info!(delivery = id, actor = %actor.name, "manual redelivery queued");
+        self.live().publish([LiveNotice::delivery(row.webhook_id, id, DeliveryState::Pending)]);
         self.dispatcher.wake();
         let row = self.db.delivery(id).await?.ok_or_else(|| AppError::NotFound(format!("delivery {id}")))?;
         Ok(delivery_out(row))
@@ -172,6 +173,8 @@ impl DeliveryService for AppState {
         let requeued = self.db.recover_failed(webhook_id, since_ms, RECOVER_CAP, &audit).await?;
         tracing::info!(webhook_id, actor = %actor.name, requeued, "failed deliveries re-queued");
         if requeued > 0 {
+            // Many deliveries of one webhook: one notice about the webhook.
+            self.live().publish([LiveNotice::webhook(webhook_id, "recovered")]);
             self.dispatcher.wake();
         }
         Ok(RecoverOut { requeued, capped: requeued >= RECOVER_CAP })
@@ -189,8 +192,12 @@ impl DeliveryService for AppState {
         let audit = NewAudit::new(actor, AuditAction::WebhookTestSent, ObjectKind::Webhook, Some(webhook_id))
             .named(webhook.title())
             .detail(serde_json::json!({ "eventType": event_type }));
-        let (_, delivery_id) = self.db.insert_test_delivery(webhook_id, &mut new, &audit).await?;
+        let (event_id, delivery_id) = self.db.insert_test_delivery(webhook_id, &mut new, &audit).await?;
         tracing::info!(webhook_id, actor = %actor.name, event_type, delivery = delivery_id, "test event queued");
+        self.live().publish([
+            LiveNotice::event(event_id),
+            LiveNotice::delivery(webhook_id, delivery_id, DeliveryState::Pending),
+        ]);
         self.dispatcher.wake();
         let row = self.db.delivery(delivery_id).await?.ok_or_else(|| AppError::internal("test delivery vanished"))?;
         Ok(delivery_out(row))

@@ -205,6 +205,7 @@ impl WebhookService for AppState {
             .detail(serde_json::json!({ "enabled": spec.enabled, "urlHost": url_host(&spec.url) }));
         let webhook = self.db.insert_webhook(&spec, &generate_secret(), &audit).await?;
         tracing::info!(webhook_id = webhook.id, actor = %actor.name, host = %url_host(&webhook.url), "webhook created");
+        self.live().publish([LiveNotice::webhook(webhook.id, "created")]);
         Ok(webhook_out(webhook, None))
     }
 
@@ -224,6 +225,7 @@ impl WebhookService for AppState {
             return Err(changed_since(&self.stored_webhook(id).await?));
         };
         tracing::info!(webhook_id = id, actor = %actor.name, version = webhook.version, "webhook updated");
+        self.live().publish([LiveNotice::webhook(id, "changed")]);
         self.get_webhook(webhook.id).await
     }
 
@@ -235,6 +237,7 @@ impl WebhookService for AppState {
         }
         self.metrics.forget_webhook(id);
         tracing::info!(webhook_id = id, actor = %actor.name, "webhook deleted");
+        self.live().publish([LiveNotice::webhook(id, "deleted")]);
         Ok(())
     }
 
@@ -248,6 +251,7 @@ impl WebhookService for AppState {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("webhook {id}")))?;
         tracing::info!(webhook_id = id, actor = %actor.name, enabled, "webhook switched");
+        self.live().publish([LiveNotice::webhook(id, if enabled { "enabled" } else { "disabled" })]);
         self.get_webhook(id).await
     }
 
@@ -269,9 +273,14 @@ impl WebhookService for AppState {
                 &actor.name,
                 self.db.now_ms(),
             );
-            if let Err(error) = self.db.insert_events(vec![notice]).await {
+            let stored = self.db.insert_events(vec![notice]).await.unwrap_or_else(|error| {
                 tracing::error!(%error, webhook_id = id, "cannot store the resumed notice");
-            }
+                Vec::new()
+            });
+            self.live().publish(
+                std::iter::once(LiveNotice::webhook(id, "resumed"))
+                    .chain(stored.iter().filter(|s| s.created).map(|s| LiveNotice::event(s.id))),
+            );
             self.dispatcher.wake();
         }
         self.get_webhook(id).await

@@ -25,7 +25,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db::deliveries::{AttemptRecord, Breaker, DueDelivery};
 use crate::db::{Db, StoreError};
+use crate::live::LiveFeed;
 use crate::metrics::Metrics;
+use app::model::LiveNotice;
 use attempt::{AttemptContext, PreparedWebhook};
 use retry::Schedule;
 use ssrf::TargetPolicy;
@@ -58,6 +60,8 @@ struct Inner {
     policy: Arc<TargetPolicy>,
     settings: Settings,
     metrics: Arc<Metrics>,
+    /// Told about every recorded attempt and breaker change (the pages' live updates).
+    live: LiveFeed,
     wake: Notify,
     running: AtomicBool,
     webhooks: Mutex<HashMap<i64, Arc<PreparedWebhook>>>,
@@ -92,6 +96,7 @@ impl Dispatcher {
         policy: Arc<TargetPolicy>,
         settings: Settings,
         metrics: Arc<Metrics>,
+        live: LiveFeed,
     ) -> Self {
         Dispatcher {
             inner: Arc::new(Inner {
@@ -100,6 +105,7 @@ impl Dispatcher {
                 policy,
                 settings,
                 metrics,
+                live,
                 wake: Notify::new(),
                 running: AtomicBool::new(false),
                 webhooks: Mutex::new(HashMap::new()),
@@ -111,6 +117,11 @@ impl Dispatcher {
     /// Asks the dispatcher to look for due work now (new events, a redelivery).
     pub fn wake(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// The live feed the dispatcher publishes to (shared with the rest of the server).
+    pub fn live(&self) -> &LiveFeed {
+        &self.inner.live
     }
 
     /// Whether the dispatch loop is running (for `/healthz`).
@@ -143,9 +154,13 @@ impl Inner {
         );
         // A manual clock (tests) wakes the loop when it is moved: work may have become due.
         let mut jumps = self.db.clock().jumps();
-        // PostgreSQL: other instances announce new deliveries (LISTEN/NOTIFY).
+        // PostgreSQL: other instances announce new deliveries and relay live notices (LISTEN/NOTIFY).
         let announced = self.db.postgres().map(|pg| pg.wake_signal());
-        let listener = self.db.postgres().and_then(|pg| pg.spawn_listener(cancel.clone()));
+        let live = self.live.clone();
+        let listener = self
+            .db
+            .postgres()
+            .and_then(|pg| pg.spawn_listener(cancel.clone(), move |payload| live.take_relayed(payload)));
         while !cancel.is_cancelled() {
             while tasks.try_join_next().is_some() {}
             let pause = match self.fill(&records, &mut tasks).await {
@@ -334,6 +349,8 @@ impl Inner {
             for tries in 1.. {
                 match self.db.record_attempts(&batch, disable_after, self.settings.breaker).await {
                     Ok(outcome) => {
+                        self.live
+                            .publish(batch.iter().map(|r| LiveNotice::delivery(r.webhook_id, r.delivery_id, r.state)));
                         self.after_batch(outcome);
                         break;
                     }
@@ -381,9 +398,18 @@ impl Inner {
         if disabled.is_empty() && outcome.breaker.is_empty() {
             return;
         }
+        self.live.publish(disabled.iter().map(|id| LiveNotice::webhook(*id, "disabled")).chain(
+            outcome.breaker.iter().map(|change| {
+                let paused = matches!(change.kind, hookline_core::operational::NoticeKind::Paused);
+                let what = if paused { "paused" } else { "resumed" };
+                LiveNotice::webhook(change.webhook_id, what)
+            }),
+        ));
         let inner = self.clone();
         tokio::spawn(async move {
-            notices::emit_batch_notices(&inner.db, disabled, outcome.breaker, inner.settings.breaker).await;
+            let stored =
+                notices::emit_batch_notices(&inner.db, disabled, outcome.breaker, inner.settings.breaker).await;
+            inner.live.publish(stored.iter().filter(|s| s.created).map(|s| LiveNotice::event(s.id)));
             inner.wake.notify_one();
         });
     }

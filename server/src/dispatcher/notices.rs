@@ -7,7 +7,7 @@
 use hookline_core::operational::{NoticeKind, WebhookNotice, HOOKLINE_ACTOR};
 
 use crate::db::deliveries::{paused_reason, Breaker, BreakerChange};
-use crate::db::events::NewEvent;
+use crate::db::events::{NewEvent, StoredEvent};
 use crate::db::webhooks::Webhook;
 use crate::db::Db;
 use crate::time::iso;
@@ -39,8 +39,13 @@ fn resumed_reason() -> String {
 }
 
 /// Takes in the notices of what a batch of attempts did to webhooks: auto-disables and breaker
-/// changes. Errors are logged: a lost notice must not hold up deliveries.
-pub async fn emit_batch_notices(db: &Db, disabled: Vec<i64>, changes: Vec<BreakerChange>, breaker: Breaker) {
+/// changes, answering what was stored. Errors are logged: a lost notice must not hold up deliveries.
+pub async fn emit_batch_notices(
+    db: &Db,
+    disabled: Vec<i64>,
+    changes: Vec<BreakerChange>,
+    breaker: Breaker,
+) -> Vec<StoredEvent> {
     let now = db.now_ms();
     let mut events = Vec::new();
     for webhook_id in disabled {
@@ -75,9 +80,10 @@ pub async fn emit_batch_notices(db: &Db, disabled: Vec<i64>, changes: Vec<Breake
         }
     }
     if events.is_empty() {
-        return;
+        return Vec::new();
     }
-    if let Err(error) = db.insert_events(events).await {
+    db.insert_events(events).await.unwrap_or_else(|error| {
         tracing::error!(%error, "cannot store the operational events of a batch");
-    }
+        Vec::new()
+    })
 }

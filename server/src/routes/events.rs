@@ -172,6 +172,7 @@ pub async fn take_in(state: &AppState, events: Vec<NewEvent>) -> Result<Vec<Stor
     let stored = state.db.insert_events(events).await?;
     let created = stored.iter().filter(|s| s.created).count();
     state.metrics.events_received(created as u64);
+    state.live().publish(stored.iter().filter(|s| s.created).map(|s| app::model::LiveNotice::event(s.id)));
     if stored.iter().any(|s| s.deliveries > 0) {
         state.dispatcher.wake();
     }

@@ -5,6 +5,7 @@ pub mod deliveries;
 pub mod events;
 pub mod extract;
 pub mod health;
+pub mod live;
 pub mod openapi;
 pub mod preview;
 pub mod webhooks;

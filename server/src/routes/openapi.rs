@@ -34,6 +34,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(super::events::router())
         .merge(super::preview::router())
         .merge(super::audit::router())
+        .merge(super::live::router())
         .routes(routes!(openapi_json))
 }
 
@@ -87,7 +88,7 @@ async fn openapi_json() -> impl IntoResponse {
     info(
         title = "Hookline API",
         description = "Hookline's JSON API: the event intake (Unleash's webhook format), webhooks, the delivery log, \
-the event-type catalog, template previews and the audit log.\n\n\
+the event-type catalog, template previews, the audit log, and a stream of change notices.\n\n\
 Authenticate with an API token (`Authorization: Bearer …`, made with `hookline token create` or in Settings → \
 API tokens), or the browser session of a signed-in admin. A token does only what its scopes allow: `events` \
 (the intake), `read` (every GET except secrets and the audit log), `admin` (everything); each operation names \
@@ -100,7 +101,7 @@ offending input when there is one. Lists are paginated by keyset: each page carr
     components(
         // The words the query filters take (parameters only refer to them).
         schemas(ErrorBody, DeliveryState, StatusClass, AuditAction),
-        responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, Unprocessable)
+        responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PayloadTooLarge, Unprocessable, Unavailable)
     ),
     modifiers(&SecuritySchemes),
     tags(
@@ -190,6 +191,9 @@ is disabled, the delivery is still pending, or a stored secret cannot be decrypt
     Unprocessable => "A value is invalid; `field` names it (its JSON name, e.g. `url`, `events[2].type`, or a \
 query parameter).",
         json!({"error": {"field": "url", "message": "enter the URL to post events to"}});
+    Unavailable => "The server cannot take this now: it has as many live streams open as it allows, in all \
+or for this admin or token (`HOOKLINE_LIVE_STREAMS`, `HOOKLINE_LIVE_STREAMS_PER_CALLER`). Poll instead, and try again later.",
+        json!({"error": {"message": "this server has 1000 live streams open, its limit (HOOKLINE_LIVE_STREAMS); the page refreshes by polling instead"}});
 }
 
 /// Examples from the event catalog's samples, so they are the events Hookline itself sends.

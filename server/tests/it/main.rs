@@ -13,6 +13,7 @@ mod catchup;
 mod delivery;
 mod errors;
 mod foundation;
+mod live;
 mod log;
 mod openapi;
 mod postgres;

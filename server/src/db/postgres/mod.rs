@@ -70,6 +70,9 @@ type IntakeWebhooks = (i64, Arc<Vec<Webhook>>);
 /// The channel new deliveries are announced on.
 const DELIVERIES_CHANNEL: &str = "hookline_deliveries";
 
+/// The channel the live feed's notices are relayed on (see `crate::live`).
+const LIVE_CHANNEL: &str = "hookline_live";
+
 impl PgDb {
     /// Connects, migrates (sqlx takes an advisory lock, so instances starting together migrate
     /// once), takes the key lock, and checks the encryption key against the database.
@@ -147,9 +150,31 @@ impl PgDb {
         Ok(())
     }
 
-    /// Listens for other instances' announcements until `stop`, waking `wake` on each; reconnects
-    /// after a lost connection (a missed announcement only delays: the dispatcher also polls).
-    pub fn spawn_listener(&self, stop: tokio_util::sync::CancellationToken) -> Option<tokio::task::JoinHandle<()>> {
+    /// Whether instances tell each other about changes with NOTIFY (`HOOKLINE_PG_NOTIFY`).
+    pub fn notifies(&self) -> bool {
+        self.notify
+    }
+
+    /// Whether the pool was closed (the server is stopping).
+    pub fn is_closed(&self) -> bool {
+        self.pool.is_closed()
+    }
+
+    /// Relays live notices (see `crate::live`) to every instance's LISTEN connection.
+    pub async fn notify_live(&self, payload: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("select pg_notify($1, $2)").bind(LIVE_CHANNEL).bind(payload).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Listens for other instances' announcements until `stop`, waking `wake` on each, and hands
+    /// relayed live notices to `on_live`; reconnects after a lost connection (a missed
+    /// announcement only delays: the dispatcher also polls, and the pages refetch on reconnect).
+    /// One connection for both: a LISTEN connection is held for as long as the server runs.
+    pub fn spawn_listener(
+        &self,
+        stop: tokio_util::sync::CancellationToken,
+        on_live: impl Fn(&str) + Send + Sync + 'static,
+    ) -> Option<tokio::task::JoinHandle<()>> {
         if !self.notify {
             return None;
         }
@@ -158,10 +183,14 @@ impl PgDb {
             while !stop.is_cancelled() {
                 let listened = async {
                     let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
-                    listener.listen(DELIVERIES_CHANNEL).await?;
+                    listener.listen_all([DELIVERIES_CHANNEL, LIVE_CHANNEL]).await?;
                     loop {
-                        listener.recv().await?;
-                        wake.notify_one();
+                        let notification = listener.recv().await?;
+                        if notification.channel() == LIVE_CHANNEL {
+                            on_live(notification.payload());
+                        } else {
+                            wake.notify_one();
+                        }
                     }
                     #[allow(unreachable_code)]
                     Ok::<(), sqlx::Error>(())
