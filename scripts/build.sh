@@ -18,6 +18,12 @@ if [[ -f .toolchain/env ]]; then
 fi
 
 SITE="$ROOT/target/site"
+# Incremental compilation of our own crates (dependencies are never incremental): after a one-line
+# change in the server, `make run` rebuilds in 45-50 s instead of 5-6 min (measured on 2 busy cores),
+# and the bench showed no slower binary. `make test` sets CARGO_INCREMENTAL=0 (one full build, no
+# caches filling the disk); the WASM build uses LTO, which Cargo never builds incrementally.
+: "${CARGO_INCREMENTAL:=1}"
+export CARGO_INCREMENTAL
 WASM_PROFILE=wasm-release
 
 step() { printf '\033[1;36m[build %s]\033[0m %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
