@@ -332,6 +332,7 @@ delegate! {
     pub async fn queue_gauges(&self, now: i64) -> Result<crate::metrics::QueueGauges, sqlx::Error>;
     pub async fn last_delivery_per_webhook(&self) -> Result<HashMap<i64, (DeliveryState, i64)>, sqlx::Error>;
     pub async fn last_delivery_of(&self, webhook_id: i64) -> Result<Option<(DeliveryState, i64)>, sqlx::Error>;
+    pub async fn head_of_line(&self, webhook_id: i64) -> Result<Option<crate::db::deliveries::HeadOfLineRow>, sqlx::Error>;
 
     // The delivery log and the dashboard (db::log).
     pub async fn list_deliveries(&self, filter: &LogFilter) -> Result<Vec<DeliveryRow>, sqlx::Error>;

@@ -227,11 +227,12 @@ impl Inner {
             // Due work we could not start (limits, leases held elsewhere): capacity frees up with a wake.
             _ => self.settings.poll_interval,
         };
-        // A paused webhook's deliveries are due already: wake when its pause ends, for the probe.
-        Ok(match next.pause_end {
-            Some(at) => pause.min(Duration::from_millis((at - now).max(1) as u64)),
-            None => pause,
-        })
+        // A paused or rate-limited webhook's deliveries are due already: wake when its pause
+        // ends (for the probe) or its next token is free.
+        Ok([next.pause_end, next.rate_next]
+            .into_iter()
+            .flatten()
+            .fold(pause, |pause, at| pause.min(Duration::from_millis((at - now).max(1) as u64))))
     }
 
     /// Picks deliveries within the free global capacity and each webhook's limit, marking them in flight.
