@@ -214,7 +214,10 @@ pub(crate) fn breaker_updates(
 /// When the dispatcher should look again (`next_times`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct NextTimes {
-    /// The earliest next attempt of any waiting delivery (it may be due already).
+    /// The earliest next attempt still to come (after now). Not the earliest of all: deliveries
+    /// due already but held back (an ordered webhook's later ones behind a retrying head, a
+    /// paused or rate-limited webhook's) would hide when the next one falls due; due work that
+    /// could not start for want of capacity wakes the loop when capacity frees up.
     pub due: Option<i64>,
     /// The end of the first pause still running (the probe may go then).
     pub pause_end: Option<i64>,
@@ -706,13 +709,13 @@ impl SqliteDb {
     }
 
     /// When the dispatcher should look again, read in one query (it runs after every round):
-    /// the earliest next attempt of any waiting delivery, the end of the first pause still
+    /// the earliest next attempt still to come, the end of the first pause still
     /// running after `now` (a paused webhook's deliveries are due already, so only the pause's end
     /// says when its probe may go), and the first time a rate-limited webhook has a token again
     /// (likewise).
     pub async fn next_times(&self, now: i64) -> Result<NextTimes, sqlx::Error> {
         sqlx::query_as(
-            "select (select min(next_attempt_at) from deliveries where next_attempt_at is not null) as due,
+            "select (select min(next_attempt_at) from deliveries where next_attempt_at > ?1) as due,
                     (select min(paused_until) from webhooks where paused_until > ?1 and enabled = 1) as pause_end,
                     (select min((rate_next_us + 999) / 1000) from webhooks
                      where rate_next_us > ?1 * 1000 and enabled = 1) as rate_next",

@@ -222,9 +222,10 @@ impl Inner {
             }
         }
         let next = self.db.next_times(now).await?;
+        // Due work we could not start (limits, leases held elsewhere): capacity frees up with a
+        // wake, and the poll interval bounds the wait.
         let pause = match next.due {
             Some(at) if at > now => Duration::from_millis((at - now) as u64).min(self.settings.poll_interval),
-            // Due work we could not start (limits, leases held elsewhere): capacity frees up with a wake.
             _ => self.settings.poll_interval,
         };
         // A paused or rate-limited webhook's deliveries are due already: wake when its pause

@@ -144,7 +144,12 @@ async fn an_ordered_webhook_holds_later_events_behind_a_failing_one() {
         w["headOfLine"]["waiting"] == 4 && w["headOfLine"]["state"] == "retrying"
     })
     .await;
-    receiver.wait_for(2, WAIT).await;
+    let head_attempts = receiver.wait_for(2, WAIT).await;
+    // The head's retry goes when it falls due (100 ms later), though the ones behind it have been
+    // due all along: they must not hide its time from the dispatcher (which would then wait for
+    // its 1 s poll instead).
+    let gap = head_attempts[1].at.duration_since(head_attempts[0].at);
+    assert!(gap < Duration::from_millis(600), "the retry waited {gap:?}");
     let first = wait_deliveries(&api, id, |items| items.len() == 5).await;
     let head = first.iter().find(|d| d["attempts"].as_i64() > Some(0)).expect("the attempted delivery");
     assert_eq!(blocked["headOfLine"]["deliveryId"], head["id"], "{blocked:#}");
@@ -167,7 +172,8 @@ async fn an_ordered_webhook_holds_later_events_behind_a_failing_one() {
 
     receiver.always(Reply::status(200));
     let done = wait_deliveries(&api, id, |items| {
-        items.len() == 6 && items.iter().all(|d| d["state"] == "succeeded" || (d["test"] == true && d["state"] == "failed"))
+        items.len() == 6
+            && items.iter().all(|d| d["state"] == "succeeded" || (d["test"] == true && d["state"] == "failed"))
     })
     .await;
     let order = flags(&receiver.received());

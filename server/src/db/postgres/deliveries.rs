@@ -273,7 +273,7 @@ impl PgDb {
 
     pub async fn next_times(&self, now: i64) -> Result<NextTimes, sqlx::Error> {
         sqlx::query_as(
-            "select (select min(next_attempt_at) from deliveries where next_attempt_at is not null) as due,
+            "select (select min(next_attempt_at) from deliveries where next_attempt_at > $1) as due,
                     (select min(paused_until) from webhooks where paused_until > $1 and enabled) as pause_end,
                     (select min((rate_next_us + 999) / 1000) from webhooks
                      where rate_next_us > $1 * 1000 and enabled) as rate_next",
