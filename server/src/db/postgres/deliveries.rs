@@ -158,7 +158,9 @@ impl PgDb {
         // decision. The circuit breaker: a paused webhook gets nothing; one whose pause has passed
         // (half-open) gets one delivery, the probe, and its pause moves to the probe's lease
         // (below). Then the rate limits and the ordering (`ClaimGate`).
-        let controlled: Vec<(i64, Option<i64>, Option<f64>, Option<i64>, bool)> = sqlx::query_as(
+        // (webhook, paused_until, rate_limit, rate_next_us, ordered)
+        type ControlRow = (i64, Option<i64>, Option<f64>, Option<i64>, bool);
+        let controlled: Vec<ControlRow> = sqlx::query_as(
             "select id, paused_until, rate_limit, rate_next_us, ordered from webhooks
              where id = any($1) and (paused_until is not null or rate_limit is not null or ordered)",
         )
