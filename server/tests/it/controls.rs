@@ -309,3 +309,55 @@ async fn postgres_two_instances_keep_one_rate_limit_and_one_order() {
     second.stop().await;
     first.stop().await;
 }
+
+/// The form (without JavaScript) sets both controls; the page says so, and what waits.
+#[tokio::test]
+async fn the_form_sets_the_controls_and_the_page_shows_what_waits() {
+    let receiver = Receiver::start().await;
+    receiver.always(Reply::status(503));
+    let (server, api) = TestServer::start_for_delivery(|config| {
+        config.retry_schedule = "0s,10s,10s,10s,10s,10s,10s,10s".into();
+    })
+    .await;
+    let browser = server.browser();
+    browser.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD, StatusCode::FOUND).await;
+    let url = receiver.url("/hook");
+    let form = |rate: &'static str| {
+        vec![
+            ("form[url]", url.clone()),
+            ("form[events][]", "feature-created".to_string()),
+            ("form[enabled]", "on".to_string()),
+            ("form[retry_policy]", "standard".to_string()),
+            ("form[rate_limit]", rate.to_string()),
+            ("form[ordered]", "on".to_string()),
+        ]
+    };
+    let refused_form = form("fast");
+    let refused: Vec<(&str, &str)> = refused_form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let response = browser.call_any(&server.url("/rpc/save_webhook"), &refused).await;
+    let text = response.text().await.expect("text");
+    assert!(text.contains("`fast` is not a number of deliveries per second"), "{text}");
+    assert!(api.get("/api/admin/webhooks", StatusCode::OK).await.as_array().is_some_and(Vec::is_empty));
+
+    let saved_form = form("0.5");
+    let saved: Vec<(&str, &str)> = saved_form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let response = browser.form(&server.url("/rpc/save_webhook"), &saved, StatusCode::FOUND).await;
+    let page_url = location(&response);
+    let id: i64 = page_url
+        .trim_start_matches("/webhooks/")
+        .split('?')
+        .next()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("redirected to {page_url}"));
+    let stored = webhook(&api, id).await;
+    assert_eq!((stored["rateLimit"].as_f64(), &stored["ordered"]), (Some(0.5), &json!(true)), "{stored:#}");
+
+    publish_flags(&api, &["f0", "f1", "f2"]).await;
+    let blocked = wait_webhook(&api, id, "blocked", |w| w["headOfLine"]["waiting"] == 2).await;
+    let page = browser.get(&server.url(&format!("/webhooks/{id}")), StatusCode::OK).await.text().await.expect("html");
+    assert!(page.contains("At most 0.5 deliveries per second"), "the controls are shown");
+    let head = blocked["headOfLine"]["deliveryId"].as_i64().unwrap_or_default();
+    assert!(page.contains(&format!("2 deliveries wait behind delivery #{head} (retrying, next attempt at")), "{page}");
+    assert!(page.contains(&format!("href=\"/deliveries/{head}\"")));
+    server.stop().await;
+}
