@@ -258,7 +258,7 @@ impl Bucket {
 }
 
 /// A webhook's rate limit and ordering as a claim reads them (in its transaction).
-#[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Controls {
     pub id: i64,
     pub rate_limit: Option<f64>,

@@ -42,7 +42,7 @@ pub struct Webhook {
     pub paused_until: Option<i64>,
     /// What the last failed attempt reported, e.g. "The receiver answered HTTP 503 Service Unavailable".
     pub last_failure: Option<String>,
-    /// At most this many deliveries per second (see `db::deliveries::RateGate`); `None`: unlimited.
+    /// At most this many deliveries per second (see `db::deliveries::Bucket`); `None`: unlimited.
     pub rate_limit: Option<app::model::PerSecond>,
     /// Deliveries leave in event order (head-of-line blocking, see `db::deliveries`).
     pub ordered: bool,

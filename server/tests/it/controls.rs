@@ -359,5 +359,7 @@ async fn the_form_sets_the_controls_and_the_page_shows_what_waits() {
     let head = blocked["headOfLine"]["deliveryId"].as_i64().unwrap_or_default();
     assert!(page.contains(&format!("2 deliveries wait behind delivery #{head} (retrying, next attempt at")), "{page}");
     assert!(page.contains(&format!("href=\"/deliveries/{head}\"")));
+    let list = browser.get(&server.url("/webhooks"), StatusCode::OK).await.text().await.expect("html");
+    assert!(list.contains("≤ 0.5/s · in order"), "the list shows the controls too");
     server.stop().await;
 }
