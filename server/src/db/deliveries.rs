@@ -664,8 +664,11 @@ impl BatchOutcome {
 impl SqliteDb {
     /// Up to `limit` deliveries that are due now and not leased, of enabled webhooks, oldest first;
     /// not those of a paused webhook, of a rate-limited one without a free token, nor those an
-    /// ordered webhook holds back (the claim checks all of it again, in its transaction).
-    pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>, sqlx::Error> {
+    /// ordered webhook holds back (the claim checks all of it again, in its transaction), nor
+    /// those of the webhooks in `full` (already at their limit of requests in flight here: their
+    /// backlog, the oldest due work while their receiver hangs, would fill the list and starve
+    /// every other webhook).
+    pub async fn due_deliveries(&self, now: i64, limit: i64, full: &[i64]) -> Result<Vec<DueDelivery>, sqlx::Error> {
         sqlx::query_as(
             "select d.id, d.uid, d.webhook_id, w.version as webhook_version, d.event_id, e.payload, d.attempts,
                     d.next_trigger, d.single_attempt
@@ -679,11 +682,13 @@ impl SqliteDb {
                     select 1 from deliveries p
                     where p.webhook_id = d.webhook_id and p.id < d.id and p.next_attempt_at is not null
                       and p.next_trigger <> 'test'))
+               and d.webhook_id not in (select value from json_each(?3))
              order by d.next_attempt_at
              limit ?2",
         )
         .bind(now)
         .bind(limit)
+        .bind(serde_json::to_string(full).unwrap_or_else(|_| "[]".into()))
         .fetch_all(&self.read)
         .await
     }
@@ -987,7 +992,7 @@ mod tests {
         let webhook = testing::webhook(&db, &["feature-created"]).await;
         let events = (0..3).map(|n| testing::event(None, "feature-created", &format!("f{n}"))).collect();
         db.insert_events(events).await.expect("insert");
-        let due = db.due_deliveries(i64::MAX / 2, 10).await.expect("due");
+        let due = db.due_deliveries(i64::MAX / 2, 10, &[]).await.expect("due");
         assert_eq!(due.len(), 3);
         let bodies = ["{\"a\":\"\\\\ \\\" \\u0000\"}", "nul \0 in the middle, tab \t, line\nbreak", "ünïcödé 🎉 ✓"];
         let batch: Vec<AttemptRecord> = due

@@ -203,9 +203,20 @@ impl Inner {
         tasks: &mut JoinSet<()>,
     ) -> Result<Duration, StoreError> {
         let now = self.db.now_ms();
-        let free = self.settings.concurrency.saturating_sub(relock(&self.flight).ids.len());
+        let (free, full) = {
+            let flight = relock(&self.flight);
+            let full: Vec<i64> = flight
+                .per_webhook
+                .iter()
+                .filter(|(_, busy)| **busy >= self.settings.per_webhook_concurrency)
+                .map(|(webhook, _)| *webhook)
+                .collect();
+            (self.settings.concurrency.saturating_sub(flight.ids.len()), full)
+        };
         if free > 0 {
-            let candidates = self.db.due_deliveries(now, (free * 4).min(2000) as i64).await?;
+            // Not the webhooks at their in-flight limit: a hanging receiver's backlog is the oldest
+            // due work and would crowd every other webhook out of the candidates.
+            let candidates = self.db.due_deliveries(now, (free * 4).min(2000) as i64, &full).await?;
             let chosen = self.choose(candidates, free);
             if !chosen.is_empty() {
                 let ids: Vec<i64> = chosen.iter().map(|d| d.id).collect();

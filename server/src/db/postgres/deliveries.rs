@@ -86,7 +86,7 @@ async fn no_flush_wait(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
 }
 
 impl PgDb {
-    pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>, sqlx::Error> {
+    pub async fn due_deliveries(&self, now: i64, limit: i64, full: &[i64]) -> Result<Vec<DueDelivery>, sqlx::Error> {
         sqlx::query_as(
             "select d.id, d.uid, d.webhook_id, w.version as webhook_version, d.event_id, e.payload, d.attempts,
                     d.next_trigger, d.single_attempt
@@ -100,11 +100,13 @@ impl PgDb {
                     select 1 from deliveries p
                     where p.webhook_id = d.webhook_id and p.id < d.id and p.next_attempt_at is not null
                       and p.next_trigger <> 'test'))
+               and d.webhook_id <> all($3)
              order by d.next_attempt_at
              limit $2",
         )
         .bind(now)
         .bind(limit)
+        .bind(full)
         .fetch_all(&self.pool)
         .await
     }
