@@ -9,6 +9,9 @@
 #                                                       # HOOKLINE_BENCH_POSTGRES names one)
 #   scripts/bench.sh backends --events 20000       # SQLite, PostgreSQL x1 and x2 in one run, side by side
 #   scripts/bench.sh --repeat 10 --rate 200 --events 4000   # N runs: min / median / max of each figure
+#   scripts/bench.sh --rate-limit 100 --events 3000  # how closely a webhook's rate limit is kept
+#   scripts/bench.sh isolation --events 10000      # 4 healthy webhooks alone, then beside a 5th whose
+#                                                  # receiver answers 500, then one that times out
 #   scripts/bench.sh logpage                       # the log pages with 1,000,000 deliveries
 #   scripts/bench.sh render                        # template rendering (criterion)
 #   scripts/bench.sh check                         # the short regression check `make test` runs
@@ -105,6 +108,29 @@ checks = [
 for text, ok in checks:
     print(("ok    " if ok else "FAIL  ") + text)
 sys.exit(0 if all(ok for _, ok in checks) else 1)
+PY
+  exit $?
+fi
+
+# Isolation: the throughput to 4 healthy webhooks alone, then with a fifth whose receiver answers
+# 500, then with one that never answers in time; each run's change against the first.
+if [[ "${1:-}" == isolation ]]; then
+  shift
+  results="$(mktemp -d)"
+  target/release/bench --webhooks 4 "$@" --json >"$results/alone.json"
+  target/release/bench --webhooks 4 --failing 1 --failing-mode 500 "$@" --json >"$results/500.json"
+  target/release/bench --webhooks 4 --failing 1 --failing-mode timeout "$@" --json >"$results/timeout.json"
+  python3 - "$results" <<'PY'
+import json, pathlib, sys
+runs = {name: json.loads(pathlib.Path(sys.argv[1], name + ".json").read_text()) for name in ["alone", "500", "timeout"]}
+base = runs["alone"]["deliveries_per_s"]
+print("4 healthy webhooks            deliveries/s  change   p99 ms  failing receiver's requests  lost")
+for name, label in [("alone", "alone"), ("500", "+1 answering 500"), ("timeout", "+1 timing out")]:
+    f = runs[name]
+    change = (f["deliveries_per_s"] - base) / base * 100 if base else 0.0
+    p99 = (f.get("latency") or {}).get("p99_ms")
+    print(f"{label:<29} {f['deliveries_per_s']:>13.0f} {change:>+6.1f} % {p99!s:>8} {f.get('failing_requests') or 0:>28} {f['lost']:>5}")
+sys.exit(1 if any(f["lost"] for f in runs.values()) else 0)
 PY
   exit $?
 fi

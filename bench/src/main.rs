@@ -11,6 +11,10 @@
 //!    publish-to-receipt latency, lost and duplicate deliveries, Hookline's memory and CPU, and a
 //!    ceiling (the same receiver driven by a bare client loop).
 //!
+//! `--rate-limit R` gives every webhook that limit and reports how closely it was kept;
+//! `--failing N` adds N webhooks whose receiver fails (500, or `--failing-mode timeout`), to show
+//! that they do not slow the healthy ones.
+//!
 //! The exit code is 1 when a delivery was lost.
 
 mod hookline;
@@ -102,6 +106,21 @@ struct Args {
     #[arg(long, default_value_t = 0.0, value_parser = parse_fraction)]
     receiver_error_rate: f64,
 
+    /// Give every bench webhook this rate limit (deliveries per second); the report says how
+    /// closely it was kept. [default: no limit]
+    #[arg(long, value_parser = parse_rate_limit)]
+    rate_limit: Option<f64>,
+
+    /// Isolation: add this many webhooks whose receiver fails (see --failing-mode); the report's
+    /// delivery rate is the healthy webhooks' (compare with a run without).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+    failing: u32,
+
+    /// How the --failing webhooks' receiver fails: `500` at once, or `timeout` (never answers in
+    /// time; Hookline's request timeout ends each attempt).
+    #[arg(long, default_value = "500", value_parser = ["500", "timeout"])]
+    failing_mode: String,
+
     /// The hookline binary. [default: `hookline` next to this executable, i.e. target/release/hookline]
     #[arg(long)]
     hookline: Option<PathBuf>,
@@ -115,6 +134,13 @@ fn parse_rate(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
         _ => Err(format!("`{text}` is not a positive number of events per second")),
+    }
+}
+
+fn parse_rate_limit(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && (0.001..=10_000.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("`{text}` is not a rate limit from 0.001 to 10000 deliveries per second")),
     }
 }
 
@@ -212,6 +238,7 @@ async fn run(args: Args) -> anyhow::Result<Figures> {
         latency: Duration::from_millis(args.receiver_latency_ms),
         error_rate: args.receiver_error_rate,
         max_attempts,
+        failing: if args.failing_mode == "timeout" { receiver::Failing::Timeout } else { receiver::Failing::Status500 },
     };
     let receiver = receiver::start(behaviour).await?;
     step!("receiver on http://{}", receiver.addr);
@@ -237,9 +264,19 @@ async fn run(args: Args) -> anyhow::Result<Figures> {
     let intake = Intake::new(client.clone(), servers.iter().map(|s| s.base_url.clone()).collect(), &token)?;
     for index in 0..webhooks {
         let target = format!("http://{}/hook/{index}", receiver.addr);
-        intake.create_webhook(index, &target).await.with_context(|| format!("creating webhook {index}"))?;
+        intake
+            .create_webhook(index, &target, args.rate_limit)
+            .await
+            .with_context(|| format!("creating webhook {index}"))?;
     }
-    step!("{webhooks} webhook(s) created; publishing {events} events");
+    for index in 0..args.failing as usize {
+        let target = format!("http://{}/failing/{index}", receiver.addr);
+        intake
+            .create_webhook(webhooks + index, &target, None)
+            .await
+            .with_context(|| format!("creating failing webhook {index}"))?;
+    }
+    step!("{webhooks} webhook(s) created (+{} failing); publishing {events} events", args.failing);
 
     let server_cpu_before = servers_cpu(&servers, ticks)?;
     let postgres_cpu_before = match args.postgres_pid.filter(|_| postgres) {
@@ -296,9 +333,10 @@ async fn run(args: Args) -> anyhow::Result<Figures> {
     }
     let server_exit = exits.join(", ");
 
-    let (outcome, receiver_requests, receiver_500s, duplicates, split_ids, malformed, sample) = {
+    let (outcome, receiver_requests, receiver_500s, duplicates, split_ids, malformed, sample, rate_kept) = {
         let tally = receiver.shared.tally();
         let outcome = report::outcome(&published, webhooks, &tally, max_attempts);
+        let rate_kept = args.rate_limit.and_then(|limit| report::RateKept::measure(limit, &tally.arrivals, webhooks));
         (
             outcome,
             tally.requests,
@@ -307,6 +345,7 @@ async fn run(args: Args) -> anyhow::Result<Figures> {
             tally.split_ids,
             tally.malformed,
             tally.sample_body.clone(),
+            rate_kept,
         )
     };
     if outcome.lost > 0 {
@@ -350,6 +389,9 @@ async fn run(args: Args) -> anyhow::Result<Figures> {
             retry_schedule: RETRY_SCHEDULE,
             receiver_latency_ms: args.receiver_latency_ms,
             receiver_error_rate: args.receiver_error_rate,
+            rate_limit: args.rate_limit,
+            failing_webhooks: args.failing as usize,
+            failing_mode: if args.failing_mode == "timeout" { "timeout" } else { "500" },
         },
         intake_requests: published.requests,
         publish_s: round(publish_s, 3),
@@ -382,6 +424,8 @@ async fn run(args: Args) -> anyhow::Result<Figures> {
         server_exit,
         server_log_problems: problems.len(),
         server_log_sample: problems.into_iter().take(10).collect(),
+        rate_kept,
+        failing_requests: (args.failing > 0).then(|| receiver.shared.failing_requests()),
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&figures).context("cannot encode the figures")?);

@@ -65,11 +65,13 @@ impl Intake {
     }
 
     /// `POST /api/admin/webhooks` for webhook `index`; returns Hookline's id.
-    pub async fn create_webhook(&self, index: usize, target: &str) -> anyhow::Result<i64> {
+    /// `rate_limit`: the webhook's limit in deliveries per second (None: unlimited).
+    pub async fn create_webhook(&self, index: usize, target: &str, rate_limit: Option<f64>) -> anyhow::Result<i64> {
         let body = json!({
             "url": target,
             "events": ["feature-created"],
             "description": format!("bench {index}"),
+            "rateLimit": rate_limit,
         });
         let response = self
             .client

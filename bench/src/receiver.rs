@@ -5,6 +5,8 @@
 //! Unleash's format, `{"id": 7, "type": ..., ...}`), then answers 200 — or 500 for the configured
 //! fraction of requests, so Hookline retries. `POST /ceiling` answers 200 without recording: the
 //! bare-client loop of [`crate::publish::ceiling`] drives it to measure what the receiver can take.
+//! `POST /failing/{i}` is the target of the isolation runs' failing webhooks: it answers 500, or
+//! holds the request until Hookline's request timeout gives up on it, and only counts.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -30,6 +32,17 @@ pub struct Behaviour {
     /// Attempts Hookline makes per delivery (the length of the retry schedule): a pair whose every
     /// attempt was answered 500 is "exhausted", not lost.
     pub max_attempts: u32,
+    /// How `/failing/{i}` fails.
+    pub failing: Failing,
+}
+
+/// How the failing webhooks' receiver fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failing {
+    /// Answers 500 at once.
+    Status500,
+    /// Never answers in time (Hookline's request timeout ends each attempt).
+    Timeout,
 }
 
 /// What arrived for one (event, webhook) pair.
@@ -64,6 +77,8 @@ pub struct Tally {
     pub malformed: u64,
     /// The first delivered body, replayed by the ceiling loop.
     pub sample_body: Option<Bytes>,
+    /// When each request to webhook `i` arrived (all answers), for the rate-limit precision.
+    pub arrivals: HashMap<usize, Vec<Instant>>,
     accepted_per_id: HashMap<String, u32>,
 }
 
@@ -73,6 +88,7 @@ pub struct Shared {
     behaviour: Behaviour,
     tally: Mutex<Tally>,
     ceiling_requests: AtomicU64,
+    failing_requests: AtomicU64,
 }
 
 impl Shared {
@@ -85,6 +101,11 @@ impl Shared {
     pub fn ceiling_requests(&self) -> u64 {
         self.ceiling_requests.load(Ordering::Relaxed)
     }
+
+    /// Requests the failing webhooks' receiver got.
+    pub fn failing_requests(&self) -> u64 {
+        self.failing_requests.load(Ordering::Relaxed)
+    }
 }
 
 /// A running receiver.
@@ -95,9 +116,15 @@ pub struct Receiver {
 
 /// Binds `127.0.0.1:0` and serves on the current (multi-threaded) runtime.
 pub async fn start(behaviour: Behaviour) -> anyhow::Result<Receiver> {
-    let shared = Arc::new(Shared { behaviour, tally: Mutex::default(), ceiling_requests: AtomicU64::new(0) });
+    let shared = Arc::new(Shared {
+        behaviour,
+        tally: Mutex::default(),
+        ceiling_requests: AtomicU64::new(0),
+        failing_requests: AtomicU64::new(0),
+    });
     let app = Router::new()
         .route("/hook/{index}", post(hook))
+        .route("/failing/{index}", post(failing))
         .route("/ceiling", post(ceiling))
         .with_state(Arc::clone(&shared));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind the receiver")?;
@@ -129,6 +156,7 @@ async fn hook(
     {
         let mut tally = shared.tally();
         tally.requests += 1;
+        tally.arrivals.entry(index).or_default().push(at);
         match (webhook_id, event_id) {
             (Some(webhook_id), Some(event_id)) => {
                 record(&mut tally, &behaviour, (event_id, index), webhook_id, at, fail)
@@ -180,6 +208,16 @@ fn record(tally: &mut Tally, behaviour: &Behaviour, key: (i64, usize), webhook_i
             tally.duplicates += 1;
         }
     }
+}
+
+/// A failing webhook's receiver: 500, or an answer that comes too late.
+async fn failing(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.failing_requests.fetch_add(1, Ordering::Relaxed);
+    if shared.behaviour.failing == Failing::Timeout {
+        // Longer than any request timeout: Hookline gives up first.
+        tokio::time::sleep(Duration::from_secs(300)).await;
+    }
+    StatusCode::INTERNAL_SERVER_ERROR
 }
 
 /// The same work as [`hook`] (header, JSON body) minus the bookkeeping.

@@ -34,6 +34,72 @@ pub struct Setup {
     pub retry_schedule: &'static str,
     pub receiver_latency_ms: u64,
     pub receiver_error_rate: f64,
+    /// Each bench webhook's rate limit, deliveries per second (`--rate-limit`).
+    pub rate_limit: Option<f64>,
+    /// Extra webhooks whose receiver fails (`--failing`), and how (`500` or `timeout`).
+    pub failing_webhooks: usize,
+    pub failing_mode: &'static str,
+}
+
+/// How closely the rate limit was kept, measured from the receiver's arrival times.
+#[derive(Debug, Serialize)]
+pub struct RateKept {
+    pub limit: f64,
+    /// The burst Hookline allows after a quiet spell: one second's worth, at least 1.
+    pub burst: usize,
+    /// Requests per second after the burst (mean over the webhooks): (n - burst) requests over the
+    /// time from the burst's last to the last.
+    pub steady_per_s: f64,
+    /// (steady - limit) / limit, in %: the worst webhook (largest magnitude).
+    pub error_pct: f64,
+    /// The fastest any webhook went over any `burst + limit` consecutive requests (one second's
+    /// worth after a burst), requests per second.
+    pub peak_per_s: f64,
+    /// First to last request, all included (burst too), mean over the webhooks.
+    pub overall_per_s: f64,
+}
+
+impl RateKept {
+    /// The figures from each webhook's arrival times, for a limit of `limit` per second.
+    pub fn measure(limit: f64, arrivals: &HashMap<usize, Vec<Instant>>, webhooks: usize) -> Option<RateKept> {
+        let burst = (limit.floor() as usize).max(1);
+        let (mut steady, mut overall, mut error, mut peak) = (Vec::new(), Vec::new(), 0.0f64, 0.0f64);
+        for index in 0..webhooks {
+            let Some(times) = arrivals.get(&index) else { continue };
+            let mut times = times.clone();
+            times.sort();
+            if times.len() <= burst + 1 {
+                continue;
+            }
+            let last = times[times.len() - 1];
+            let after_burst = last.duration_since(times[burst - 1]).as_secs_f64();
+            if after_burst > 0.0 {
+                let rate = (times.len() - burst) as f64 / after_burst;
+                steady.push(rate);
+                let off = (rate - limit) / limit * 100.0;
+                if off.abs() > error.abs() {
+                    error = off;
+                }
+            }
+            overall.push((times.len() - 1) as f64 / last.duration_since(times[0]).as_secs_f64().max(1e-9));
+            let window = burst + limit.ceil() as usize;
+            for pair in times.windows(window.min(times.len())) {
+                let span = pair[pair.len() - 1].duration_since(pair[0]).as_secs_f64();
+                if span > 0.0 {
+                    peak = peak.max((pair.len() - 1) as f64 / span);
+                }
+            }
+        }
+        let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len() as f64;
+        (!steady.is_empty()).then(|| RateKept {
+            limit,
+            burst,
+            steady_per_s: round(mean(&steady), 2),
+            error_pct: round(error, 2),
+            peak_per_s: round(peak, 2),
+            overall_per_s: round(mean(&overall), 2),
+        })
+    }
 }
 
 /// Publish-to-receipt latency, in milliseconds.
@@ -106,6 +172,10 @@ pub struct Figures {
     /// Warning and error lines Hookline logged (RUST_LOG=warn).
     pub server_log_problems: usize,
     pub server_log_sample: Vec<String>,
+    /// With `--rate-limit`: how closely it was kept.
+    pub rate_kept: Option<RateKept>,
+    /// With `--failing`: the requests the failing webhooks' receiver got.
+    pub failing_requests: Option<u64>,
 }
 
 /// Delivery outcomes per expected pair.
@@ -230,11 +300,38 @@ pub fn text(f: &Figures) -> String {
         "  ingest       {:.0} events/s  ({} events in {:.2} s, {} requests)",
         f.ingest_events_per_s, s.events, f.publish_s, f.intake_requests
     );
+    if let Some(limit) = s.rate_limit {
+        let _ = writeln!(out, "               every webhook limited to {limit} deliveries/s");
+    }
+    if s.failing_webhooks > 0 {
+        let _ = writeln!(
+            out,
+            "               plus {} failing webhook(s) whose receiver {} (not counted below)",
+            s.failing_webhooks,
+            if s.failing_mode == "timeout" { "never answers in time" } else { "answers 500" }
+        );
+    }
+    let healthy = if s.failing_webhooks > 0 { " to the healthy webhooks" } else { "" };
     let _ = writeln!(
         out,
-        "  delivery     {:.0} deliveries/s  ({} unique in {:.2} s, first publish to last receipt)",
+        "  delivery     {:.0} deliveries/s{healthy}  ({} unique in {:.2} s, first publish to last receipt)",
         f.deliveries_per_s, f.delivered, f.delivery_s
     );
+    if let Some(r) = &f.rate_kept {
+        let _ = writeln!(
+            out,
+            "  rate limit   {:.2} requests/s after the burst of {} vs the limit {}: error {:+.2} %",
+            r.steady_per_s, r.burst, r.limit, r.error_pct
+        );
+        let _ = writeln!(
+            out,
+            "               fastest second (burst + 1 s worth): {:.2}/s; overall, burst included: {:.2}/s",
+            r.peak_per_s, r.overall_per_s
+        );
+    }
+    if let Some(requests) = f.failing_requests {
+        let _ = writeln!(out, "  failing      the failing webhooks' receiver got {requests} requests");
+    }
     match &f.latency {
         Some(l) => {
             let _ = writeln!(

@@ -35,6 +35,12 @@ pub struct WebhookForm {
     pub environments: String,
     #[serde(default)]
     pub retry_policy: String,
+    /// Deliveries per second; empty for no limit.
+    #[serde(default)]
+    pub rate_limit: String,
+    /// A checkbox: present ("on") when ticked.
+    #[serde(default)]
+    pub ordered: Option<String>,
     #[serde(default)]
     pub save_anyway: Option<String>,
     /// The version of the webhook the form was opened on (editing only).
@@ -58,6 +64,15 @@ impl WebhookForm {
                 RetryPolicy::parse(other).ok_or_else(|| AppError::invalid("retryPolicy", "choose a retry policy"))?,
             ),
         };
+        let rate_limit = match self.rate_limit.trim() {
+            "" => None,
+            text => Some(PerSecond(text.parse::<f64>().map_err(|_| {
+                AppError::invalid(
+                    "rateLimit",
+                    format!("`{text}` is not a number of deliveries per second, like 0.5 or 20"),
+                )
+            })?)),
+        };
         Ok(WebhookIn {
             description: Some(self.description),
             url: self.url,
@@ -70,6 +85,8 @@ impl WebhookForm {
             projects: Some(split_list(&self.projects)),
             environments: Some(split_list(&self.environments)),
             retry_policy,
+            rate_limit,
+            ordered: Some(self.ordered.is_some()),
             save_anyway: Some(self.save_anyway.is_some()),
             version: self.version,
         })
@@ -187,6 +204,9 @@ impl WebhookDraft {
             paused_until: None,
             consecutive_failures: 0,
             last_error: None,
+            rate_limit: self.form.rate_limit.trim().parse::<f64>().ok().map(PerSecond),
+            ordered: form.ordered.is_some(),
+            head_of_line: None,
             last_delivery: None,
             created_at: String::new(),
             updated_at: String::new(),
@@ -251,5 +271,17 @@ mod tests {
         assert_eq!(input.projects, Some(vec!["web-shop".to_string(), "mobile".to_string()]));
         assert_eq!(input.retry_policy, Some(RetryPolicy::Unleash));
         assert_eq!(input.save_anyway, Some(false));
+        assert_eq!((input.rate_limit, input.ordered), (None, Some(false)));
+    }
+
+    #[test]
+    fn the_rate_limit_field_takes_numbers_only() {
+        let form =
+            |rate: &str| WebhookForm { rate_limit: rate.into(), ordered: Some("on".into()), ..Default::default() };
+        let input = form(" 0.5 ").into_input().expect("a number");
+        assert_eq!((input.rate_limit, input.ordered), (Some(PerSecond(0.5)), Some(true)));
+        let err = form("fast").into_input().unwrap_err();
+        assert_eq!(err.field(), Some("rateLimit"));
+        assert!(err.to_string().contains("`fast` is not a number"), "{err}");
     }
 }

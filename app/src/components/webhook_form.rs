@@ -51,6 +51,8 @@ pub fn WebhookEditor(
     let projects = value_of(|w| w.projects.join(", "));
     let environments = value_of(|w| w.environments.join(", "));
     let retry_policy = initial.as_ref().map(|w| w.retry_policy).unwrap_or_default();
+    let rate_limit = initial.as_ref().and_then(|w| w.rate_limit).map(|rate| rate.to_string()).unwrap_or_default();
+    let ordered = initial.as_ref().is_some_and(|w| w.ordered);
     let selected: RwSignal<BTreeSet<String>> = RwSignal::new(
         initial
             .as_ref()
@@ -81,7 +83,7 @@ pub fn WebhookEditor(
         <ActionForm action=save attr:class="webhook-form" attr:id="webhook-form">
             {id.map(|id| view! { <input type="hidden" name="id" value=id /> })}
             {version.map(|version| view! { <input type="hidden" name="form[version]" value=version /> })}
-            <ErrorBanner error fields=&["url", "description", "contentType", "authorization", "headers", "bodyTemplate", "events", "projects", "environments", "retryPolicy"] />
+            <ErrorBanner error fields=&["url", "description", "contentType", "authorization", "headers", "bodyTemplate", "events", "projects", "environments", "retryPolicy", "rateLimit"] />
 
             <section class="card">
                 <h2>"Destination"</h2>
@@ -162,6 +164,18 @@ pub fn WebhookEditor(
                                 <option value=policy.as_str() selected=policy == retry_policy>{policy.label()}</option>
                             }).collect_view()}
                         </select>
+                    </label>
+                </div>
+                <div class="grid-2">
+                    <label class="field">
+                        <span>"Rate limit (deliveries per second)"</span>
+                        <input type="text" inputmode="decimal" name="form[rate_limit]" value=rate_limit placeholder="no limit" autocomplete="off" aria-invalid=invalid("rateLimit") />
+                        <small class="hint">"e.g. 0.5 or 20; empty for no limit. Retries, redeliveries and test sends count too; deliveries over the rate wait and keep their retries."</small>
+                        <FieldError error field="rateLimit" />
+                    </label>
+                    <label class="checkbox">
+                        <input type="checkbox" name="form[ordered]" checked=ordered />
+                        "Deliver in event order: a delivery waits until the previous one succeeded or failed for good (one failing delivery holds back all later ones)"
                     </label>
                 </div>
             </section>

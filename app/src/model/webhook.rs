@@ -25,6 +25,73 @@ pub const COMMON_CONTENT_TYPES: [&str; 5] =
 /// Body templates larger than this are refused.
 pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
 const MAX_HEADERS: usize = 50;
+/// The highest rate limit accepted, in deliveries per second.
+pub const MAX_RATE_LIMIT: f64 = 10_000.0;
+/// The lowest rate limit accepted: one delivery every 1,000 seconds.
+pub const MIN_RATE_LIMIT: f64 = 0.001;
+
+/// A rate limit in deliveries per second (a JSON number). Compared by bit pattern, which keeps the
+/// types holding it `Eq`; a validated one is finite and positive, never NaN.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PerSecond(pub f64);
+
+impl PartialEq for PerSecond {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for PerSecond {}
+
+impl std::fmt::Display for PerSecond {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // f64's Display prints the shortest text that reads back the same: 0.5, 20, 1000.
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A rate limit as the API takes it: finite, positive, within [`MIN_RATE_LIMIT`, `MAX_RATE_LIMIT`].
+pub fn validate_rate_limit(rate: f64) -> Result<PerSecond, AppError> {
+    if !rate.is_finite() {
+        return Err(AppError::invalid("rateLimit", "enter a number of deliveries per second, like 0.5 or 20"));
+    }
+    if rate <= 0.0 {
+        return Err(AppError::invalid(
+            "rateLimit",
+            format!("a rate limit must be positive (deliveries per second), not {rate}; leave it empty for no limit"),
+        ));
+    }
+    if rate < MIN_RATE_LIMIT {
+        return Err(AppError::invalid(
+            "rateLimit",
+            format!("use at least {MIN_RATE_LIMIT} deliveries per second (one every 1,000 seconds)"),
+        ));
+    }
+    if rate > MAX_RATE_LIMIT {
+        return Err(AppError::invalid(
+            "rateLimit",
+            format!("use at most {MAX_RATE_LIMIT} deliveries per second, or leave it empty for no limit"),
+        ));
+    }
+    Ok(PerSecond(rate))
+}
+
+/// An ordered webhook's head of line: the unfinished delivery that holds back the later ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct HeadOfLine {
+    /// The delivery that goes next (see `GET /api/admin/deliveries/{id}`).
+    pub delivery_id: i64,
+    pub state: hookline_core::delivery::DeliveryState,
+    /// When its next attempt is due (it may be due already, or in flight).
+    pub next_attempt_at: Option<String>,
+    /// Its attempt is being made right now.
+    pub in_flight: bool,
+    /// How many later deliveries of the webhook wait behind it.
+    pub waiting: i64,
+}
 const MAX_FILTER_VALUES: usize = 100;
 
 /// How failed deliveries are retried.
@@ -110,6 +177,15 @@ pub struct WebhookOut {
     pub consecutive_failures: i64,
     /// What the last failed attempt reported, e.g. `The receiver answered HTTP 503 Service Unavailable`.
     pub last_error: Option<String>,
+    /// At most this many deliveries per second (every attempt counts: retries, redeliveries and
+    /// test sends too); null: unlimited. Deliveries over the rate wait, keeping their retries.
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<f64>, example = 20))]
+    pub rate_limit: Option<PerSecond>,
+    /// Deliveries leave in event order: an unfinished one holds back the later ones
+    /// (head-of-line blocking).
+    pub ordered: bool,
+    /// When ordered and something is queued: the delivery that goes next and how many wait behind it.
+    pub head_of_line: Option<HeadOfLine>,
     pub last_delivery: Option<LastDelivery>,
     pub created_at: String,
     pub updated_at: String,
@@ -187,7 +263,9 @@ impl EventTypeOut {
     "projects": ["web-shop"],
     "environments": [],
     "enabled": true,
-    "retryPolicy": "standard"
+    "retryPolicy": "standard",
+    "rateLimit": 20,
+    "ordered": false
 })))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookIn {
@@ -246,6 +324,18 @@ pub struct WebhookIn {
     /// How failed deliveries are retried (default `standard`).
     #[serde(default)]
     pub retry_policy: Option<RetryPolicy>,
+    /// At most this many deliveries per second, e.g. `0.5` or `20` (between 0.001 and 10000);
+    /// null or absent: unlimited. Every attempt counts, retries, redeliveries and test sends
+    /// included, on every instance; deliveries over the rate wait and keep their retries.
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<f64>, minimum = 0.001, maximum = 10000, example = 20))]
+    pub rate_limit: Option<PerSecond>,
+    /// Deliver in event order (default false): a delivery is not sent while an earlier one of this
+    /// webhook is pending, retrying or in flight; it goes once that one succeeded or failed for
+    /// good. This is head-of-line blocking: one failing delivery holds back all later ones for as
+    /// long as its retries last. Test sends are outside the order.
+    #[serde(default)]
+    pub ordered: Option<bool>,
     /// Save even if the template renders invalid JSON for some subscribed event type.
     #[serde(default)]
     pub save_anyway: Option<bool>,
@@ -270,6 +360,10 @@ pub struct WebhookSpec {
     pub projects: Vec<String>,
     pub environments: Vec<String>,
     pub retry_policy: RetryPolicy,
+    /// Deliveries per second at most; `None`: unlimited.
+    pub rate_limit: Option<PerSecond>,
+    /// Deliveries leave in event order (head-of-line blocking).
+    pub ordered: bool,
 }
 
 /// The stored values a masked field falls back to on update.
@@ -395,6 +489,7 @@ impl WebhookIn {
 
         let projects = validate_filter("projects", self.projects.as_deref().unwrap_or_default())?;
         let environments = validate_filter("environments", self.environments.as_deref().unwrap_or_default())?;
+        let rate_limit = self.rate_limit.map(|rate| validate_rate_limit(rate.0)).transpose()?;
 
         Ok(WebhookSpec {
             description,
@@ -408,6 +503,8 @@ impl WebhookIn {
             projects,
             environments,
             retry_policy: self.retry_policy.unwrap_or_default(),
+            rate_limit,
+            ordered: self.ordered.unwrap_or(false),
         })
     }
 }
@@ -702,6 +799,31 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.field(), Some("bodyTemplate"));
         assert!(err.to_string().contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn rate_limits_are_positive_and_bounded() {
+        let with = |rate: f64| WebhookIn { rate_limit: Some(PerSecond(rate)), ..valid_input() };
+        for (rate, expected) in [
+            (0.0, "must be positive"),
+            (-2.0, "must be positive"),
+            (f64::NAN, "enter a number"),
+            (f64::INFINITY, "enter a number"),
+            (0.0001, "at least 0.001"),
+            (10_000.5, "at most 10000"),
+        ] {
+            let err = with(rate).validate(&StoredSecrets::default()).unwrap_err();
+            assert_eq!(err.field(), Some("rateLimit"), "{rate}");
+            assert!(err.to_string().contains(expected), "{rate}: {err}");
+        }
+        for rate in [0.5, 20.0, 10_000.0] {
+            assert_eq!(
+                with(rate).validate(&StoredSecrets::default()).expect("valid").rate_limit,
+                Some(PerSecond(rate))
+            );
+        }
+        let spec = valid_input().validate(&StoredSecrets::default()).expect("valid");
+        assert_eq!((spec.rate_limit, spec.ordered), (None, false), "no limit and no ordering by default");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::components::error_template::error_fallback;
 use crate::components::form::{action_error, ErrorBanner};
 use crate::components::time::short_time;
 use crate::components::webhook_form::WebhookEditor;
-use crate::model::WebhookOut;
+use crate::model::{HeadOfLine, WebhookOut};
 
 /// `/webhooks/new`.
 #[component]
@@ -106,6 +106,7 @@ fn WebhookHeader(webhook: WebhookOut, toggle: ServerAction<SetWebhookEnabled>) -
     };
     let last_error = webhook.last_error.clone();
     let failures = webhook.consecutive_failures;
+    let controls = controls_summary(&webhook);
     view! {
         <div class="page-header">
             <div>
@@ -120,6 +121,7 @@ fn WebhookHeader(webhook: WebhookOut, toggle: ServerAction<SetWebhookEnabled>) -
                     }}
                 </h1>
                 <p class="muted small mono">{webhook.url.clone()}</p>
+                {controls.map(|text| view! { <p class="muted small" data-testid="controls">{text}</p> })}
             </div>
             <div class="header-actions">
                 <ActionForm action=toggle>
@@ -171,11 +173,52 @@ fn WebhookHeader(webhook: WebhookOut, toggle: ServerAction<SetWebhookEnabled>) -
                 </div>
             }
         })}
+        {webhook.head_of_line.clone().filter(|head| head.waiting > 0).map(|head| {
+            let href = format!("/deliveries/{}", head.delivery_id);
+            view! {
+                <div class="alert alert-warning" role="status" data-testid="head-of-line">
+                    {head_of_line_text(&head)}
+                    " " <a href=href>"Open the delivery"</a>
+                </div>
+            }
+        })}
         <ErrorBanner error=toggle_error />
         <ErrorBanner error=resume_error />
         <ErrorBanner error=dup_error />
         <ErrorBanner error=del_error />
     }
+}
+
+/// The webhook's delivery controls in a line ("At most 20 deliveries per second · in event
+/// order"), or nothing when it has none.
+fn controls_summary(webhook: &WebhookOut) -> Option<String> {
+    let mut parts = Vec::new();
+    if let Some(rate) = webhook.rate_limit {
+        parts.push(format!("At most {rate} deliveries per second"));
+    }
+    if webhook.ordered {
+        parts.push("delivered in event order (a failing delivery holds back the later ones)".to_string());
+    }
+    let text = parts.join(" · ");
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect())
+}
+
+/// "3 deliveries wait behind delivery #12 (retrying, next attempt at 14:05:10)."
+pub fn head_of_line_text(head: &HeadOfLine) -> String {
+    let what = if head.in_flight {
+        format!("{}, an attempt is in flight", head.state)
+    } else {
+        match head.next_attempt_at.as_deref() {
+            Some(at) => format!("{}, next attempt at {}", head.state, short_time(at)),
+            None => head.state.to_string(),
+        }
+    };
+    let count = match head.waiting {
+        1 => "1 delivery waits".to_string(),
+        n => format!("{n} deliveries wait"),
+    };
+    format!("{count} behind delivery #{} ({what}): this webhook delivers in event order.", head.delivery_id)
 }
 
 /// The signing secret: masked, with an explicit reveal and a rotation.

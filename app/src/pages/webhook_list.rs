@@ -7,6 +7,7 @@ use crate::components::error_template::error_fallback;
 use crate::components::form::{action_error, ErrorBanner};
 use crate::components::status::StateBadge;
 use crate::components::time::short_time;
+use crate::model::WebhookOut;
 
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
@@ -73,6 +74,7 @@ pub fn WebhooksPage() -> impl IntoView {
                                                                 </div>
                                                             }
                                                         })}
+                                                        {controls_line(&webhook).map(|line| view! { <div class="muted small">{line}</div> })}
                                                     </td>
                                                     <td class="mono muted" title=webhook.url.clone()>{webhook.url_host.clone()}</td>
                                                     <td>{if every { "all event types".to_string() } else { format!("{count} event type{}", if count == 1 { "" } else { "s" }) }}</td>
@@ -114,4 +116,12 @@ pub fn WebhooksPage() -> impl IntoView {
             </ErrorBoundary>
         </Transition>
     }
+}
+
+/// The webhook's delivery controls in a few words for the list ("≤ 20/s · in order"), if any.
+fn controls_line(webhook: &WebhookOut) -> Option<String> {
+    let rate = webhook.rate_limit.map(|rate| format!("≤ {rate}/s"));
+    let ordered = webhook.ordered.then(|| "in order".to_string());
+    let parts: Vec<String> = rate.into_iter().chain(ordered).collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }

@@ -39,6 +39,9 @@ pub fn webhook_out(webhook: Webhook, last_delivery: Option<LastDelivery>) -> Web
         paused_until: webhook.paused_until.map(iso),
         consecutive_failures: webhook.consecutive_failures,
         last_error: webhook.last_failure,
+        rate_limit: webhook.rate_limit,
+        ordered: webhook.ordered,
+        head_of_line: None,
         last_delivery,
         created_at: iso(webhook.created_at),
         updated_at: iso(webhook.updated_at),
@@ -103,6 +106,8 @@ pub fn changed_fields(current: &Webhook, spec: &WebhookSpec) -> Vec<&'static str
     check("projects", current.projects != spec.projects);
     check("environments", current.environments != spec.environments);
     check("retryPolicy", current.retry_policy != spec.retry_policy);
+    check("rateLimit", current.rate_limit != spec.rate_limit);
+    check("ordered", current.ordered != spec.ordered);
     changed
 }
 
@@ -196,7 +201,17 @@ impl WebhookService for AppState {
     async fn get_webhook(&self, id: i64) -> Result<WebhookOut, AppError> {
         let webhook = self.stored_webhook(id).await?;
         let latest = self.db.last_delivery_of(id).await?.map(|(state, at)| LastDelivery { state, at: iso(at) });
-        Ok(webhook_out(webhook, latest))
+        let head = if webhook.ordered { self.db.head_of_line(id).await? } else { None };
+        let now = self.db.now_ms();
+        let mut out = webhook_out(webhook, latest);
+        out.head_of_line = head.map(|head| HeadOfLine {
+            delivery_id: head.id,
+            state: head.state,
+            next_attempt_at: head.next_attempt_at.map(iso),
+            in_flight: head.lease_until.is_some_and(|until| until >= now),
+            waiting: head.waiting,
+        });
+        Ok(out)
     }
 
     async fn create_webhook(&self, actor: &Actor, input: WebhookIn) -> Result<WebhookOut, AppError> {
@@ -302,6 +317,8 @@ impl WebhookService for AppState {
             projects: source.projects,
             environments: source.environments,
             retry_policy: source.retry_policy,
+            rate_limit: source.rate_limit,
+            ordered: source.ordered,
         };
         let audit = webhook_audit(actor, AuditAction::WebhookCreated, None, title_of(&spec))
             .detail(serde_json::json!({ "enabled": false, "urlHost": url_host(&spec.url), "copyOf": id }));

@@ -21,6 +21,8 @@ enum Kind {
     OptInt,
     Text,
     OptText,
+    /// A number that may have a fraction (real on SQLite, double precision on PostgreSQL).
+    OptReal,
     /// Stored as 0/1 on SQLite, a boolean on PostgreSQL.
     Bool,
     /// Text sealed with the database's key (see `db::secrets::SEALED_COLUMNS`).
@@ -74,6 +76,10 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("consecutive_failures", Int),
             ("paused_until", OptInt),
             ("last_failure", OptText),
+            ("rate_limit", OptReal),
+            // The rate limit's state starts afresh (a full bucket), like the leases.
+            ("rate_next_us", Dropped),
+            ("ordered", Bool),
             ("created_at", Int),
             ("updated_at", Int),
             ("updated_by", Text),
@@ -164,6 +170,7 @@ enum Values {
     Ints(Vec<Option<i64>>),
     Texts(Vec<Option<String>>),
     Bools(Vec<bool>),
+    Reals(Vec<Option<f64>>),
 }
 
 /// What a copy moved: rows per table.
@@ -209,6 +216,9 @@ async fn copy_tables(source: &mut SqliteConnection, old: &EncryptionKey, to: &Pg
                         rows.iter().map(|row| row.try_get::<Option<i64>, _>(*name)).collect::<Result<_, _>>()?,
                     ),
                     Dropped => Values::Ints(vec![None; rows.len()]),
+                    OptReal => Values::Reals(
+                        rows.iter().map(|row| row.try_get::<Option<f64>, _>(*name)).collect::<Result<_, _>>()?,
+                    ),
                     Text | OptText => Values::Texts(
                         rows.iter()
                             .map(|row| row.try_get::<Option<String>, _>(*name).map(|t| t.map(|t| without_nul(&t))))
@@ -238,6 +248,7 @@ async fn copy_tables(source: &mut SqliteConnection, old: &EncryptionKey, to: &Pg
                 .map(|(n, (_, kind))| {
                     let sql_type = match kind {
                         Int | OptInt | Dropped => "bigint",
+                        OptReal => "double precision",
                         Bool => "boolean",
                         _ => "text",
                     };
@@ -255,6 +266,7 @@ async fn copy_tables(source: &mut SqliteConnection, old: &EncryptionKey, to: &Pg
                     Values::Ints(v) => query.bind(v),
                     Values::Texts(v) => query.bind(v),
                     Values::Bools(v) => query.bind(v),
+                    Values::Reals(v) => query.bind(v),
                 };
             }
             let done = query.execute(&mut *tx).await.with_context(|| format!("copying {table}"))?;

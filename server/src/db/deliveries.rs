@@ -1,5 +1,17 @@
 //! The delivery queue and log: claiming due deliveries with a lease, recording attempts in
 //! batches, and the auto-disable clock of webhooks.
+//!
+//! A claim also applies each webhook's delivery controls, in its transaction (so they hold across
+//! every instance on PostgreSQL):
+//! - **Circuit breaker** (`Breaker`): a paused webhook's deliveries wait.
+//! - **Rate limit** (`Bucket`): at most `rate_limit` deliveries per second, a GCRA whose state is
+//!   the webhook's `rate_next_us`. Every claim takes a token, whatever caused it (first try, retry,
+//!   redelivery, test send): the limit protects the receiver. A delivery over the rate stays due,
+//!   its retries untouched, and is claimed once a token is free (`next_times` says when).
+//! - **Ordering** (`ordered`): only the first unfinished delivery of the webhook, in event (id)
+//!   order, may be claimed; the later ones wait until it succeeded or failed for good, however long
+//!   its retries take (head-of-line blocking). Test sends are outside the order: they neither wait
+//!   nor hold anything back.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -202,10 +214,139 @@ pub(crate) fn breaker_updates(
 /// When the dispatcher should look again (`next_times`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct NextTimes {
-    /// The earliest next attempt of any waiting delivery (it may be due already).
+    /// The earliest next attempt still to come (after now). Not the earliest of all: deliveries
+    /// due already but held back (an ordered webhook's later ones behind a retrying head, a
+    /// paused or rate-limited webhook's) would hide when the next one falls due; due work that
+    /// could not start for want of capacity wakes the loop when capacity frees up.
     pub due: Option<i64>,
     /// The end of the first pause still running (the probe may go then).
     pub pause_end: Option<i64>,
+    /// The first time a rate-limited webhook has a token again (ms, rounded up).
+    pub rate_next: Option<i64>,
+}
+
+/// A webhook's rate limit as a GCRA ("generic cell rate algorithm", a token bucket kept as one
+/// timestamp): deliveries are spaced `interval_us` apart on average, with a burst of up to one
+/// second's worth (at least 1) when the receiver has been quiet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Bucket {
+    interval_us: i64,
+    /// How far ahead of now the theoretical arrival time may run: (burst - 1) intervals.
+    tolerance_us: i64,
+    /// The earliest time the next delivery may be claimed (`webhooks.rate_next_us`).
+    pub next_us: i64,
+}
+
+impl Bucket {
+    /// The bucket of a webhook limited to `rate` deliveries per second, in the stored state
+    /// `next_us` (`None`: full).
+    pub(crate) fn new(rate: f64, next_us: Option<i64>) -> Self {
+        let interval_us = ((1_000_000.0 / rate).round() as i64).max(1);
+        let burst = (rate.floor() as i64).max(1);
+        Bucket { interval_us, tolerance_us: (burst - 1) * interval_us, next_us: next_us.unwrap_or(i64::MIN / 4) }
+    }
+
+    /// Takes a token at `now_us` if one is free.
+    pub(crate) fn take(&mut self, now_us: i64) -> bool {
+        if self.next_us > now_us {
+            return false;
+        }
+        let arrival = self.next_us.saturating_add(self.tolerance_us).max(now_us);
+        self.next_us = arrival.saturating_add(self.interval_us) - self.tolerance_us;
+        true
+    }
+}
+
+/// A webhook's rate limit and ordering as a claim reads them (in its transaction).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Controls {
+    pub id: i64,
+    pub rate_limit: Option<f64>,
+    pub rate_next_us: Option<i64>,
+    pub ordered: bool,
+}
+
+/// Applies the rate limits and the ordering to a claim's candidates, in claim order (shared by
+/// both backends).
+#[derive(Debug, Default)]
+pub(crate) struct ClaimGate {
+    now_us: i64,
+    webhooks: HashMap<i64, Gate>,
+}
+
+#[derive(Debug)]
+struct Gate {
+    bucket: Option<Bucket>,
+    bucket_moved: bool,
+    /// Ordered webhooks: the first unfinished delivery (the only one that may go), and whether
+    /// it was admitted already.
+    head: Option<(Option<i64>, bool)>,
+}
+
+impl ClaimGate {
+    /// The gate for webhooks with `controls` at `now` (ms); `heads` holds each ordered webhook's
+    /// first unfinished delivery that is not a test send.
+    pub(crate) fn new(controls: &[Controls], heads: &HashMap<i64, i64>, now: i64) -> Self {
+        let webhooks = controls
+            .iter()
+            .map(|c| {
+                let gate = Gate {
+                    bucket: c.rate_limit.map(|rate| Bucket::new(rate, c.rate_next_us)),
+                    bucket_moved: false,
+                    head: c.ordered.then(|| (heads.get(&c.id).copied(), false)),
+                };
+                (c.id, gate)
+            })
+            .collect();
+        ClaimGate { now_us: now.saturating_mul(1000), webhooks }
+    }
+
+    /// The ordered webhooks among `controls` (whose heads the claim must read).
+    pub(crate) fn ordered(controls: &[Controls]) -> Vec<i64> {
+        controls.iter().filter(|c| c.ordered).map(|c| c.id).collect()
+    }
+
+    /// Whether `delivery` of `webhook` may be claimed now (`test`: a test send, outside the
+    /// order); if so, takes its token.
+    pub(crate) fn admit(&mut self, delivery: i64, webhook: i64, test: bool) -> bool {
+        let Some(gate) = self.webhooks.get_mut(&webhook) else { return true };
+        let in_order = !test && gate.head.is_some();
+        if in_order && gate.head != Some((Some(delivery), false)) {
+            return false;
+        }
+        if let Some(bucket) = &mut gate.bucket {
+            if !bucket.take(self.now_us) {
+                return false;
+            }
+            gate.bucket_moved = true;
+        }
+        if in_order {
+            gate.head = Some((Some(delivery), true));
+        }
+        true
+    }
+
+    /// The buckets to store: (webhook, `rate_next_us`) of each webhook that took tokens.
+    pub(crate) fn rate_writes(&self) -> Vec<(i64, i64)> {
+        let mut writes: Vec<(i64, i64)> = self
+            .webhooks
+            .iter()
+            .filter_map(|(id, gate)| gate.bucket.filter(|_| gate.bucket_moved).map(|b| (*id, b.next_us)))
+            .collect();
+        writes.sort_unstable();
+        writes
+    }
+}
+
+/// An ordered webhook's head of line as read for its page.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct HeadOfLineRow {
+    pub id: i64,
+    pub state: DeliveryState,
+    pub next_attempt_at: Option<i64>,
+    pub lease_until: Option<i64>,
+    /// Later unfinished deliveries (not test sends) of the webhook.
+    pub waiting: i64,
 }
 
 /// The status a receiver answers to say it wants no more deliveries (Standard Webhooks).
@@ -305,27 +446,42 @@ pub(super) struct RecordJob {
 /// Once it has passed (half-open), only the first of its deliveries is (the probe), and the pause
 /// moves to the probe's lease, so nothing else goes to that receiver until the probe's result is
 /// recorded (success closes the breaker, failure re-opens it) or its lease expires.
+/// Then the rate limits and the ordering (`ClaimGate`); the buckets that took tokens are stored.
 pub(super) async fn claim(tx: &mut SqliteConnection, job: &ClaimJob) -> Result<Vec<i64>, sqlx::Error> {
-    let paused: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "select d.id, d.webhook_id, w.paused_until
+    type Candidate = (i64, i64, bool, Option<i64>, Option<f64>, Option<i64>, bool);
+    // The candidates still due and free (this transaction is the only writer), with their
+    // webhook's controls, in the caller's order.
+    let candidates: Vec<Candidate> = sqlx::query_as(
+        "select d.id, d.webhook_id, d.next_trigger = 'test', w.paused_until, w.rate_limit, w.rate_next_us, w.ordered
          from json_each(?1) as j join deliveries d on d.id = j.value join webhooks w on w.id = d.webhook_id
-         where w.paused_until is not null
+         where d.next_attempt_at <= ?2 and (d.lease_until is null or d.lease_until < ?2)
          order by j.key",
     )
     .bind(&job.ids_json)
+    .bind(job.now)
     .fetch_all(&mut *tx)
     .await?;
-    let (ids_json, probes) = if paused.is_empty() {
-        (None, Vec::new())
-    } else {
-        let (skipped, probes) = half_open_probes(&paused, job.now);
-        let ids: Vec<i64> = serde_json::from_str::<Vec<i64>>(&job.ids_json)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|id| !skipped.contains(id))
-            .collect();
-        (Some(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into())), probes)
-    };
+    let paused: Vec<(i64, i64, i64)> =
+        candidates.iter().filter_map(|c| c.3.map(|paused_until| (c.0, c.1, paused_until))).collect();
+    let (skipped, probes) = half_open_probes(&paused, job.now);
+    let mut controls: Vec<Controls> = candidates
+        .iter()
+        .filter(|c| c.4.is_some() || c.6)
+        .map(|c| Controls { id: c.1, rate_limit: c.4, rate_next_us: c.5, ordered: c.6 })
+        .collect();
+    controls.sort_by_key(|c| c.id);
+    controls.dedup_by_key(|c| c.id);
+    let heads = ordered_heads(tx, &ClaimGate::ordered(&controls)).await?;
+    let mut gate = ClaimGate::new(&controls, &heads, job.now);
+    let admitted: Vec<i64> = candidates
+        .iter()
+        .filter(|c| !skipped.contains(&c.0))
+        .filter(|c| gate.admit(c.0, c.1, c.2))
+        .map(|c| c.0)
+        .collect();
+    if admitted.is_empty() {
+        return Ok(Vec::new());
+    }
     let claimed: Vec<i64> = sqlx::query_scalar(
         "update deliveries set lease_until = ?1
          where id in (select value from json_each(?2))
@@ -333,7 +489,7 @@ pub(super) async fn claim(tx: &mut SqliteConnection, job: &ClaimJob) -> Result<V
          returning id",
     )
     .bind(job.lease_until)
-    .bind(ids_json.as_ref().unwrap_or(&job.ids_json))
+    .bind(serde_json::to_string(&admitted).unwrap_or_else(|_| "[]".into()))
     .bind(job.now)
     .fetch_all(&mut *tx)
     .await?;
@@ -346,7 +502,32 @@ pub(super) async fn claim(tx: &mut SqliteConnection, job: &ClaimJob) -> Result<V
                 .await?;
         }
     }
+    for (webhook_id, next_us) in gate.rate_writes() {
+        sqlx::query("update webhooks set rate_next_us = ?1 where id = ?2")
+            .bind(next_us)
+            .bind(webhook_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     Ok(claimed)
+}
+
+/// The first unfinished delivery (not a test send) of each of `webhooks`: the one an ordered
+/// webhook may send next.
+async fn ordered_heads(tx: &mut SqliteConnection, webhooks: &[i64]) -> Result<HashMap<i64, i64>, sqlx::Error> {
+    if webhooks.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let heads: Vec<(i64, i64)> = sqlx::query_as(
+        "select webhook_id, min(id) from deliveries
+         where webhook_id in (select value from json_each(?1)) and next_attempt_at is not null
+           and next_trigger <> 'test'
+         group by webhook_id",
+    )
+    .bind(serde_json::to_string(webhooks).unwrap_or_else(|_| "[]".into()))
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(heads.into_iter().collect())
 }
 
 /// Of the candidate deliveries `(delivery, webhook, paused_until)` of paused webhooks (in claim
@@ -481,8 +662,13 @@ impl BatchOutcome {
 }
 
 impl SqliteDb {
-    /// Up to `limit` deliveries that are due now and not leased, of enabled webhooks, oldest first.
-    pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>, sqlx::Error> {
+    /// Up to `limit` deliveries that are due now and not leased, of enabled webhooks, oldest first;
+    /// not those of a paused webhook, of a rate-limited one without a free token, nor those an
+    /// ordered webhook holds back (the claim checks all of it again, in its transaction), nor
+    /// those of the webhooks in `full` (already at their limit of requests in flight here: their
+    /// backlog, the oldest due work while their receiver hangs, would fill the list and starve
+    /// every other webhook).
+    pub async fn due_deliveries(&self, now: i64, limit: i64, full: &[i64]) -> Result<Vec<DueDelivery>, sqlx::Error> {
         sqlx::query_as(
             "select d.id, d.uid, d.webhook_id, w.version as webhook_version, d.event_id, e.payload, d.attempts,
                     d.next_trigger, d.single_attempt
@@ -491,11 +677,18 @@ impl SqliteDb {
              join events e on e.id = d.event_id
              where d.next_attempt_at <= ?1 and (d.lease_until is null or d.lease_until < ?1) and w.enabled = 1
                and (w.paused_until is null or w.paused_until <= ?1)
+               and (w.rate_next_us is null or w.rate_next_us <= ?1 * 1000)
+               and (w.ordered = 0 or d.next_trigger = 'test' or not exists (
+                    select 1 from deliveries p
+                    where p.webhook_id = d.webhook_id and p.id < d.id and p.next_attempt_at is not null
+                      and p.next_trigger <> 'test'))
+               and d.webhook_id not in (select value from json_each(?3))
              order by d.next_attempt_at
              limit ?2",
         )
         .bind(now)
         .bind(limit)
+        .bind(serde_json::to_string(full).unwrap_or_else(|_| "[]".into()))
         .fetch_all(&self.read)
         .await
     }
@@ -521,13 +714,16 @@ impl SqliteDb {
     }
 
     /// When the dispatcher should look again, read in one query (it runs after every round):
-    /// the earliest next attempt of any waiting delivery, and the end of the first pause still
+    /// the earliest next attempt still to come, the end of the first pause still
     /// running after `now` (a paused webhook's deliveries are due already, so only the pause's end
-    /// says when its probe may go).
+    /// says when its probe may go), and the first time a rate-limited webhook has a token again
+    /// (likewise).
     pub async fn next_times(&self, now: i64) -> Result<NextTimes, sqlx::Error> {
         sqlx::query_as(
-            "select (select min(next_attempt_at) from deliveries where next_attempt_at is not null) as due,
-                    (select min(paused_until) from webhooks where paused_until > ?1 and enabled = 1) as pause_end",
+            "select (select min(next_attempt_at) from deliveries where next_attempt_at > ?1) as due,
+                    (select min(paused_until) from webhooks where paused_until > ?1 and enabled = 1) as pause_end,
+                    (select min((rate_next_us + 999) / 1000) from webhooks
+                     where rate_next_us > ?1 * 1000 and enabled = 1) as rate_next",
         )
         .bind(now)
         .fetch_one(&self.read)
@@ -606,6 +802,23 @@ impl SqliteDb {
             .fetch_optional(&self.read)
             .await
     }
+
+    /// The first unfinished delivery of the webhook (not a test send) and how many wait behind
+    /// it: what an ordered webhook's page shows.
+    pub async fn head_of_line(&self, webhook_id: i64) -> Result<Option<HeadOfLineRow>, sqlx::Error> {
+        sqlx::query_as(
+            "select d.id, d.state, d.next_attempt_at, d.lease_until,
+                    (select count(*) from deliveries q
+                     where q.webhook_id = d.webhook_id and q.id > d.id and q.next_attempt_at is not null
+                       and q.next_trigger <> 'test') as waiting
+             from deliveries d
+             where d.webhook_id = ?1 and d.next_attempt_at is not null and d.next_trigger <> 'test'
+             order by d.id limit 1",
+        )
+        .bind(webhook_id)
+        .fetch_optional(&self.read)
+        .await
+    }
 }
 
 #[cfg(test)]
@@ -673,6 +886,49 @@ mod tests {
     }
 
     #[test]
+    fn a_bucket_spaces_deliveries_after_a_burst_of_one_seconds_worth() {
+        // 4 per second: a burst of 4, then one every 250 ms.
+        let mut bucket = Bucket::new(4.0, None);
+        let now = 1_000_000_000;
+        assert_eq!((0..6).filter(|_| bucket.take(now)).count(), 4);
+        assert!(!bucket.take(now + 249_000));
+        assert!(bucket.take(now + 250_000));
+        assert!(!bucket.take(now + 250_000));
+        // Quiet for a long time: the burst is back, no more.
+        let later = now + 60_000_000;
+        assert_eq!((0..10).filter(|_| bucket.take(later)).count(), 4);
+        // Below 1 per second the burst is 1: 0.5/s is one every 2 s.
+        let mut slow = Bucket::new(0.5, None);
+        assert!(slow.take(now));
+        assert!(!slow.take(now + 1_999_999));
+        assert!(slow.take(now + 2_000_000));
+        // The stored state carries over: a bucket read back from `next_us` refuses the same.
+        let stored = Bucket::new(0.5, Some(slow.next_us));
+        assert_eq!(stored, slow);
+    }
+
+    #[test]
+    fn the_gate_lets_an_ordered_webhook_send_only_its_head() {
+        let controls = [
+            Controls { id: 7, rate_limit: None, rate_next_us: None, ordered: true },
+            Controls { id: 8, rate_limit: Some(2.0), rate_next_us: None, ordered: false },
+        ];
+        let heads = HashMap::from([(7, 10)]);
+        let mut gate = ClaimGate::new(&controls, &heads, 5_000);
+        assert!(!gate.admit(11, 7, false), "behind the head");
+        assert!(gate.admit(10, 7, false), "the head");
+        assert!(!gate.admit(10, 7, false), "once");
+        assert!(gate.admit(99, 7, true), "a test send is outside the order");
+        assert!(gate.admit(20, 8, false) && gate.admit(21, 8, false), "a burst of 2");
+        assert!(!gate.admit(22, 8, false), "then the rate");
+        assert!(gate.admit(30, 9, false), "no controls");
+        assert_eq!(gate.rate_writes(), [(8, 5_000_000 + 500_000)]);
+        // An ordered webhook with nothing unfinished (its head just finished) sends nothing stale.
+        let mut gate = ClaimGate::new(&controls, &HashMap::new(), 5_000);
+        assert!(!gate.admit(10, 7, false));
+    }
+
+    #[test]
     fn tallies_count_the_failures_after_the_last_success() {
         let mut batch = [
             record(1, 7, "a", Some(5)),
@@ -736,7 +992,7 @@ mod tests {
         let webhook = testing::webhook(&db, &["feature-created"]).await;
         let events = (0..3).map(|n| testing::event(None, "feature-created", &format!("f{n}"))).collect();
         db.insert_events(events).await.expect("insert");
-        let due = db.due_deliveries(i64::MAX / 2, 10).await.expect("due");
+        let due = db.due_deliveries(i64::MAX / 2, 10, &[]).await.expect("due");
         assert_eq!(due.len(), 3);
         let bodies = ["{\"a\":\"\\\\ \\\" \\u0000\"}", "nul \0 in the middle, tab \t, line\nbreak", "ünïcödé 🎉 ✓"];
         let batch: Vec<AttemptRecord> = due

@@ -542,6 +542,8 @@ mod tests {
             projects: Vec::new(),
             environments: Vec::new(),
             retry_policy: second.retry_policy,
+            rate_limit: None,
+            ordered: false,
         };
         let updated = db.update_webhook(second.id, second.version, &spec, &testing::audit()).await.expect("update");
         let updated = updated.expect("at the version it was read");

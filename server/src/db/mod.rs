@@ -324,7 +324,7 @@ delegate! {
     pub async fn save_catch_up_error(&self, message: &str, now: i64) -> Result<(), sqlx::Error>;
 
     // The delivery queue (db::deliveries).
-    pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>, sqlx::Error>;
+    pub async fn due_deliveries(&self, now: i64, limit: i64, full: &[i64]) -> Result<Vec<DueDelivery>, sqlx::Error>;
     pub async fn claim_deliveries(&self, ids: &[i64], now: i64, lease_until: i64) -> Result<Vec<i64>, StoreError>;
     pub async fn release_deliveries(&self, ids: &[i64]) -> Result<u64, sqlx::Error>;
     pub async fn next_times(&self, now: i64) -> Result<NextTimes, sqlx::Error>;
@@ -332,6 +332,7 @@ delegate! {
     pub async fn queue_gauges(&self, now: i64) -> Result<crate::metrics::QueueGauges, sqlx::Error>;
     pub async fn last_delivery_per_webhook(&self) -> Result<HashMap<i64, (DeliveryState, i64)>, sqlx::Error>;
     pub async fn last_delivery_of(&self, webhook_id: i64) -> Result<Option<(DeliveryState, i64)>, sqlx::Error>;
+    pub async fn head_of_line(&self, webhook_id: i64) -> Result<Option<crate::db::deliveries::HeadOfLineRow>, sqlx::Error>;
 
     // The delivery log and the dashboard (db::log).
     pub async fn list_deliveries(&self, filter: &LogFilter) -> Result<Vec<DeliveryRow>, sqlx::Error>;

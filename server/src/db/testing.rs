@@ -30,6 +30,8 @@ pub async fn webhook(db: &SqliteDb, events: &[&str]) -> Webhook {
         projects: Vec::new(),
         environments: Vec::new(),
         retry_policy: RetryPolicy::default(),
+        rate_limit: None,
+        ordered: false,
     };
     db.insert_webhook(&spec, "whsec_test", &audit()).await.expect("insert webhook")
 }

@@ -42,6 +42,10 @@ pub struct Webhook {
     pub paused_until: Option<i64>,
     /// What the last failed attempt reported, e.g. "The receiver answered HTTP 503 Service Unavailable".
     pub last_failure: Option<String>,
+    /// At most this many deliveries per second (see `db::deliveries::Bucket`); `None`: unlimited.
+    pub rate_limit: Option<app::model::PerSecond>,
+    /// Deliveries leave in event order (head-of-line blocking, see `db::deliveries`).
+    pub ordered: bool,
     pub created_at: i64,
     pub updated_at: i64,
     pub updated_by: String,
@@ -106,6 +110,8 @@ pub(super) struct WebhookRow {
     consecutive_failures: i64,
     paused_until: Option<i64>,
     last_failure: Option<String>,
+    rate_limit: Option<f64>,
+    ordered: bool,
     created_at: i64,
     updated_at: i64,
     updated_by: String,
@@ -116,8 +122,8 @@ macro_rules! columns {
     () => {
         "id, description, url, enabled, content_type, authorization, headers, body_template, events,
         projects, environments, retry_policy, secret, previous_secret, previous_secret_expires_at, version,
-        disabled_reason, disabled_at, failing_since, consecutive_failures, paused_until, last_failure, created_at,
-        updated_at, updated_by"
+        disabled_reason, disabled_at, failing_since, consecutive_failures, paused_until, last_failure, rate_limit,
+        ordered, created_at, updated_at, updated_by"
     };
 }
 
@@ -187,6 +193,8 @@ pub(super) fn decode(row: WebhookRow, key: &EncryptionKey) -> Result<Webhook, sq
         consecutive_failures: row.consecutive_failures,
         paused_until: row.paused_until,
         last_failure: row.last_failure,
+        rate_limit: row.rate_limit.map(app::model::PerSecond),
+        ordered: row.ordered,
         created_at: row.created_at,
         updated_at: row.updated_at,
         updated_by: row.updated_by,
@@ -279,13 +287,16 @@ impl SqliteDb {
         .await?;
         let (authorization, headers) = seal_config(&self.key, id, spec);
         let row: WebhookRow = sqlx::query_as(concat!(
-            "update webhooks set authorization = ?, headers = ?, secret = ? where id = ? returning ",
+            "update webhooks set authorization = ?, headers = ?, secret = ?, rate_limit = ?, ordered = ? where id = ?
+             returning ",
             columns!(),
             ""
         ))
         .bind(authorization)
         .bind(headers)
         .bind(self.key.seal_text(SECRET, id, secret))
+        .bind(spec.rate_limit.map(|rate| rate.0))
+        .bind(spec.ordered)
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
@@ -316,6 +327,8 @@ impl SqliteDb {
                 failing_since = case when ?3 and not enabled then null else failing_since end,
                 consecutive_failures = case when ?3 and not enabled then 0 else consecutive_failures end,
                 paused_until = case when ?3 and not enabled then null else paused_until end,
+                rate_next_us = case when rate_limit is ?16 then rate_next_us else null end,
+                rate_limit = ?16, ordered = ?17,
                 version = version + 1, updated_at = ?12, updated_by = ?13
              where id = ?14 and version = ?15 returning ",
             columns!(),
@@ -336,6 +349,8 @@ impl SqliteDb {
         .bind(&audit.actor.name)
         .bind(id)
         .bind(expected_version)
+        .bind(spec.rate_limit.map(|rate| rate.0))
+        .bind(spec.ordered)
         .fetch_optional(&mut *tx)
         .await;
         let row = audited(tx, row, audit).await;

@@ -218,9 +218,20 @@ impl Inner {
         tasks: &mut JoinSet<()>,
     ) -> Result<Duration, StoreError> {
         let now = self.db.now_ms();
-        let free = self.settings.concurrency.saturating_sub(relock(&self.flight).ids.len());
+        let (free, full) = {
+            let flight = relock(&self.flight);
+            let full: Vec<i64> = flight
+                .per_webhook
+                .iter()
+                .filter(|(_, busy)| **busy >= self.settings.per_webhook_concurrency)
+                .map(|(webhook, _)| *webhook)
+                .collect();
+            (self.settings.concurrency.saturating_sub(flight.ids.len()), full)
+        };
         if free > 0 {
-            let candidates = self.db.due_deliveries(now, (free * 4).min(2000) as i64).await?;
+            // Not the webhooks at their in-flight limit: a hanging receiver's backlog is the oldest
+            // due work and would crowd every other webhook out of the candidates.
+            let candidates = self.db.due_deliveries(now, (free * 4).min(2000) as i64, &full).await?;
             let chosen = self.choose(candidates, free);
             if !chosen.is_empty() {
                 let ids: Vec<i64> = chosen.iter().map(|d| d.id).collect();
@@ -237,16 +248,18 @@ impl Inner {
             }
         }
         let next = self.db.next_times(now).await?;
+        // Due work we could not start (limits, leases held elsewhere): capacity frees up with a
+        // wake, and the poll interval bounds the wait.
         let pause = match next.due {
             Some(at) if at > now => Duration::from_millis((at - now) as u64).min(self.settings.poll_interval),
-            // Due work we could not start (limits, leases held elsewhere): capacity frees up with a wake.
             _ => self.settings.poll_interval,
         };
-        // A paused webhook's deliveries are due already: wake when its pause ends, for the probe.
-        Ok(match next.pause_end {
-            Some(at) => pause.min(Duration::from_millis((at - now).max(1) as u64)),
-            None => pause,
-        })
+        // A paused or rate-limited webhook's deliveries are due already: wake when its pause
+        // ends (for the probe) or its next token is free.
+        Ok([next.pause_end, next.rate_next]
+            .into_iter()
+            .flatten()
+            .fold(pause, |pause, at| pause.min(Duration::from_millis((at - now).max(1) as u64))))
     }
 
     /// Picks deliveries within the free global capacity and each webhook's limit, marking them in flight.

@@ -10,6 +10,7 @@ mod accounts;
 mod audit;
 mod breaker;
 mod catchup;
+mod controls;
 mod delivery;
 mod errors;
 mod foundation;

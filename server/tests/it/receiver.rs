@@ -51,6 +51,8 @@ pub struct Received {
     pub path: String,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -239,7 +241,7 @@ impl Drop for InFlight {
 async fn record(State(inner): State<Arc<Mutex<Inner>>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let reply = {
         let mut inner = inner.lock().expect("lock");
-        inner.received.push(Received { path: uri.path().to_string(), headers, body });
+        inner.received.push(Received { path: uri.path().to_string(), headers, body, at: std::time::Instant::now() });
         let count = inner.received.len();
         inner.arrivals.send_replace(count);
         inner.in_flight += 1;

@@ -85,6 +85,7 @@ async fn updates_with_masks_keep_stored_secrets() {
         "pausedUntil",
         "consecutiveFailures",
         "lastError",
+        "headOfLine",
         "previousSecretExpiresAt",
     ] {
         update.as_object_mut().expect("object").remove(key);

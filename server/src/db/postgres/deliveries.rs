@@ -6,7 +6,8 @@
 //! a transaction advisory lock per webhook, so the limit holds across instances. Recording an
 //! attempt is a compare-and-set on the lease: once another instance has taken the delivery over
 //! (this one stalled past its lease), this one's late result is dropped, never written over newer
-//! work; the delivery is sent again by its new owner (at-least-once).
+//! work; the delivery is sent again by its new owner (at-least-once). The rate limits and the
+//! ordering are decided under the same advisory locks, so they too hold across instances.
 
 use std::collections::HashMap;
 
@@ -15,7 +16,8 @@ use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, Unleash
 use super::events::without_nul;
 use super::PgDb;
 use crate::db::deliveries::{
-    breaker_tallies, breaker_updates, AttemptRecord, BatchOutcome, Breaker, BreakerState, DueDelivery, NextTimes, GONE,
+    breaker_tallies, breaker_updates, AttemptRecord, BatchOutcome, Breaker, BreakerState, ClaimGate, Controls,
+    DueDelivery, HeadOfLineRow, NextTimes, GONE,
 };
 use crate::db::StoreError;
 
@@ -84,7 +86,7 @@ async fn no_flush_wait(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
 }
 
 impl PgDb {
-    pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>, sqlx::Error> {
+    pub async fn due_deliveries(&self, now: i64, limit: i64, full: &[i64]) -> Result<Vec<DueDelivery>, sqlx::Error> {
         sqlx::query_as(
             "select d.id, d.uid, d.webhook_id, w.version as webhook_version, d.event_id, e.payload, d.attempts,
                     d.next_trigger, d.single_attempt
@@ -93,11 +95,18 @@ impl PgDb {
              join events e on e.id = d.event_id
              where d.next_attempt_at <= $1 and (d.lease_until is null or d.lease_until < $1) and w.enabled
                and (w.paused_until is null or w.paused_until <= $1)
+               and (w.rate_next_us is null or w.rate_next_us <= $1 * 1000)
+               and (not w.ordered or d.next_trigger = 'test' or not exists (
+                    select 1 from deliveries p
+                    where p.webhook_id = d.webhook_id and p.id < d.id and p.next_attempt_at is not null
+                      and p.next_trigger <> 'test'))
+               and d.webhook_id <> all($3)
              order by d.next_attempt_at
              limit $2",
         )
         .bind(now)
         .bind(limit)
+        .bind(full)
         .fetch_all(&self.pool)
         .await
     }
@@ -111,8 +120,8 @@ impl PgDb {
         let mut tx = self.pool.begin().await?;
         no_flush_wait(&mut tx).await?;
         // Rows another instance is claiming right now are skipped, not waited for.
-        let free: Vec<(i64, i64)> = sqlx::query_as(
-            "select id, webhook_id from deliveries
+        let free: Vec<(i64, i64, bool)> = sqlx::query_as(
+            "select id, webhook_id, next_trigger = 'test' from deliveries
              where id = any($1) and next_attempt_at <= $2 and (lease_until is null or lease_until < $2)
              order by id
              for update skip locked",
@@ -124,7 +133,7 @@ impl PgDb {
         if free.is_empty() {
             return Ok(Vec::new());
         }
-        let mut webhooks: Vec<i64> = free.iter().map(|(_, webhook)| *webhook).collect();
+        let mut webhooks: Vec<i64> = free.iter().map(|(_, webhook, _)| *webhook).collect();
         webhooks.sort_unstable();
         webhooks.dedup();
         // In id order, so two instances locking overlapping sets cannot deadlock.
@@ -147,14 +156,42 @@ impl PgDb {
         .collect();
         let mut room: HashMap<i64, i64> =
             webhooks.iter().map(|w| (*w, self.webhook_concurrency - busy.get(w).copied().unwrap_or(0))).collect();
-        // The circuit breaker, read under the webhooks' advisory locks, so every instance sees the
-        // same decision: a paused webhook gets nothing; one whose pause has passed (half-open)
-        // gets one delivery, the probe, and its pause moves to the probe's lease (below).
+        // The controls, read under the webhooks' advisory locks, so every instance sees the same
+        // decision. The circuit breaker: a paused webhook gets nothing; one whose pause has passed
+        // (half-open) gets one delivery, the probe, and its pause moves to the probe's lease
+        // (below). Then the rate limits and the ordering (`ClaimGate`).
+        // (webhook, paused_until, rate_limit, rate_next_us, ordered)
+        type ControlRow = (i64, Option<i64>, Option<f64>, Option<i64>, bool);
+        let controlled: Vec<ControlRow> = sqlx::query_as(
+            "select id, paused_until, rate_limit, rate_next_us, ordered from webhooks
+             where id = any($1) and (paused_until is not null or rate_limit is not null or ordered)",
+        )
+        .bind(&webhooks)
+        .fetch_all(&mut *tx)
+        .await?;
         let paused: Vec<(i64, i64)> =
-            sqlx::query_as("select id, paused_until from webhooks where id = any($1) and paused_until is not null")
-                .bind(&webhooks)
-                .fetch_all(&mut *tx)
-                .await?;
+            controlled.iter().filter_map(|c| c.1.map(|paused_until| (c.0, paused_until))).collect();
+        let controls: Vec<Controls> = controlled
+            .iter()
+            .filter(|c| c.2.is_some() || c.4)
+            .map(|c| Controls { id: c.0, rate_limit: c.2, rate_next_us: c.3, ordered: c.4 })
+            .collect();
+        let ordered = ClaimGate::ordered(&controls);
+        let heads: HashMap<i64, i64> = if ordered.is_empty() {
+            HashMap::new()
+        } else {
+            sqlx::query_as(
+                "select webhook_id, min(id) from deliveries
+                 where webhook_id = any($1) and next_attempt_at is not null and next_trigger <> 'test'
+                 group by webhook_id",
+            )
+            .bind(&ordered)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect()
+        };
+        let mut gate = ClaimGate::new(&controls, &heads, now);
         let mut probing = Vec::new();
         for (webhook, paused_until) in paused {
             if let Some(left) = room.get_mut(&webhook) {
@@ -169,17 +206,17 @@ impl PgDb {
         // Keep the caller's order (oldest due first).
         let order: HashMap<i64, usize> = ids.iter().enumerate().map(|(n, id)| (*id, n)).collect();
         let mut free = free;
-        free.sort_by_key(|(id, _)| order.get(id).copied().unwrap_or(usize::MAX));
+        free.sort_by_key(|(id, _, _)| order.get(id).copied().unwrap_or(usize::MAX));
         let chosen: Vec<i64> = free
             .into_iter()
-            .filter(|(_, webhook)| match room.get_mut(webhook) {
-                Some(left) if *left > 0 => {
+            .filter(|(id, webhook, test)| match room.get_mut(webhook) {
+                Some(left) if *left > 0 && gate.admit(*id, *webhook, *test) => {
                     *left -= 1;
                     true
                 }
                 _ => false,
             })
-            .map(|(id, _)| id)
+            .map(|(id, _, _)| id)
             .collect();
         if chosen.is_empty() {
             return Ok(Vec::new());
@@ -200,6 +237,20 @@ impl PgDb {
             .bind(&probing)
             .bind(lease_until)
             .bind(&claimed)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Every chosen row is locked by this transaction: all were claimed, so every token taken
+        // is spent.
+        let rate_writes = gate.rate_writes();
+        if !rate_writes.is_empty() {
+            let (ids, next): (Vec<i64>, Vec<i64>) = rate_writes.into_iter().unzip();
+            sqlx::query(
+                "update webhooks w set rate_next_us = r.next_us
+                 from unnest($1::bigint[], $2::bigint[]) as r(id, next_us) where w.id = r.id",
+            )
+            .bind(&ids)
+            .bind(&next)
             .execute(&mut *tx)
             .await?;
         }
@@ -226,8 +277,10 @@ impl PgDb {
 
     pub async fn next_times(&self, now: i64) -> Result<NextTimes, sqlx::Error> {
         sqlx::query_as(
-            "select (select min(next_attempt_at) from deliveries where next_attempt_at is not null) as due,
-                    (select min(paused_until) from webhooks where paused_until > $1 and enabled) as pause_end",
+            "select (select min(next_attempt_at) from deliveries where next_attempt_at > $1) as due,
+                    (select min(paused_until) from webhooks where paused_until > $1 and enabled) as pause_end,
+                    (select min((rate_next_us + 999) / 1000) from webhooks
+                     where rate_next_us > $1 * 1000 and enabled) as rate_next",
         )
         .bind(now)
         .fetch_one(&self.pool)
@@ -438,5 +491,20 @@ impl PgDb {
             .bind(webhook_id)
             .fetch_optional(&self.pool)
             .await
+    }
+
+    pub async fn head_of_line(&self, webhook_id: i64) -> Result<Option<HeadOfLineRow>, sqlx::Error> {
+        sqlx::query_as(
+            "select d.id, d.state, d.next_attempt_at, d.lease_until,
+                    (select count(*) from deliveries q
+                     where q.webhook_id = d.webhook_id and q.id > d.id and q.next_attempt_at is not null
+                       and q.next_trigger <> 'test') as waiting
+             from deliveries d
+             where d.webhook_id = $1 and d.next_attempt_at is not null and d.next_trigger <> 'test'
+             order by d.id limit 1",
+        )
+        .bind(webhook_id)
+        .fetch_optional(&self.pool)
+        .await
     }
 }

@@ -15,8 +15,8 @@ macro_rules! columns {
     () => {
         r#"id, description, url, enabled, content_type, "authorization", headers, body_template, events,
         projects, environments, retry_policy, secret, previous_secret, previous_secret_expires_at, version,
-        disabled_reason, disabled_at, failing_since, consecutive_failures, paused_until, last_failure, created_at,
-        updated_at, updated_by"#
+        disabled_reason, disabled_at, failing_since, consecutive_failures, paused_until, last_failure, rate_limit,
+        ordered, created_at, updated_at, updated_by"#
     };
 }
 
@@ -92,13 +92,16 @@ impl PgDb {
         .await?;
         let (authorization, headers) = seal_config(&self.key, id, spec);
         let row: WebhookRow = sqlx::query_as(concat!(
-            r#"update webhooks set "authorization" = $1, headers = $2, secret = $3 where id = $4 returning "#,
+            r#"update webhooks set "authorization" = $1, headers = $2, secret = $3, rate_limit = $5, ordered = $6
+               where id = $4 returning "#,
             columns!()
         ))
         .bind(authorization)
         .bind(headers)
         .bind(self.key.seal_text(SECRET, id, secret))
         .bind(id)
+        .bind(spec.rate_limit.map(|rate| rate.0))
+        .bind(spec.ordered)
         .fetch_one(&mut *tx)
         .await?;
         insert(&mut tx, &audit.clone().for_object(id)).await?;
@@ -126,6 +129,8 @@ impl PgDb {
                 failing_since = case when $3 and not enabled then null else failing_since end,
                 consecutive_failures = case when $3 and not enabled then 0 else consecutive_failures end,
                 paused_until = case when $3 and not enabled then null else paused_until end,
+                rate_next_us = case when rate_limit is not distinct from $16 then rate_next_us else null end,
+                rate_limit = $16, ordered = $17,
                 version = version + 1, updated_at = $12, updated_by = $13
              where id = $14 and version = $15 returning "#,
             columns!()
@@ -145,6 +150,8 @@ impl PgDb {
         .bind(&audit.actor.name)
         .bind(id)
         .bind(expected_version)
+        .bind(spec.rate_limit.map(|rate| rate.0))
+        .bind(spec.ordered)
         .fetch_optional(&mut *tx)
         .await;
         audited(tx, row, audit).await?.map(|row| decode(row, &self.key)).transpose()
@@ -260,6 +267,8 @@ mod tests {
             projects: Vec::new(),
             environments: Vec::new(),
             retry_policy: Default::default(),
+            rate_limit: None,
+            ordered: false,
         }
     }
 
