@@ -264,6 +264,76 @@ pub struct CatchUpStatus {
     pub last_error_at: Option<String>,
     /// Whether the newest poll failed (its error is newer than the last success).
     pub failing: bool,
+    /// Where the URL polled comes from (None: not set anywhere).
+    pub url_source: Option<SettingSource>,
+    /// Where the API token comes from (None: not set anywhere).
+    pub token_source: Option<SettingSource>,
+    /// The URL set on the Connect page (used unless HOOKLINE_UNLEASH_URL is set).
+    pub stored_url: Option<String>,
+    /// Whether an API token is set on the Connect page (it is never shown again, only masked).
+    pub stored_token: bool,
+    /// Who last set them on the Connect page, and when.
+    pub stored_by: Option<String>,
+    pub stored_at: Option<String>,
+}
+
+/// Where a catch-up setting comes from. The environment wins, each setting on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SettingSource {
+    /// HOOKLINE_UNLEASH_URL / HOOKLINE_UNLEASH_TOKEN.
+    Environment,
+    /// Stored from the Connect page.
+    ConnectPage,
+}
+
+/// The Connect page's catch-up form: the Unleash URL and API token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnleashSettingsIn {
+    /// Unleash's base URL (its UI address; the API is under `/api`).
+    pub url: String,
+    /// An admin API token or an admin's personal access token; empty keeps the stored one.
+    pub token: String,
+}
+
+/// `UnleashSettingsIn`, checked: the URL to store and the token to store (None: keep).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnleashSettingsSpec {
+    pub url: String,
+    pub token: Option<String>,
+}
+
+impl UnleashSettingsIn {
+    /// Checks both fields against what is stored (`stored_url`, `token_stored`); `token_in_env`:
+    /// HOOKLINE_UNLEASH_TOKEN is set, so no token need be stored. A kept token never follows the
+    /// URL to another server: whoever could change the URL would otherwise receive it there.
+    pub fn validate(
+        &self,
+        stored_url: Option<&str>,
+        token_stored: bool,
+        token_in_env: bool,
+    ) -> Result<UnleashSettingsSpec, crate::AppError> {
+        use crate::AppError;
+        let url = self.url.trim();
+        if url.is_empty() {
+            return Err(AppError::invalid("url", "enter your Unleash's URL (the address of its UI, e.g. https://unleash.example.com)"));
+        }
+        let url = super::webhook::validate_url(url)?;
+        let token = self.token.trim();
+        let token = if token.is_empty() || token == super::webhook::MASK {
+            if !token_stored && !token_in_env {
+                return Err(AppError::invalid("token", "enter an Unleash admin API token"));
+            }
+            if token_stored && stored_url.is_some_and(|stored| !super::webhook::same_origin(stored, &url)) {
+                return Err(AppError::invalid("token", "enter the token again: the Unleash URL changed"));
+            }
+            None
+        } else {
+            super::webhook::validate_header_value("token", "Authorization", token)?;
+            Some(token.to_string())
+        };
+        Ok(UnleashSettingsSpec { url, token })
+    }
 }
 
 /// An event as the Connect Unleash page reports it.

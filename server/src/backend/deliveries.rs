@@ -12,9 +12,11 @@ use hookline_core::catalog;
 use hookline_core::subscription::type_subscribed;
 
 use crate::db::audit::NewAudit;
+use crate::db::catch_up::TokenChange;
 use crate::db::events::NewEvent;
 use crate::db::log::{AttemptRow, DeliveryRow, LogFilter};
 use crate::state::AppState;
+use crate::unleash::settings;
 use crate::time::{iso, parse_iso};
 
 /// The most deliveries one recover re-queues.
@@ -301,18 +303,7 @@ impl DeliveryService for AppState {
             feature_name: r.feature_name,
             received_at: iso(r.received_at),
         });
-        let state = self.db.catch_up_state().await?.unwrap_or_default();
-        let catch_up = CatchUpStatus {
-            enabled: self.config.unleash_catch_up().is_some(),
-            unleash_url: self.config.unleash_url.as_ref().map(|url| url.to_string()),
-            interval: humantime::format_duration(self.config.unleash_poll).to_string(),
-            cursor: state.cursor_event_id,
-            failing: state.last_error_at.is_some_and(|error| state.last_success_at.is_none_or(|ok| error > ok)),
-            last_success_at: state.last_success_at.map(iso),
-            caught_up: state.caught_up,
-            last_error: state.last_error,
-            last_error_at: state.last_error_at.map(iso),
-        };
+        let catch_up = self.catch_up_status().await?;
         Ok(UnleashConnection {
             intake_url: format!("{base}/api/events"),
             public_url_set: public.is_some(),
@@ -320,6 +311,89 @@ impl DeliveryService for AppState {
             event_types,
             last_event,
             catch_up,
+        })
+    }
+
+    async fn save_unleash_settings(&self, actor: &Actor, input: UnleashSettingsIn) -> Result<CatchUpStatus, AppError> {
+        let before = settings::resolve(&self.config, &self.db).await?;
+        let stored = before.stored.as_ref();
+        let spec = input.validate(
+            stored.and_then(|s| s.url.as_deref()),
+            stored.is_some_and(|s| s.token.is_some()),
+            before.token.as_ref().is_some_and(|(_, source)| *source == SettingSource::Environment),
+        )?;
+        let token = match spec.token {
+            Some(token) => TokenChange::Set(token),
+            None => TokenChange::Keep,
+        };
+        let after_url = match &before.url {
+            Some((url, SettingSource::Environment)) => Some(url.clone()),
+            _ => url::Url::parse(&spec.url).ok(),
+        };
+        let reset_cursor = another_unleash(before.url.as_ref().map(|(url, _)| url), after_url.as_ref());
+        let mut changed = vec![];
+        if stored.and_then(|s| s.url.as_deref()) != Some(spec.url.as_str()) {
+            changed.push("url");
+        }
+        if token != TokenChange::Keep {
+            changed.push("token");
+        }
+        // The URL is no secret (it is shown on this page); the token never goes into the log.
+        let audit = NewAudit::new(actor, AuditAction::UnleashSaved, ObjectKind::Unleash, None)
+            .named(spec.url.clone())
+            .detail(serde_json::json!({"changed": changed, "cursorReset": reset_cursor}));
+        self.db.save_unleash_settings(Some(&spec.url), &token, reset_cursor, &audit).await?;
+        self.unleash_settings_changed.notify_one();
+        self.catch_up_status().await
+    }
+
+    async fn clear_unleash_settings(&self, actor: &Actor) -> Result<CatchUpStatus, AppError> {
+        let before = settings::resolve(&self.config, &self.db).await?;
+        let Some(stored) = before.stored.as_ref() else { return self.catch_up_status().await };
+        let reset_cursor = before.url.as_ref().is_some_and(|(_, source)| *source == SettingSource::ConnectPage);
+        let mut audit = NewAudit::new(actor, AuditAction::UnleashCleared, ObjectKind::Unleash, None)
+            .detail(serde_json::json!({"cursorReset": reset_cursor}));
+        if let Some(url) = &stored.url {
+            audit = audit.named(url.clone());
+        }
+        self.db.clear_unleash_settings(reset_cursor, &audit).await?;
+        self.unleash_settings_changed.notify_one();
+        self.catch_up_status().await
+    }
+}
+
+/// Whether the poller now reads another Unleash than before (event ids are per server: the
+/// cursor must start again). From nothing to something is not: there is no cursor worth keeping
+/// apart from one an earlier setting left, which belongs to the same Unleash as often as not.
+fn another_unleash(before: Option<&url::Url>, after: Option<&url::Url>) -> bool {
+    match (before, after) {
+        (Some(before), Some(after)) => before.as_str().trim_end_matches('/') != after.as_str().trim_end_matches('/'),
+        _ => false,
+    }
+}
+
+impl AppState {
+    /// The catch-up poller's status and settings, as the Connect page shows them.
+    async fn catch_up_status(&self) -> Result<CatchUpStatus, AppError> {
+        let resolved = settings::resolve(&self.config, &self.db).await?;
+        let state = self.db.catch_up_state().await?.unwrap_or_default();
+        let stored = resolved.stored.as_ref();
+        Ok(CatchUpStatus {
+            enabled: resolved.catch_up().is_some(),
+            unleash_url: resolved.url.as_ref().map(|(url, _)| url.to_string()),
+            interval: humantime::format_duration(self.config.unleash_poll).to_string(),
+            cursor: state.cursor_event_id,
+            failing: state.last_error_at.is_some_and(|error| state.last_success_at.is_none_or(|ok| error > ok)),
+            last_success_at: state.last_success_at.map(iso),
+            caught_up: state.caught_up,
+            last_error: state.last_error,
+            last_error_at: state.last_error_at.map(iso),
+            url_source: resolved.url.as_ref().map(|(_, source)| *source),
+            token_source: resolved.token.as_ref().map(|(_, source)| *source),
+            stored_url: stored.and_then(|s| s.url.clone()),
+            stored_token: stored.is_some_and(|s| s.token.is_some()),
+            stored_by: stored.map(|s| s.updated_by.clone()),
+            stored_at: stored.map(|s| iso(s.updated_at)),
         })
     }
 }

@@ -1,8 +1,14 @@
 //! The Unleash catch-up poller's state (see `crate::unleash`): its cursor (the highest Unleash event
 //! id it has taken in) and what the Connect page reports (last success, last error, events caught
 //! up). One row, shared by every instance, created by the first poll.
+//!
+//! Also where it reads Unleash, as an admin set it on the Connect page (`unleash_settings`): the
+//! URL, and the API token sealed like the webhooks' secrets (`crate::crypto`), bound to its column
+//! and row. The environment's HOOKLINE_UNLEASH_URL / HOOKLINE_UNLEASH_TOKEN win over these.
 
+use super::audit::{self, NewAudit};
 use super::SqliteDb;
+use crate::crypto::EncryptionKey;
 
 /// The poller's stored state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
@@ -43,7 +49,120 @@ pub(super) const SAVE_ERROR: &str = "insert into unleash_catch_up
         last_error_at = excluded.last_error_at,
         updated_at = excluded.updated_at";
 
+/// Where the sealed token lives (the associated data of its sealing; row 1).
+pub(crate) const TOKEN_COLUMN: &str = "unleash_settings.token";
+/// The settings' one row.
+pub(crate) const SETTINGS_ROW: i64 = 1;
+
+/// The Connect page's Unleash settings as stored, the token still sealed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SettingsRow {
+    pub url: Option<String>,
+    token: Option<String>,
+    pub updated_by: String,
+    pub updated_at: i64,
+}
+
+/// The Connect page's Unleash settings, the token opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnleashSettings {
+    pub url: Option<String>,
+    /// The API token in plain text; None when not set, or when it does not open (a warning is
+    /// logged: the key changed outside `hookline rotate-key`, or the row was altered).
+    pub token: Option<String>,
+    pub updated_by: String,
+    pub updated_at: i64,
+}
+
+impl SettingsRow {
+    pub(crate) fn open(self, key: &EncryptionKey) -> UnleashSettings {
+        let token = self.token.and_then(|sealed| match key.open_text(TOKEN_COLUMN, SETTINGS_ROW, &sealed) {
+            Ok(token) => Some(token),
+            Err(error) => {
+                tracing::warn!(%error, "the stored Unleash API token cannot be read: set it again on the Connect page");
+                None
+            }
+        });
+        UnleashSettings { url: self.url, token, updated_by: self.updated_by, updated_at: self.updated_at }
+    }
+}
+
+/// A change to the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenChange {
+    /// Keep the stored one (the form left the field empty).
+    Keep,
+    /// Store this one (sealed).
+    Set(String),
+}
+
+/// The settings' columns.
+pub(super) const SELECT_SETTINGS: &str = "select url, token, updated_by, updated_at from unleash_settings where id = 1";
+/// Stores the URL (`?1`) and, unless `?2` is null, the sealed token, by `?3` at `?4`. PostgreSQL
+/// runs it with `$` for `?`.
+pub(super) const SAVE_SETTINGS: &str = "insert into unleash_settings (id, url, token, updated_by, created_at, updated_at)
+     values (1, ?1, ?2, ?3, ?4, ?4)
+     on conflict (id) do update set
+        url = excluded.url,
+        token = coalesce(excluded.token, unleash_settings.token),
+        updated_by = excluded.updated_by,
+        updated_at = excluded.updated_at";
+/// Forgets the poller's cursor: it belonged to another Unleash (event ids are per server), so the
+/// next poll starts again after the newest event, replaying nothing.
+pub(super) const RESET_CURSOR: &str = "update unleash_catch_up set cursor_event_id = null where id = 1";
+
 impl SqliteDb {
+    /// The Connect page's Unleash settings, if any are stored.
+    pub async fn unleash_settings(&self) -> Result<Option<UnleashSettings>, sqlx::Error> {
+        let row: Option<SettingsRow> = sqlx::query_as(SELECT_SETTINGS).fetch_optional(&self.read).await?;
+        Ok(row.map(|row| row.open(&self.key)))
+    }
+
+    /// Stores the Connect page's Unleash settings with their audit entry, in one transaction;
+    /// `reset_cursor` when the poller now reads another Unleash.
+    pub async fn save_unleash_settings(
+        &self,
+        url: Option<&str>,
+        token: &TokenChange,
+        reset_cursor: bool,
+        audit: &NewAudit,
+    ) -> Result<(), sqlx::Error> {
+        let sealed = match token {
+            TokenChange::Keep => None,
+            TokenChange::Set(token) => Some(self.key.seal_text(TOKEN_COLUMN, SETTINGS_ROW, token)),
+        };
+        let mut tx = self.write.begin().await?;
+        sqlx::query(SAVE_SETTINGS)
+            .bind(url)
+            .bind(sealed)
+            .bind(&audit.actor.name)
+            .bind(super::now_ms())
+            .execute(&mut *tx)
+            .await?;
+        if reset_cursor {
+            sqlx::query(RESET_CURSOR).execute(&mut *tx).await?;
+        }
+        audit::insert(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes the Connect page's Unleash settings with their audit entry; false when none were
+    /// stored (nothing is audited then).
+    pub async fn clear_unleash_settings(&self, reset_cursor: bool, audit: &NewAudit) -> Result<bool, sqlx::Error> {
+        let mut tx = self.write.begin().await?;
+        let deleted = sqlx::query("delete from unleash_settings where id = 1").execute(&mut *tx).await?.rows_affected();
+        if deleted == 0 {
+            return Ok(false);
+        }
+        if reset_cursor {
+            sqlx::query(RESET_CURSOR).execute(&mut *tx).await?;
+        }
+        audit::insert(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// The poller's state; None before its first poll.
     pub async fn catch_up_state(&self) -> Result<Option<CatchUpRow>, sqlx::Error> {
         sqlx::query_as(SELECT).fetch_optional(&self.read).await

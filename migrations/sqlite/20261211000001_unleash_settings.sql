@@ -1,0 +1,14 @@
+-- Where the Unleash catch-up poller reads events, as an admin set it on the Connect page (one row;
+-- none until set, deleted when cleared). HOOKLINE_UNLEASH_URL / HOOKLINE_UNLEASH_TOKEN, when set,
+-- win over these, each on its own.
+--
+-- token: sealed like the webhooks' secrets (enc:v1:..., bound to unleash_settings.token of row 1;
+-- see server/src/crypto.rs), never stored in plain text. updated_by: the admin's audit name.
+create table unleash_settings (
+    id         integer primary key check (id = 1),
+    url        text,
+    token      text,
+    updated_by text    not null,
+    created_at integer not null,
+    updated_at integer not null
+);
