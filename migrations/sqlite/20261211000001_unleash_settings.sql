@@ -12,3 +12,8 @@ create table unleash_settings (
     created_at integer not null,
     updated_at integer not null
 );
+
+-- The Unleash the catch-up cursor belongs to (its URL as polled): event ids are per Unleash, so a
+-- cursor of another one is not used (the next poll starts after the newest event, replaying
+-- nothing). Null for a cursor written before this column: taken as the current Unleash's.
+alter table unleash_catch_up add column cursor_url text;

@@ -218,7 +218,9 @@ fn CatchUpSettings(status: CatchUpStatus) -> impl IntoView {
     let CatchUpStatus { url_source, token_source, stored_url, stored_token, stored_by, stored_at, .. } = status;
     let from_env = |source: Option<SettingSource>| source == Some(SettingSource::Environment);
     let env_note = match (from_env(url_source), from_env(token_source)) {
-        (true, true) => Some("HOOKLINE_UNLEASH_URL and HOOKLINE_UNLEASH_TOKEN are set on the server: they win over what is stored here."),
+        (true, true) => Some(
+            "HOOKLINE_UNLEASH_URL and HOOKLINE_UNLEASH_TOKEN are set on the server: they win over what is stored here.",
+        ),
         (true, false) => Some("HOOKLINE_UNLEASH_URL is set on the server: it wins over the URL stored here."),
         (false, true) => Some("HOOKLINE_UNLEASH_TOKEN is set on the server: it wins over the token stored here."),
         (false, false) => None,
@@ -237,7 +239,7 @@ fn CatchUpSettings(status: CatchUpStatus) -> impl IntoView {
         <ActionForm action=save attr:class="inline-form" attr:data-testid="catch-up-settings">
             <label class="field">
                 <span>"Unleash URL"</span>
-                <input type="url" name="url" value=stored_url.unwrap_or_default() placeholder="https://unleash.example.com" required maxlength="2048" />
+                <input type="url" name="url" value=stored_url.unwrap_or_default() placeholder="https://unleash.example.com" required=!from_env(url_source) maxlength="2048" />
                 <FieldError error=save_error field="url" />
             </label>
             <label class="field">

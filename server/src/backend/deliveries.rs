@@ -16,8 +16,8 @@ use crate::db::catch_up::TokenChange;
 use crate::db::events::NewEvent;
 use crate::db::log::{AttemptRow, DeliveryRow, LogFilter};
 use crate::state::AppState;
-use crate::unleash::settings;
 use crate::time::{iso, parse_iso};
+use crate::unleash::settings;
 
 /// The most deliveries one recover re-queues.
 pub const RECOVER_CAP: i64 = 10_000;
@@ -317,22 +317,19 @@ impl DeliveryService for AppState {
     async fn save_unleash_settings(&self, actor: &Actor, input: UnleashSettingsIn) -> Result<CatchUpStatus, AppError> {
         let before = settings::resolve(&self.config, &self.db).await?;
         let stored = before.stored.as_ref();
+        let from_env = |source: Option<SettingSource>| source == Some(SettingSource::Environment);
         let spec = input.validate(
             stored.and_then(|s| s.url.as_deref()),
             stored.is_some_and(|s| s.token.is_some()),
-            before.token.as_ref().is_some_and(|(_, source)| *source == SettingSource::Environment),
+            self.config.unleash_url.as_ref().map(url::Url::as_str),
+            from_env(before.token.as_ref().map(|(_, source)| *source)),
         )?;
         let token = match spec.token {
             Some(token) => TokenChange::Set(token),
             None => TokenChange::Keep,
         };
-        let after_url = match &before.url {
-            Some((url, SettingSource::Environment)) => Some(url.clone()),
-            _ => url::Url::parse(&spec.url).ok(),
-        };
-        let reset_cursor = another_unleash(before.url.as_ref().map(|(url, _)| url), after_url.as_ref());
         let mut changed = vec![];
-        if stored.and_then(|s| s.url.as_deref()) != Some(spec.url.as_str()) {
+        if stored.and_then(|s| s.url.as_deref()) != spec.url.as_deref() {
             changed.push("url");
         }
         if token != TokenChange::Keep {
@@ -340,9 +337,9 @@ impl DeliveryService for AppState {
         }
         // The URL is no secret (it is shown on this page); the token never goes into the log.
         let audit = NewAudit::new(actor, AuditAction::UnleashSaved, ObjectKind::Unleash, None)
-            .named(spec.url.clone())
-            .detail(serde_json::json!({"changed": changed, "cursorReset": reset_cursor}));
-        self.db.save_unleash_settings(Some(&spec.url), &token, reset_cursor, &audit).await?;
+            .named(spec.url.clone().unwrap_or_default())
+            .detail(serde_json::json!({"changed": changed}));
+        self.db.save_unleash_settings(spec.url.as_deref(), &token, &audit).await?;
         self.unleash_settings_changed.notify_one();
         self.catch_up_status().await
     }
@@ -350,25 +347,13 @@ impl DeliveryService for AppState {
     async fn clear_unleash_settings(&self, actor: &Actor) -> Result<CatchUpStatus, AppError> {
         let before = settings::resolve(&self.config, &self.db).await?;
         let Some(stored) = before.stored.as_ref() else { return self.catch_up_status().await };
-        let reset_cursor = before.url.as_ref().is_some_and(|(_, source)| *source == SettingSource::ConnectPage);
-        let mut audit = NewAudit::new(actor, AuditAction::UnleashCleared, ObjectKind::Unleash, None)
-            .detail(serde_json::json!({"cursorReset": reset_cursor}));
+        let mut audit = NewAudit::new(actor, AuditAction::UnleashCleared, ObjectKind::Unleash, None);
         if let Some(url) = &stored.url {
             audit = audit.named(url.clone());
         }
-        self.db.clear_unleash_settings(reset_cursor, &audit).await?;
+        self.db.clear_unleash_settings(&audit).await?;
         self.unleash_settings_changed.notify_one();
         self.catch_up_status().await
-    }
-}
-
-/// Whether the poller now reads another Unleash than before (event ids are per server: the
-/// cursor must start again). From nothing to something is not: there is no cursor worth keeping
-/// apart from one an earlier setting left, which belongs to the same Unleash as often as not.
-fn another_unleash(before: Option<&url::Url>, after: Option<&url::Url>) -> bool {
-    match (before, after) {
-        (Some(before), Some(after)) => before.as_str().trim_end_matches('/') != after.as_str().trim_end_matches('/'),
-        _ => false,
     }
 }
 
@@ -382,7 +367,10 @@ impl AppState {
             enabled: resolved.catch_up().is_some(),
             unleash_url: resolved.url.as_ref().map(|(url, _)| url.to_string()),
             interval: humantime::format_duration(self.config.unleash_poll).to_string(),
-            cursor: state.cursor_event_id,
+            cursor: match resolved.url.as_ref() {
+                Some((url, _)) => state.cursor_for(url.as_str()),
+                None => state.cursor_event_id,
+            },
             failing: state.last_error_at.is_some_and(|error| state.last_success_at.is_none_or(|ok| error > ok)),
             last_success_at: state.last_success_at.map(iso),
             caught_up: state.caught_up,

@@ -20,22 +20,36 @@ pub struct CatchUpRow {
     pub last_error_at: Option<i64>,
     /// Events the poller stored that had not arrived by webhook.
     pub caught_up: i64,
+    /// The Unleash the cursor belongs to (None: written before this was recorded).
+    pub cursor_url: Option<String>,
+}
+
+impl CatchUpRow {
+    /// The cursor, if it belongs to the Unleash at `url` (event ids are per Unleash).
+    pub fn cursor_for(&self, url: &str) -> Option<i64> {
+        match &self.cursor_url {
+            Some(owner) if owner != url => None,
+            _ => self.cursor_event_id,
+        }
+    }
 }
 
 /// The columns `CatchUpRow` reads.
 pub(super) const SELECT: &str =
-    "select cursor_event_id, last_success_at, last_error, last_error_at, caught_up from unleash_catch_up where id = 1";
+    "select cursor_event_id, last_success_at, last_error, last_error_at, caught_up, cursor_url from unleash_catch_up where id = 1";
 
-/// Records a successful poll: the cursor moves to `?1` (never back: an instance that polled an
-/// older view cannot undo a newer one), `caught_up` grows by `?2`, at `?3`. PostgreSQL runs it
-/// with `$` for `?`.
+/// Records a successful poll of the Unleash at `?4`: the cursor moves to `?1` (never back for the
+/// same Unleash: an instance that polled an older view cannot undo a newer one), `caught_up`
+/// grows by `?2`, at `?3`. PostgreSQL runs it with `$` for `?`.
 pub(super) const SAVE_SUCCESS: &str = "insert into unleash_catch_up
-        (id, cursor_event_id, caught_up, last_success_at, created_at, updated_at)
-     values (1, ?1, ?2, ?3, ?3, ?3)
+        (id, cursor_event_id, cursor_url, caught_up, last_success_at, created_at, updated_at)
+     values (1, ?1, ?4, ?2, ?3, ?3, ?3)
      on conflict (id) do update set
-        cursor_event_id = case when unleash_catch_up.cursor_event_id > excluded.cursor_event_id
+        cursor_event_id = case when unleash_catch_up.cursor_url is not distinct from excluded.cursor_url
+                                    and unleash_catch_up.cursor_event_id > excluded.cursor_event_id
                                then unleash_catch_up.cursor_event_id
                                else excluded.cursor_event_id end,
+        cursor_url = excluded.cursor_url,
         last_success_at = excluded.last_success_at,
         caught_up = unleash_catch_up.caught_up + excluded.caught_up,
         updated_at = excluded.updated_at";
@@ -100,16 +114,14 @@ pub enum TokenChange {
 pub(super) const SELECT_SETTINGS: &str = "select url, token, updated_by, updated_at from unleash_settings where id = 1";
 /// Stores the URL (`?1`) and, unless `?2` is null, the sealed token, by `?3` at `?4`. PostgreSQL
 /// runs it with `$` for `?`.
-pub(super) const SAVE_SETTINGS: &str = "insert into unleash_settings (id, url, token, updated_by, created_at, updated_at)
+pub(super) const SAVE_SETTINGS: &str =
+    "insert into unleash_settings (id, url, token, updated_by, created_at, updated_at)
      values (1, ?1, ?2, ?3, ?4, ?4)
      on conflict (id) do update set
         url = excluded.url,
         token = coalesce(excluded.token, unleash_settings.token),
         updated_by = excluded.updated_by,
         updated_at = excluded.updated_at";
-/// Forgets the poller's cursor: it belonged to another Unleash (event ids are per server), so the
-/// next poll starts again after the newest event, replaying nothing.
-pub(super) const RESET_CURSOR: &str = "update unleash_catch_up set cursor_event_id = null where id = 1";
 
 impl SqliteDb {
     /// The Connect page's Unleash settings, if any are stored.
@@ -118,13 +130,11 @@ impl SqliteDb {
         Ok(row.map(|row| row.open(&self.key)))
     }
 
-    /// Stores the Connect page's Unleash settings with their audit entry, in one transaction;
-    /// `reset_cursor` when the poller now reads another Unleash.
+    /// Stores the Connect page's Unleash settings with their audit entry, in one transaction.
     pub async fn save_unleash_settings(
         &self,
         url: Option<&str>,
         token: &TokenChange,
-        reset_cursor: bool,
         audit: &NewAudit,
     ) -> Result<(), sqlx::Error> {
         let sealed = match token {
@@ -139,9 +149,6 @@ impl SqliteDb {
             .bind(super::now_ms())
             .execute(&mut *tx)
             .await?;
-        if reset_cursor {
-            sqlx::query(RESET_CURSOR).execute(&mut *tx).await?;
-        }
         audit::insert(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
@@ -149,14 +156,11 @@ impl SqliteDb {
 
     /// Deletes the Connect page's Unleash settings with their audit entry; false when none were
     /// stored (nothing is audited then).
-    pub async fn clear_unleash_settings(&self, reset_cursor: bool, audit: &NewAudit) -> Result<bool, sqlx::Error> {
+    pub async fn clear_unleash_settings(&self, audit: &NewAudit) -> Result<bool, sqlx::Error> {
         let mut tx = self.write.begin().await?;
         let deleted = sqlx::query("delete from unleash_settings where id = 1").execute(&mut *tx).await?.rows_affected();
         if deleted == 0 {
             return Ok(false);
-        }
-        if reset_cursor {
-            sqlx::query(RESET_CURSOR).execute(&mut *tx).await?;
         }
         audit::insert(&mut tx, audit).await?;
         tx.commit().await?;
@@ -168,9 +172,15 @@ impl SqliteDb {
         sqlx::query_as(SELECT).fetch_optional(&self.read).await
     }
 
-    /// A poll that took in events up to `cursor`, `created` of them new.
-    pub async fn save_catch_up_success(&self, cursor: i64, created: i64, now: i64) -> Result<(), sqlx::Error> {
-        sqlx::query(SAVE_SUCCESS).bind(cursor).bind(created).bind(now).execute(&self.write).await?;
+    /// A poll of the Unleash at `url` that took in events up to `cursor`, `created` of them new.
+    pub async fn save_catch_up_success(
+        &self,
+        cursor: i64,
+        created: i64,
+        now: i64,
+        url: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(SAVE_SUCCESS).bind(cursor).bind(created).bind(now).bind(url).execute(&self.write).await?;
         Ok(())
     }
 

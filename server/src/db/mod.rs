@@ -320,12 +320,12 @@ delegate! {
 
     // The Unleash catch-up poller's cursor and status (db::catch_up).
     pub async fn catch_up_state(&self) -> Result<Option<CatchUpRow>, sqlx::Error>;
-    pub async fn save_catch_up_success(&self, cursor: i64, created: i64, now: i64) -> Result<(), sqlx::Error>;
+    pub async fn save_catch_up_success(&self, cursor: i64, created: i64, now: i64, url: &str) -> Result<(), sqlx::Error>;
     pub async fn save_catch_up_error(&self, message: &str, now: i64) -> Result<(), sqlx::Error>;
     // The Connect page's Unleash URL and (sealed) API token.
     pub async fn unleash_settings(&self) -> Result<Option<UnleashSettings>, sqlx::Error>;
-    pub async fn save_unleash_settings(&self, url: Option<&str>, token: &TokenChange, reset_cursor: bool, audit: &NewAudit) -> Result<(), sqlx::Error>;
-    pub async fn clear_unleash_settings(&self, reset_cursor: bool, audit: &NewAudit) -> Result<bool, sqlx::Error>;
+    pub async fn save_unleash_settings(&self, url: Option<&str>, token: &TokenChange, audit: &NewAudit) -> Result<(), sqlx::Error>;
+    pub async fn clear_unleash_settings(&self, audit: &NewAudit) -> Result<bool, sqlx::Error>;
 
     // The delivery queue (db::deliveries).
     pub async fn due_deliveries(&self, now: i64, limit: i64) -> Result<Vec<DueDelivery>, sqlx::Error>;

@@ -201,8 +201,10 @@ impl Poller {
     /// One poll: fetch what is newer than the cursor, take it in, move the cursor.
     async fn poll_once(&mut self) -> Result<Polled, PollError> {
         let db = &self.state.db;
-        let cursor = db.catch_up_state().await?.and_then(|row| row.cursor_event_id);
-        let Some(source) = self.source.as_mut() else { return Ok(Polled { fetched: 0, created: 0, cursor: cursor.unwrap_or(0) }) };
+        let Some(source) = self.source.as_mut() else { return Ok(Polled { fetched: 0, created: 0, cursor: 0 }) };
+        let url = source.url.to_string();
+        // Another Unleash's cursor is not this one's (event ids are per Unleash): start again.
+        let cursor = db.catch_up_state().await?.and_then(|row| row.cursor_for(&url));
         let fetched = fetch_newer(&mut source.client, cursor, PAGE_SIZE, MAX_PAGES).await?;
         let now = db.now_ms();
         let polled = match fetched {
@@ -234,7 +236,7 @@ impl Poller {
                 Polled { fetched, created, cursor: next }
             }
         };
-        db.save_catch_up_success(polled.cursor, polled.created as i64, now).await?;
+        db.save_catch_up_success(polled.cursor, polled.created as i64, now, &url).await?;
         self.state.metrics.unleash_polled(polled.created as u64, now);
         Ok(polled)
     }

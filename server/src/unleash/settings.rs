@@ -77,7 +77,10 @@ mod tests {
         let page = || stored(Some("http://page.example:4242"), Some("page-token"));
 
         let resolved = resolve_with(&config, page());
-        assert_eq!(resolved.catch_up().map(|(u, t)| (u.as_str(), t)), Some(("http://page.example:4242/", "page-token")));
+        assert_eq!(
+            resolved.catch_up().map(|(u, t)| (u.as_str(), t)),
+            Some(("http://page.example:4242/", "page-token"))
+        );
         assert_eq!(resolved.url.as_ref().map(|u| u.1), Some(SettingSource::ConnectPage));
 
         config.unleash_url = Some("http://env.example".parse().expect("url"));

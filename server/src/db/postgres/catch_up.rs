@@ -7,8 +7,8 @@ use super::audit::insert;
 use super::{without_nul, PgDb};
 use crate::db::audit::NewAudit;
 use crate::db::catch_up::{
-    CatchUpRow, SettingsRow, TokenChange, UnleashSettings, RESET_CURSOR, SAVE_ERROR, SAVE_SETTINGS, SAVE_SUCCESS,
-    SELECT, SELECT_SETTINGS, SETTINGS_ROW, TOKEN_COLUMN,
+    CatchUpRow, SettingsRow, TokenChange, UnleashSettings, SAVE_ERROR, SAVE_SETTINGS, SAVE_SUCCESS, SELECT,
+    SELECT_SETTINGS, SETTINGS_ROW, TOKEN_COLUMN,
 };
 
 static SAVE_SUCCESS_PG: LazyLock<String> = LazyLock::new(|| SAVE_SUCCESS.replace('?', "$"));
@@ -25,7 +25,6 @@ impl PgDb {
         &self,
         url: Option<&str>,
         token: &TokenChange,
-        reset_cursor: bool,
         audit: &NewAudit,
     ) -> Result<(), sqlx::Error> {
         let sealed = match token {
@@ -40,22 +39,16 @@ impl PgDb {
             .bind(crate::db::now_ms())
             .execute(&mut *tx)
             .await?;
-        if reset_cursor {
-            sqlx::query(RESET_CURSOR).execute(&mut *tx).await?;
-        }
         insert(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn clear_unleash_settings(&self, reset_cursor: bool, audit: &NewAudit) -> Result<bool, sqlx::Error> {
+    pub async fn clear_unleash_settings(&self, audit: &NewAudit) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         let deleted = sqlx::query("delete from unleash_settings where id = 1").execute(&mut *tx).await?.rows_affected();
         if deleted == 0 {
             return Ok(false);
-        }
-        if reset_cursor {
-            sqlx::query(RESET_CURSOR).execute(&mut *tx).await?;
         }
         insert(&mut tx, audit).await?;
         tx.commit().await?;
@@ -66,8 +59,20 @@ impl PgDb {
         sqlx::query_as(SELECT).fetch_optional(&self.pool).await
     }
 
-    pub async fn save_catch_up_success(&self, cursor: i64, created: i64, now: i64) -> Result<(), sqlx::Error> {
-        sqlx::query(&SAVE_SUCCESS_PG).bind(cursor).bind(created).bind(now).execute(&self.pool).await?;
+    pub async fn save_catch_up_success(
+        &self,
+        cursor: i64,
+        created: i64,
+        now: i64,
+        url: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(&SAVE_SUCCESS_PG)
+            .bind(cursor)
+            .bind(created)
+            .bind(now)
+            .bind(without_nul(url))
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
