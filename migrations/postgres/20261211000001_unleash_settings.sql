@@ -17,3 +17,8 @@ create table unleash_settings (
 -- cursor of another one is not used (the next poll starts after the newest event, replaying
 -- nothing). Null for a cursor written before this column: taken as the current Unleash's.
 alter table unleash_catch_up add column cursor_url text;
+
+-- The cursor's first value (Unleash's newest event when catch-up started reading that Unleash):
+-- each poll also fetches again the ids just below the cursor, for events Unleash numbered earlier
+-- but committed later; none at or below this start is taken in (no history replayed).
+alter table unleash_catch_up add column cursor_start bigint;

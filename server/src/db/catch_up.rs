@@ -22,6 +22,9 @@ pub struct CatchUpRow {
     pub caught_up: i64,
     /// The Unleash the cursor belongs to (None: written before this was recorded).
     pub cursor_url: Option<String>,
+    /// The cursor's first value (Unleash's newest event when catch-up started polling it):
+    /// nothing at or below it is taken in.
+    pub cursor_start: Option<i64>,
 }
 
 impl CatchUpRow {
@@ -36,20 +39,21 @@ impl CatchUpRow {
 
 /// The columns `CatchUpRow` reads.
 pub(super) const SELECT: &str =
-    "select cursor_event_id, last_success_at, last_error, last_error_at, caught_up, cursor_url from unleash_catch_up where id = 1";
+    "select cursor_event_id, last_success_at, last_error, last_error_at, caught_up, cursor_url, cursor_start from unleash_catch_up where id = 1";
 
-/// Records a successful poll of the Unleash at `?4`: the cursor moves to `?1` (never back for the
-/// same Unleash: an instance that polled an older view cannot undo a newer one), `caught_up`
-/// grows by `?2`, at `?3`. PostgreSQL runs it with `$` for `?`.
+/// Records a successful poll of the Unleash at `?4`, whose cursor started at `?5`: the cursor
+/// moves to `?1` (never back for the same Unleash: an instance that polled an older view cannot
+/// undo a newer one), `caught_up` grows by `?2`, at `?3`. PostgreSQL runs it with `$` for `?`.
 pub(super) const SAVE_SUCCESS: &str = "insert into unleash_catch_up
-        (id, cursor_event_id, cursor_url, caught_up, last_success_at, created_at, updated_at)
-     values (1, ?1, ?4, ?2, ?3, ?3, ?3)
+        (id, cursor_event_id, cursor_url, cursor_start, caught_up, last_success_at, created_at, updated_at)
+     values (1, ?1, ?4, ?5, ?2, ?3, ?3, ?3)
      on conflict (id) do update set
         cursor_event_id = case when unleash_catch_up.cursor_url is not distinct from excluded.cursor_url
                                     and unleash_catch_up.cursor_event_id > excluded.cursor_event_id
                                then unleash_catch_up.cursor_event_id
                                else excluded.cursor_event_id end,
         cursor_url = excluded.cursor_url,
+        cursor_start = excluded.cursor_start,
         last_success_at = excluded.last_success_at,
         caught_up = unleash_catch_up.caught_up + excluded.caught_up,
         updated_at = excluded.updated_at";
@@ -172,15 +176,24 @@ impl SqliteDb {
         sqlx::query_as(SELECT).fetch_optional(&self.read).await
     }
 
-    /// A poll of the Unleash at `url` that took in events up to `cursor`, `created` of them new.
+    /// A poll of the Unleash at `url` (whose cursor started at `start`) that took in events up to
+    /// `cursor`, `created` of them new.
     pub async fn save_catch_up_success(
         &self,
         cursor: i64,
         created: i64,
         now: i64,
         url: &str,
+        start: Option<i64>,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(SAVE_SUCCESS).bind(cursor).bind(created).bind(now).bind(url).execute(&self.write).await?;
+        sqlx::query(SAVE_SUCCESS)
+            .bind(cursor)
+            .bind(created)
+            .bind(now)
+            .bind(url)
+            .bind(start)
+            .execute(&self.write)
+            .await?;
         Ok(())
     }
 

@@ -162,6 +162,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("id", Int),
             ("cursor_event_id", OptInt),
             ("cursor_url", OptText),
+            ("cursor_start", OptInt),
             ("last_success_at", OptInt),
             ("last_error", OptText),
             ("last_error_at", OptInt),

@@ -320,7 +320,7 @@ delegate! {
 
     // The Unleash catch-up poller's cursor and status (db::catch_up).
     pub async fn catch_up_state(&self) -> Result<Option<CatchUpRow>, sqlx::Error>;
-    pub async fn save_catch_up_success(&self, cursor: i64, created: i64, now: i64, url: &str) -> Result<(), sqlx::Error>;
+    pub async fn save_catch_up_success(&self, cursor: i64, created: i64, now: i64, url: &str, start: Option<i64>) -> Result<(), sqlx::Error>;
     pub async fn save_catch_up_error(&self, message: &str, now: i64) -> Result<(), sqlx::Error>;
     // The Connect page's Unleash URL and (sealed) API token.
     pub async fn unleash_settings(&self) -> Result<Option<UnleashSettings>, sqlx::Error>;

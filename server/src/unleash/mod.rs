@@ -33,7 +33,7 @@ use crate::db::StoreError;
 use crate::routes::events::{take_in, MAX_EVENTS};
 use crate::state::AppState;
 use client::UnleashClient;
-use cursor::{fetch_newer, FetchError, Fetched};
+use cursor::{fetch_newer, worth_taking, FetchError, Fetched};
 
 /// The `source` of events the poller took in (the event log shows them as caught up).
 pub const SOURCE: &str = "unleash-poll";
@@ -41,6 +41,12 @@ pub const SOURCE: &str = "unleash-poll";
 pub const PAGE_SIZE: usize = 100;
 /// The most pages one poll reads (10,000 events): a longer backlog is cut there, with a warning.
 pub const MAX_PAGES: usize = 100;
+/// Ids at and below the cursor fetched again on every poll, for events Unleash numbered earlier
+/// but committed later (see `cursor::fetch_newer`); the intake drops the ones it has.
+pub const LOOKBACK_IDS: i64 = 100;
+/// Of those, only the ones created within this long before the newest fetched are taken in again
+/// (a late commit is seconds late; an event Hookline pruned long ago must not come back).
+pub const LOOKBACK_WINDOW_MS: i64 = 10 * 60 * 1000;
 /// The longest wait after failures, in poll intervals.
 pub const MAX_BACKOFF_FACTOR: u32 = 10;
 /// The periodic-turn name (PostgreSQL: one instance polls per interval).
@@ -204,8 +210,10 @@ impl Poller {
         let Some(source) = self.source.as_mut() else { return Ok(Polled { fetched: 0, created: 0, cursor: 0 }) };
         let url = source.url.to_string();
         // Another Unleash's cursor is not this one's (event ids are per Unleash): start again.
-        let cursor = db.catch_up_state().await?.and_then(|row| row.cursor_for(&url));
-        let fetched = fetch_newer(&mut source.client, cursor, PAGE_SIZE, MAX_PAGES).await?;
+        let row = db.catch_up_state().await?;
+        let cursor = row.as_ref().and_then(|row| row.cursor_for(&url));
+        let mut start = row.and_then(|row| row.cursor_start).filter(|_| cursor.is_some());
+        let fetched = fetch_newer(&mut source.client, cursor, LOOKBACK_IDS, PAGE_SIZE, MAX_PAGES).await?;
         let now = db.now_ms();
         let polled = match fetched {
             Fetched::Started { cursor } => {
@@ -213,6 +221,7 @@ impl Poller {
                     cursor,
                     "Unleash catch-up starts after Unleash's newest event (earlier ones are not replayed)"
                 );
+                start = Some(cursor);
                 Polled { fetched: 0, created: 0, cursor }
             }
             Fetched::Newer { events, cursor: next, complete } => {
@@ -223,6 +232,7 @@ impl Poller {
                         "more new Unleash events than one poll reads: the older ones between the cursor and these were not caught up"
                     );
                 }
+                let events = worth_taking(events, cursor.unwrap_or(0), start, LOOKBACK_WINDOW_MS);
                 let fetched = events.len();
                 let created = self.take_in(events, now).await?;
                 if created > 0 {
@@ -236,7 +246,7 @@ impl Poller {
                 Polled { fetched, created, cursor: next }
             }
         };
-        db.save_catch_up_success(polled.cursor, polled.created as i64, now, &url).await?;
+        db.save_catch_up_success(polled.cursor, polled.created as i64, now, &url, start).await?;
         self.state.metrics.unleash_polled(polled.created as u64, now);
         Ok(polled)
     }

@@ -269,6 +269,27 @@ async fn catch_up_is_off_without_a_token() {
     assert!(page.contains("HOOKLINE_UNLEASH_TOKEN"), "the page says how to turn it on");
 }
 
+#[tokio::test]
+async fn an_event_unleash_makes_visible_after_a_newer_one_is_still_caught_up_once() {
+    // Unleash numbers an event when its transaction starts: under concurrent writes 2 can become
+    // visible after 3 was polled and the cursor moved past it (seen with the real unleash-server).
+    let fake = FakeUnleash::start().await;
+    let (server, browser, _api, receiver) = start(&fake).await;
+    wait_started(&server, &browser).await;
+    fake.add(1);
+    fake.add(3);
+    wait_status(&server, &browser, "event 3", |s| s["cursor"] == 3).await;
+    fake.add(2);
+    receiver.wait_for(3, WAIT).await;
+    fake.wait_full_poll(WAIT).await;
+    fake.wait_full_poll(WAIT).await;
+    let mut ids = delivered_ids(&receiver);
+    ids.sort();
+    assert_eq!(ids, vec![1, 2, 3], "the late one too, and nothing twice though polls fetch it again");
+    let status = catch_up_status(&server, &browser).await;
+    assert_eq!((status["cursor"].clone(), status["caughtUp"].clone()), (json!(3), json!(3)), "{status:#}");
+}
+
 // --- The Unleash URL and token set on the Connect page --------------------------------------
 
 /// A server with no catch-up settings in its environment, fast deliveries and 200 ms polls, its

@@ -65,12 +65,14 @@ impl PgDb {
         created: i64,
         now: i64,
         url: &str,
+        start: Option<i64>,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(&SAVE_SUCCESS_PG)
             .bind(cursor)
             .bind(created)
             .bind(now)
             .bind(without_nul(url))
+            .bind(start)
             .execute(&self.pool)
             .await?;
         Ok(())
