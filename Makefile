@@ -4,7 +4,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 TOOLCHAIN := source .toolchain/env
 
-.PHONY: run build test test-fast lint e2e bench dist openapi unleash-fixture bootstrap clean
+.PHONY: run build test test-fast lint e2e e2e-unleash bench dist openapi unleash-fixture bootstrap clean
 
 ## run: install what is missing, build the release, start Hookline on http://127.0.0.1:3000
 run: build
@@ -28,6 +28,12 @@ test-fast: bootstrap
 e2e: build
 	scripts/bootstrap.sh --test
 	$(TOOLCHAIN) && scripts/test.sh e2e
+
+## e2e-unleash: the real Unleash (unleash-server from npm, on a throw-away PostgreSQL) with its Webhook
+## addon and Hookline's catch-up poller: a few hundred flag changes, each Unleash event at the receiver
+## exactly once (about 4 minutes; not part of `make test`). HOOKLINE_BIN=path uses that binary.
+e2e-unleash: bootstrap
+	$(TOOLCHAIN) && scripts/e2e-unleash.sh
 
 ## lint: formatting and clippy
 lint: bootstrap

@@ -44,6 +44,8 @@ text_enum! {
         DeliveryRedelivered => "delivery.redelivered",
         DeliveryRecovered => "delivery.recovered",
         KeyRotated => "key.rotated",
+        UnleashSaved => "unleash.saved",
+        UnleashCleared => "unleash.cleared",
     }
 }
 
@@ -70,6 +72,8 @@ impl AuditAction {
             AuditAction::DeliveryRedelivered => "redelivered a delivery",
             AuditAction::DeliveryRecovered => "recovered failed deliveries",
             AuditAction::KeyRotated => "rotated the encryption key",
+            AuditAction::UnleashSaved => "set the Unleash catch-up's URL or token",
+            AuditAction::UnleashCleared => "cleared the Unleash catch-up's URL and token",
         }
     }
 }
@@ -82,6 +86,8 @@ text_enum! {
         Webhook => "webhook",
         Delivery => "delivery",
         EncryptionKey => "encryption-key",
+        /// The Unleash the catch-up poller reads (the Connect page's settings).
+        Unleash => "unleash",
     }
 }
 
@@ -130,6 +136,8 @@ mod tests {
                 "delivery.redelivered",
                 "delivery.recovered",
                 "key.rotated",
+                "unleash.saved",
+                "unleash.cleared",
             ]
         );
     }

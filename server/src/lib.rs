@@ -68,10 +68,6 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         !config.session_idle.is_zero() && !config.session_max.is_zero(),
         "HOOKLINE_SESSION_IDLE and HOOKLINE_SESSION_MAX must be longer than zero"
     );
-    anyhow::ensure!(
-        config.unleash_token.is_none() || config.unleash_url.is_some(),
-        "HOOKLINE_UNLEASH_TOKEN is set but HOOKLINE_UNLEASH_URL is not: the catch-up poller needs both"
-    );
     anyhow::ensure!(!config.unleash_poll.is_zero(), "HOOKLINE_UNLEASH_POLL must be longer than zero");
     anyhow::ensure!(config.concurrency > 0 && config.webhook_concurrency > 0, "concurrency limits must be at least 1");
     let extra_roots = match &config.extra_ca_certs {

@@ -37,6 +37,9 @@ pub struct AppState {
     pub target_policy: Arc<TargetPolicy>,
     /// Whose `X-Forwarded-For` names the client (HOOKLINE_TRUSTED_PROXIES).
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// Woken when an admin changes the Unleash settings on the Connect page: the catch-up poller
+    /// reads them again at once (other instances at their next poll).
+    pub unleash_settings_changed: Arc<tokio::sync::Notify>,
     /// When each token's `last_used_at` was last written (to write it at most once a minute).
     token_touches: Arc<Mutex<HashMap<i64, Instant>>>,
 }
@@ -70,6 +73,7 @@ impl AppState {
             metrics,
             target_policy,
             trusted_proxies: Arc::default(),
+            unleash_settings_changed: Arc::default(),
             token_touches: Arc::default(),
         }
     }
@@ -169,8 +173,8 @@ impl AppState {
                 }
             }
         })));
-        // Catching up the events Unleash's webhook did not send (when configured).
-        tasks.extend(crate::unleash::spawn(self, cancel.clone()));
+        // Catching up the events Unleash's webhook did not send (it waits while not configured).
+        tasks.push(crate::unleash::spawn(self, cancel.clone()));
         Background { cancel, tasks }
     }
 }

@@ -170,4 +170,9 @@ pub trait DeliveryService: Send + Sync {
     /// The values for Unleash's Webhook addon and the last event received. `host` is the Host the
     /// admin reached this server at: the URL's host when HOOKLINE_PUBLIC_URL is not set.
     async fn unleash_connection(&self, host: Option<&str>) -> Result<UnleashConnection, AppError>;
+    /// Stores the catch-up's Unleash URL and API token (sealed; an empty token keeps the stored
+    /// one), audited; the poller uses them from its next turn. Answers the catch-up status.
+    async fn save_unleash_settings(&self, actor: &Actor, input: UnleashSettingsIn) -> Result<CatchUpStatus, AppError>;
+    /// Forgets the Connect page's Unleash URL and token, audited (the environment's stay).
+    async fn clear_unleash_settings(&self, actor: &Actor) -> Result<CatchUpStatus, AppError>;
 }

@@ -57,3 +57,17 @@ pub async fn unleash_connection_status() -> Result<UnleashConnection, AppError> 
         .and_then(|parts| parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned));
     crate::api::backend()?.unleash_connection(host.as_deref()).await
 }
+
+/// The Connect page's catch-up form: the Unleash URL and API token (empty: keep the stored one).
+#[server(prefix = "/rpc", endpoint = "save_unleash_settings")]
+pub async fn save_unleash_settings(url: String, token: String) -> Result<CatchUpStatus, AppError> {
+    let actor = crate::api::require_actor()?;
+    crate::api::backend()?.save_unleash_settings(&actor, UnleashSettingsIn { url, token }).await
+}
+
+/// Forgets the Unleash URL and API token stored from the Connect page.
+#[server(prefix = "/rpc", endpoint = "clear_unleash_settings")]
+pub async fn clear_unleash_settings() -> Result<CatchUpStatus, AppError> {
+    let actor = crate::api::require_actor()?;
+    crate::api::backend()?.clear_unleash_settings(&actor).await
+}

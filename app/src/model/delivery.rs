@@ -264,6 +264,92 @@ pub struct CatchUpStatus {
     pub last_error_at: Option<String>,
     /// Whether the newest poll failed (its error is newer than the last success).
     pub failing: bool,
+    /// Where the URL polled comes from (None: not set anywhere).
+    pub url_source: Option<SettingSource>,
+    /// Where the API token comes from (None: not set anywhere).
+    pub token_source: Option<SettingSource>,
+    /// The URL set on the Connect page (used unless HOOKLINE_UNLEASH_URL is set).
+    pub stored_url: Option<String>,
+    /// Whether an API token is set on the Connect page (it is never shown again, only masked).
+    pub stored_token: bool,
+    /// Who last set them on the Connect page, and when.
+    pub stored_by: Option<String>,
+    pub stored_at: Option<String>,
+}
+
+/// Where a catch-up setting comes from. The environment wins, each setting on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SettingSource {
+    /// HOOKLINE_UNLEASH_URL / HOOKLINE_UNLEASH_TOKEN.
+    Environment,
+    /// Stored from the Connect page.
+    ConnectPage,
+}
+
+/// The Connect page's catch-up form: the Unleash URL and API token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnleashSettingsIn {
+    /// Unleash's base URL (its UI address; the API is under `/api`).
+    pub url: String,
+    /// An admin API token or an admin's personal access token; empty keeps the stored one.
+    pub token: String,
+}
+
+/// `UnleashSettingsIn`, checked: the URL to store and the token to store (None: keep).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnleashSettingsSpec {
+    /// None: empty, allowed while HOOKLINE_UNLEASH_URL is set.
+    pub url: Option<String>,
+    pub token: Option<String>,
+}
+
+impl UnleashSettingsIn {
+    /// Checks both fields against what is stored (`stored_url`, `token_stored`); `env_url`,
+    /// `token_in_env`: HOOKLINE_UNLEASH_URL / _TOKEN, with which that field may stay empty. A kept
+    /// token never follows the URL to another server: whoever could change the URL would
+    /// otherwise receive it there.
+    pub fn validate(
+        &self,
+        stored_url: Option<&str>,
+        token_stored: bool,
+        env_url: Option<&str>,
+        token_in_env: bool,
+    ) -> Result<UnleashSettingsSpec, crate::AppError> {
+        use crate::AppError;
+        let url = self.url.trim();
+        let url = if url.is_empty() {
+            if env_url.is_none() {
+                return Err(AppError::invalid(
+                    "url",
+                    "enter your Unleash's URL (the address of its UI, e.g. https://unleash.example.com)",
+                ));
+            }
+            None
+        } else {
+            Some(super::webhook::validate_url(url)?)
+        };
+        let token = self.token.trim();
+        let token = if token.is_empty() || token == super::webhook::MASK {
+            if !token_stored && !token_in_env {
+                return Err(AppError::invalid("token", "enter an Unleash admin API token"));
+            }
+            // Where the kept token went before: the stored URL, or the environment's.
+            let moved = match (stored_url.or(env_url), url.as_deref()) {
+                (Some(before), Some(url)) => !super::webhook::same_origin(before, url),
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            if token_stored && moved {
+                return Err(AppError::invalid("token", "enter the token again: the Unleash URL changed"));
+            }
+            None
+        } else {
+            super::webhook::validate_header_value("token", "Authorization", token)?;
+            Some(token.to_string())
+        };
+        Ok(UnleashSettingsSpec { url, token })
+    }
 }
 
 /// An event as the Connect Unleash page reports it.
@@ -276,4 +362,56 @@ pub struct ReceivedEvent {
     pub project: Option<String>,
     pub feature_name: Option<String>,
     pub received_at: String,
+}
+
+#[cfg(test)]
+mod unleash_settings_tests {
+    use super::*;
+    use crate::model::MASK;
+
+    fn input(url: &str, token: &str) -> UnleashSettingsIn {
+        UnleashSettingsIn { url: url.into(), token: token.into() }
+    }
+
+    #[test]
+    fn a_new_token_is_taken_and_an_empty_one_keeps_the_stored_one() {
+        let spec =
+            input(" https://unleash.example.com ", " *:*.abc ").validate(None, false, None, false).expect("valid");
+        assert_eq!(
+            spec,
+            UnleashSettingsSpec { url: Some("https://unleash.example.com/".into()), token: Some("*:*.abc".into()) }
+        );
+        let kept = input("https://unleash.example.com/x", "").validate(
+            Some("https://unleash.example.com/"),
+            true,
+            None,
+            false,
+        );
+        assert_eq!(kept.expect("valid").token, None);
+        let first = input("https://unleash.example.com", "").validate(None, false, None, false).unwrap_err();
+        assert_eq!(first.field(), Some("token"));
+    }
+
+    #[test]
+    fn a_kept_token_never_follows_the_url_to_another_server() {
+        let stored = Some("https://unleash.example.com/");
+        let moved = input("https://attacker.example", MASK).validate(stored, true, None, false).unwrap_err();
+        assert_eq!(moved.field(), Some("token"));
+        // The token went to the environment's URL: a page URL elsewhere needs it again.
+        let env = Some("https://unleash.example.com/");
+        assert!(input("https://attacker.example", "").validate(None, true, env, false).is_err());
+        assert!(input("", "").validate(stored, true, env, false).is_ok(), "the environment's URL is used");
+    }
+
+    #[test]
+    fn the_url_is_needed_unless_the_environment_sets_it() {
+        assert_eq!(input("", "t").validate(None, false, None, false).unwrap_err().field(), Some("url"));
+        assert_eq!(input("ftp://x", "t").validate(None, false, None, false).unwrap_err().field(), Some("url"));
+        assert_eq!(
+            input("https://u.example", "t\nx").validate(None, false, None, false).unwrap_err().field(),
+            Some("token")
+        );
+        let env_only = input("", "").validate(None, false, Some("https://u.example/"), true).expect("valid");
+        assert_eq!(env_only, UnleashSettingsSpec { url: None, token: None });
+    }
 }

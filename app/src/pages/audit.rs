@@ -97,6 +97,7 @@ fn AuditRow(entry: AuditEntryOut) -> impl IntoView {
         (_, _, Some(AuditAction::WebhookDeleted)) => None,
         (Some(ObjectKind::Webhook), Some(id), _) => Some(format!("/webhooks/{id}")),
         (Some(ObjectKind::Delivery), Some(id), _) => Some(format!("/deliveries/{id}")),
+        (Some(ObjectKind::Unleash), _, _) => Some("/connect".to_string()),
         _ => None,
     };
     view! {

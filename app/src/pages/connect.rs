@@ -4,20 +4,27 @@
 use leptos::prelude::*;
 
 use crate::api::auth::CreateToken;
-use crate::api::deliveries::unleash_connection_status;
+use crate::api::deliveries::{unleash_connection_status, ClearUnleashSettings, SaveUnleashSettings};
 use crate::components::copy::CopyButton;
 use crate::components::error_template::error_fallback;
 use crate::components::form::action_error;
-use crate::components::form::ErrorBanner;
+use crate::components::form::{ErrorBanner, FieldError};
 use crate::components::live::{live_updates, LiveIndicator, MIN_GAP, POLL_EVERY};
 use crate::components::time::short_time;
 use crate::model::LiveKind;
-use crate::model::{CatchUpStatus, UnleashConnection};
+use crate::model::{CatchUpStatus, SettingSource, UnleashConnection, MASK};
 
 #[component]
 pub fn ConnectUnleashPage() -> impl IntoView {
     let updates = live_updates(|notice| notice.kind == LiveKind::Event, MIN_GAP, POLL_EVERY);
-    let connection = Resource::new(move || updates.tick.get(), |_| unleash_connection_status());
+    let save = ServerAction::<SaveUnleashSettings>::new();
+    let clear = ServerAction::<ClearUnleashSettings>::new();
+    // Read again after a change of the catch-up settings, not only on the next notice.
+    let connection = Resource::new(
+        move || (updates.tick.get(), save.version().get(), clear.version().get()),
+        |_| unleash_connection_status(),
+    );
+    provide_context(CatchUpActions { save, clear });
     view! {
         <leptos_meta::Title text="Connect Unleash" />
         <div class="page-header">
@@ -31,6 +38,13 @@ pub fn ConnectUnleashPage() -> impl IntoView {
             </ErrorBoundary>
         </Transition>
     }
+}
+
+/// The catch-up settings form's actions (they outlive the status that is read again after them).
+#[derive(Clone, Copy)]
+struct CatchUpActions {
+    save: ServerAction<SaveUnleashSettings>,
+    clear: ServerAction<ClearUnleashSettings>,
 }
 
 #[component]
@@ -127,6 +141,7 @@ fn IntakeToken() -> impl IntoView {
 /// The catch-up poller: what it did last, or how to turn it on.
 #[component]
 fn CatchUp(status: CatchUpStatus) -> impl IntoView {
+    let settings = status.clone();
     let CatchUpStatus {
         enabled,
         unleash_url,
@@ -137,14 +152,14 @@ fn CatchUp(status: CatchUpStatus) -> impl IntoView {
         last_error,
         last_error_at,
         failing,
+        ..
     } = status;
     let body = if !enabled {
         view! {
             <p>
                 <span class="badge badge-muted">"Off"</span>
-                " Unleash's webhook sends each event once, without retrying. To fetch the events it did not send, set "
-                <code>"HOOKLINE_UNLEASH_URL"</code>" and "<code>"HOOKLINE_UNLEASH_TOKEN"</code>
-                " (an Unleash admin API token) and restart Hookline."
+                " Unleash's webhook sends each event once, without retrying. To fetch the events it did not send, enter your Unleash's URL and an Unleash admin API token below (or set "
+                <code>"HOOKLINE_UNLEASH_URL"</code>" and "<code>"HOOKLINE_UNLEASH_TOKEN"</code>")."
             </p>
         }
         .into_any()
@@ -190,6 +205,64 @@ fn CatchUp(status: CatchUpStatus) -> impl IntoView {
         <section class="card" data-testid="unleash-catch-up">
             <h2>"Catch-up"</h2>
             {body}
+            <CatchUpSettings status=settings />
         </section>
     }
+}
+
+/// The catch-up's Unleash URL and API token, set here (stored encrypted, the token never shown
+/// again) unless the environment sets them.
+#[component]
+fn CatchUpSettings(status: CatchUpStatus) -> impl IntoView {
+    let Some(CatchUpActions { save, clear }) = use_context::<CatchUpActions>() else { return ().into_any() };
+    let save_error = action_error(save);
+    let clear_error = action_error(clear);
+    let CatchUpStatus { url_source, token_source, stored_url, stored_token, stored_by, stored_at, .. } = status;
+    let from_env = |source: Option<SettingSource>| source == Some(SettingSource::Environment);
+    let env_note = match (from_env(url_source), from_env(token_source)) {
+        (true, true) => Some(
+            "HOOKLINE_UNLEASH_URL and HOOKLINE_UNLEASH_TOKEN are set on the server: they win over what is stored here.",
+        ),
+        (true, false) => Some("HOOKLINE_UNLEASH_URL is set on the server: it wins over the URL stored here."),
+        (false, true) => Some("HOOKLINE_UNLEASH_TOKEN is set on the server: it wins over the token stored here."),
+        (false, false) => None,
+    };
+    let stored_any = stored_url.is_some() || stored_token;
+    let token_placeholder = if stored_token {
+        format!("{MASK} (stored; leave empty to keep it)")
+    } else {
+        "an Unleash admin API token".to_string()
+    };
+    view! {
+        <h3>"Unleash URL and API token"</h3>
+        {env_note.map(|note| view! { <p class="hint" data-testid="catch-up-env">{note}</p> })}
+        <ErrorBanner error=save_error fields=&["url", "token"] />
+        <ErrorBanner error=clear_error />
+        <ActionForm action=save attr:class="inline-form" attr:data-testid="catch-up-settings">
+            <label class="field">
+                <span>"Unleash URL"</span>
+                <input type="url" name="url" value=stored_url.unwrap_or_default() placeholder="https://unleash.example.com" required=!from_env(url_source) maxlength="2048" />
+                <FieldError error=save_error field="url" />
+            </label>
+            <label class="field">
+                <span>"API token"</span>
+                <input type="password" name="token" placeholder=token_placeholder autocomplete="off" maxlength="8192" />
+                <FieldError error=save_error field="token" />
+                <span class="hint">"An admin API token (Unleash: Admin → API access) or an admin's personal access token. Stored encrypted; it is never shown again."</span>
+            </label>
+            <button type="submit" class="btn btn-primary">"Save"</button>
+        </ActionForm>
+        {stored_any.then(|| view! {
+            <p class="muted small" data-testid="catch-up-stored">
+                "Stored"{stored_token.then_some(" with a token")}
+                {stored_by.map(|by| view! { " by " {by} })}
+                {stored_at.map(|at| view! { ", " {short_time(&at)} })}"."
+            </p>
+            <ActionForm action=clear>
+                <button type="submit" class="btn btn-danger"
+                    on:click=crate::components::confirm::confirm_click("Clear the stored Unleash URL and token? Catch-up stops unless the environment sets them.")>"Clear"</button>
+            </ActionForm>
+        })}
+    }
+    .into_any()
 }

@@ -12,10 +12,12 @@ use hookline_core::catalog;
 use hookline_core::subscription::type_subscribed;
 
 use crate::db::audit::NewAudit;
+use crate::db::catch_up::TokenChange;
 use crate::db::events::NewEvent;
 use crate::db::log::{AttemptRow, DeliveryRow, LogFilter};
 use crate::state::AppState;
 use crate::time::{iso, parse_iso};
+use crate::unleash::settings;
 
 /// The most deliveries one recover re-queues.
 pub const RECOVER_CAP: i64 = 10_000;
@@ -308,18 +310,7 @@ impl DeliveryService for AppState {
             feature_name: r.feature_name,
             received_at: iso(r.received_at),
         });
-        let state = self.db.catch_up_state().await?.unwrap_or_default();
-        let catch_up = CatchUpStatus {
-            enabled: self.config.unleash_catch_up().is_some(),
-            unleash_url: self.config.unleash_url.as_ref().map(|url| url.to_string()),
-            interval: humantime::format_duration(self.config.unleash_poll).to_string(),
-            cursor: state.cursor_event_id,
-            failing: state.last_error_at.is_some_and(|error| state.last_success_at.is_none_or(|ok| error > ok)),
-            last_success_at: state.last_success_at.map(iso),
-            caught_up: state.caught_up,
-            last_error: state.last_error,
-            last_error_at: state.last_error_at.map(iso),
-        };
+        let catch_up = self.catch_up_status().await?;
         Ok(UnleashConnection {
             intake_url: format!("{base}/api/events"),
             public_url_set: public.is_some(),
@@ -327,6 +318,77 @@ impl DeliveryService for AppState {
             event_types,
             last_event,
             catch_up,
+        })
+    }
+
+    async fn save_unleash_settings(&self, actor: &Actor, input: UnleashSettingsIn) -> Result<CatchUpStatus, AppError> {
+        let before = settings::resolve(&self.config, &self.db).await?;
+        let stored = before.stored.as_ref();
+        let from_env = |source: Option<SettingSource>| source == Some(SettingSource::Environment);
+        let spec = input.validate(
+            stored.and_then(|s| s.url.as_deref()),
+            stored.is_some_and(|s| s.token.is_some()),
+            self.config.unleash_url.as_ref().map(url::Url::as_str),
+            from_env(before.token.as_ref().map(|(_, source)| *source)),
+        )?;
+        let token = match spec.token {
+            Some(token) => TokenChange::Set(token),
+            None => TokenChange::Keep,
+        };
+        let mut changed = vec![];
+        if stored.and_then(|s| s.url.as_deref()) != spec.url.as_deref() {
+            changed.push("url");
+        }
+        if token != TokenChange::Keep {
+            changed.push("token");
+        }
+        // The URL is no secret (it is shown on this page); the token never goes into the log.
+        let audit = NewAudit::new(actor, AuditAction::UnleashSaved, ObjectKind::Unleash, None)
+            .named(spec.url.clone().unwrap_or_default())
+            .detail(serde_json::json!({"changed": changed}));
+        self.db.save_unleash_settings(spec.url.as_deref(), &token, &audit).await?;
+        self.unleash_settings_changed.notify_one();
+        self.catch_up_status().await
+    }
+
+    async fn clear_unleash_settings(&self, actor: &Actor) -> Result<CatchUpStatus, AppError> {
+        let before = settings::resolve(&self.config, &self.db).await?;
+        let Some(stored) = before.stored.as_ref() else { return self.catch_up_status().await };
+        let mut audit = NewAudit::new(actor, AuditAction::UnleashCleared, ObjectKind::Unleash, None);
+        if let Some(url) = &stored.url {
+            audit = audit.named(url.clone());
+        }
+        self.db.clear_unleash_settings(&audit).await?;
+        self.unleash_settings_changed.notify_one();
+        self.catch_up_status().await
+    }
+}
+
+impl AppState {
+    /// The catch-up poller's status and settings, as the Connect page shows them.
+    async fn catch_up_status(&self) -> Result<CatchUpStatus, AppError> {
+        let resolved = settings::resolve(&self.config, &self.db).await?;
+        let state = self.db.catch_up_state().await?.unwrap_or_default();
+        let stored = resolved.stored.as_ref();
+        Ok(CatchUpStatus {
+            enabled: resolved.catch_up().is_some(),
+            unleash_url: resolved.url.as_ref().map(|(url, _)| url.to_string()),
+            interval: humantime::format_duration(self.config.unleash_poll).to_string(),
+            cursor: match resolved.url.as_ref() {
+                Some((url, _)) => state.cursor_for(url.as_str()),
+                None => state.cursor_event_id,
+            },
+            failing: state.last_error_at.is_some_and(|error| state.last_success_at.is_none_or(|ok| error > ok)),
+            last_success_at: state.last_success_at.map(iso),
+            caught_up: state.caught_up,
+            last_error: state.last_error,
+            last_error_at: state.last_error_at.map(iso),
+            url_source: resolved.url.as_ref().map(|(_, source)| *source),
+            token_source: resolved.token.as_ref().map(|(_, source)| *source),
+            stored_url: stored.and_then(|s| s.url.clone()),
+            stored_token: stored.is_some_and(|s| s.token.is_some()),
+            stored_by: stored.map(|s| s.updated_by.clone()),
+            stored_at: stored.map(|s| iso(s.updated_at)),
         })
     }
 }

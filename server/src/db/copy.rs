@@ -160,6 +160,34 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("address", OptText),
         ],
     ),
+    // The Unleash catch-up: its cursor (the copy resumes where the original stopped) and the
+    // URL and token set on the Connect page.
+    (
+        "unleash_catch_up",
+        &[
+            ("id", Int),
+            ("cursor_event_id", OptInt),
+            ("cursor_url", OptText),
+            ("cursor_start", OptInt),
+            ("last_success_at", OptInt),
+            ("last_error", OptText),
+            ("last_error_at", OptInt),
+            ("caught_up", Int),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+    ),
+    (
+        "unleash_settings",
+        &[
+            ("id", Int),
+            ("url", OptText),
+            ("token", OptSealed),
+            ("updated_by", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+        ],
+    ),
 ];
 
 /// Rows per insert.

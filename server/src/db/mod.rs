@@ -45,7 +45,7 @@ pub use sqlite::SqliteDb;
 
 use admins::AdminRow;
 use audit::{AuditQuery, AuditRow, NewAudit};
-use catch_up::CatchUpRow;
+use catch_up::{CatchUpRow, TokenChange, UnleashSettings};
 use deliveries::{AttemptRecord, BatchOutcome, Breaker, DueDelivery, NextTimes};
 use events::{EventRow, NewEvent, StoredEvent};
 use log::{AttemptRow, DeliveryRow, LogFilter, WebhookCounts};
@@ -320,8 +320,12 @@ delegate! {
 
     // The Unleash catch-up poller's cursor and status (db::catch_up).
     pub async fn catch_up_state(&self) -> Result<Option<CatchUpRow>, sqlx::Error>;
-    pub async fn save_catch_up_success(&self, cursor: i64, created: i64, now: i64) -> Result<(), sqlx::Error>;
+    pub async fn save_catch_up_success(&self, cursor: i64, created: i64, now: i64, url: &str, start: Option<i64>) -> Result<(), sqlx::Error>;
     pub async fn save_catch_up_error(&self, message: &str, now: i64) -> Result<(), sqlx::Error>;
+    // The Connect page's Unleash URL and (sealed) API token.
+    pub async fn unleash_settings(&self) -> Result<Option<UnleashSettings>, sqlx::Error>;
+    pub async fn save_unleash_settings(&self, url: Option<&str>, token: &TokenChange, audit: &NewAudit) -> Result<(), sqlx::Error>;
+    pub async fn clear_unleash_settings(&self, audit: &NewAudit) -> Result<bool, sqlx::Error>;
 
     // The delivery queue (db::deliveries).
     pub async fn due_deliveries(&self, now: i64, limit: i64, full: &[i64]) -> Result<Vec<DueDelivery>, sqlx::Error>;

@@ -9,13 +9,15 @@ use crate::crypto::EncryptionKey;
 
 /// Every column that holds sealed values, as (table, column, the row's key column). A value is
 /// bound to `table.column` and its row's key, so it only opens where it was written.
-pub(crate) const SEALED_COLUMNS: [(&str, &str, &str); 5] = [
+pub(crate) const SEALED_COLUMNS: [(&str, &str, &str); 6] = [
     ("webhooks", "authorization", "id"),
     ("webhooks", "headers", "id"),
     ("webhooks", "secret", "id"),
     ("webhooks", "previous_secret", "id"),
     // Session records: the no-JavaScript preview keeps a typed form there, secrets included.
     ("sessions", "data", "id"),
+    // The Unleash API token set on the Connect page (the catch-up poller's).
+    ("unleash_settings", "token", "id"),
 ];
 
 /// The place of the key check value (`encryption_key.check_value` of its one row).

@@ -1,7 +1,7 @@
 //! Catching up what Unleash did not send: Unleash's webhook addon sends each event once, with no
 //! retry, so an event lost on the way (Hookline restarting, a network blip, Unleash overloaded)
-//! is gone unless Hookline fetches it. With HOOKLINE_UNLEASH_URL and HOOKLINE_UNLEASH_TOKEN set,
-//! this poller asks Unleash's event API every HOOKLINE_UNLEASH_POLL for the events newer than its
+//! is gone unless Hookline fetches it. With an Unleash URL and API token set (HOOKLINE_UNLEASH_URL
+//! and HOOKLINE_UNLEASH_TOKEN, or on the Connect page: see `settings`), this poller asks Unleash's event API every HOOKLINE_UNLEASH_POLL for the events newer than its
 //! cursor and takes them in through the intake's own path (same validation, same matching, same
 //! de-duplication on Unleash's event id), marked `unleash-poll` in the event log.
 //!
@@ -19,6 +19,7 @@
 
 pub mod client;
 pub mod cursor;
+pub mod settings;
 
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ use crate::db::StoreError;
 use crate::routes::events::{take_in, MAX_EVENTS};
 use crate::state::AppState;
 use client::UnleashClient;
-use cursor::{fetch_newer, EventSource, FetchError, Fetched};
+use cursor::{fetch_newer, worth_taking, FetchError, Fetched};
 
 /// The `source` of events the poller took in (the event log shows them as caught up).
 pub const SOURCE: &str = "unleash-poll";
@@ -40,6 +41,12 @@ pub const SOURCE: &str = "unleash-poll";
 pub const PAGE_SIZE: usize = 100;
 /// The most pages one poll reads (10,000 events): a longer backlog is cut there, with a warning.
 pub const MAX_PAGES: usize = 100;
+/// Ids at and below the cursor fetched again on every poll, for events Unleash numbered earlier
+/// but committed later (see `cursor::fetch_newer`); the intake drops the ones it has.
+pub const LOOKBACK_IDS: i64 = 100;
+/// Of those, only the ones created within this long before the newest fetched are taken in again
+/// (a late commit is seconds late; an event Hookline pruned long ago must not come back).
+pub const LOOKBACK_WINDOW_MS: i64 = 10 * 60 * 1000;
 /// The longest wait after failures, in poll intervals.
 pub const MAX_BACKOFF_FACTOR: u32 = 10;
 /// The periodic-turn name (PostgreSQL: one instance polls per interval).
@@ -76,69 +83,106 @@ pub fn backoff(interval: Duration, failures: u32) -> Duration {
     interval.saturating_mul(factor)
 }
 
-/// Starts the poller when HOOKLINE_UNLEASH_URL and HOOKLINE_UNLEASH_TOKEN are set.
-pub fn spawn(state: &AppState, cancel: CancellationToken) -> Option<JoinHandle<()>> {
-    let (url, token) = state.config.unleash_catch_up()?;
+/// Starts the poller. It polls while an Unleash URL and token are set (see `settings`: the
+/// environment's, or the Connect page's) and otherwise waits; a change on the Connect page wakes it.
+pub fn spawn(state: &AppState, cancel: CancellationToken) -> JoinHandle<()> {
     let roots = match &state.config.extra_ca_certs {
         Some(path) => match crate::dispatcher::client::load_extra_roots(path) {
-            Ok(roots) => roots,
+            Ok(roots) => Some(roots),
             Err(error) => {
                 tracing::error!(%error, "Unleash catch-up is off");
-                return None;
+                None
             }
         },
-        None => Vec::new(),
+        None => Some(Vec::new()),
     };
-    let client = match UnleashClient::new(url, token, state.config.request_timeout, state.config.connect_timeout, roots)
-    {
-        Ok(client) => client,
-        Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "Unleash catch-up is off");
-            return None;
-        }
-    };
-    tracing::info!(unleash = %url, every = %humantime::format_duration(state.config.unleash_poll), "Unleash catch-up is on");
-    let poller = Poller { state: state.clone(), source: client, failures: 0 };
-    Some(tokio::spawn(poller.run(cancel)))
+    let poller = Poller { state: state.clone(), roots, source: None, failures: 0 };
+    tokio::spawn(poller.run(cancel))
+}
+
+/// The Unleash the poller reads now, and the settings its client was made with.
+struct Connected {
+    url: url::Url,
+    token: String,
+    client: UnleashClient,
 }
 
 /// The polling loop's state.
-pub struct Poller<S> {
+pub struct Poller {
     state: AppState,
-    source: S,
+    /// HOOKLINE_EXTRA_CA_CERTS's roots; None when they could not be read (nothing is polled).
+    roots: Option<Vec<reqwest::Certificate>>,
+    source: Option<Connected>,
     /// Failed polls in a row.
     failures: u32,
 }
 
-impl<S: EventSource> Poller<S> {
+impl Poller {
     /// Polls now, then again after each wait, until `cancel` (a poll in progress is dropped: its
-    /// events are either stored or fetched again, and the cursor moves only after storing).
+    /// events are either stored or fetched again, and the cursor moves only after storing). A
+    /// change of the settings ends a wait, or a poll in progress, at once.
     async fn run(mut self, cancel: CancellationToken) {
+        let changed = self.state.unleash_settings_changed.clone();
         let mut wait = Duration::ZERO;
         loop {
             tokio::select! {
                 () = cancel.cancelled() => break,
                 () = tokio::time::sleep(wait) => {}
+                () = changed.notified() => {}
             }
             tokio::select! {
                 () = cancel.cancelled() => break,
                 next = self.turn() => wait = next,
+                () = changed.notified() => wait = Duration::ZERO,
             }
         }
     }
 
-    /// One turn of the loop: polls if it is this instance's turn; answers the wait until the next.
+    /// Makes `source` the client for the settings in force (a new one when they changed); false
+    /// when catch-up is off (not set, or the CA certificates could not be read).
+    async fn connect(&mut self) -> Result<bool, String> {
+        let resolved = settings::resolve(&self.state.config, &self.state.db)
+            .await
+            .map_err(|error| format!("could not read the Unleash settings: {error}"))?;
+        let (Some((url, token)), Some(roots)) = (resolved.catch_up(), self.roots.as_ref()) else {
+            if self.source.take().is_some() {
+                tracing::info!("Unleash catch-up is off: no Unleash URL and token are set any more");
+            }
+            self.failures = 0;
+            return Ok(false);
+        };
+        let current = self.source.as_ref().is_some_and(|c| c.url == *url && c.token == token);
+        if !current {
+            let config = &self.state.config;
+            let client = UnleashClient::new(url, token, config.request_timeout, config.connect_timeout, roots.clone())
+                .map_err(|error| format!("{error:#}"))?;
+            tracing::info!(unleash = %url, every = %humantime::format_duration(config.unleash_poll), "Unleash catch-up is on");
+            self.source = Some(Connected { url: url.clone(), token: token.to_owned(), client });
+            self.failures = 0;
+        }
+        Ok(true)
+    }
+
+    /// One turn of the loop: polls if catch-up is on and it is this instance's turn; answers the
+    /// wait until the next.
     async fn turn(&mut self) -> Duration {
         let interval = self.state.config.unleash_poll;
-        match self.state.db.take_periodic_turn(JOB, interval).await {
-            Ok(true) => {}
+        let result = match self.connect().await {
             Ok(false) => return interval,
-            Err(error) => {
-                tracing::warn!(%error, "could not take the Unleash catch-up's turn");
-                return interval;
+            Ok(true) => {
+                match self.state.db.take_periodic_turn(JOB, interval).await {
+                    Ok(true) => {}
+                    Ok(false) => return interval,
+                    Err(error) => {
+                        tracing::warn!(%error, "could not take the Unleash catch-up's turn");
+                        return interval;
+                    }
+                }
+                self.poll_once().await.map_err(|error| error.to_string())
             }
-        }
-        match self.poll_once().await {
+            Err(message) => Err(message),
+        };
+        match result {
             Ok(polled) => {
                 tracing::debug!(?polled, "polled Unleash");
                 if self.failures > 0 {
@@ -147,10 +191,9 @@ impl<S: EventSource> Poller<S> {
                 self.failures = 0;
                 interval
             }
-            Err(error) => {
+            Err(message) => {
                 self.failures = self.failures.saturating_add(1);
                 let wait = backoff(interval, self.failures);
-                let message = error.to_string();
                 tracing::warn!(error = %message, failures = self.failures, retry_in = %humantime::format_duration(wait), "Unleash catch-up poll failed; the cursor stays");
                 self.state.metrics.unleash_poll_failed();
                 if let Err(error) = self.state.db.save_catch_up_error(&message, self.state.db.now_ms()).await {
@@ -162,10 +205,15 @@ impl<S: EventSource> Poller<S> {
     }
 
     /// One poll: fetch what is newer than the cursor, take it in, move the cursor.
-    pub async fn poll_once(&mut self) -> Result<Polled, PollError> {
+    async fn poll_once(&mut self) -> Result<Polled, PollError> {
         let db = &self.state.db;
-        let cursor = db.catch_up_state().await?.and_then(|row| row.cursor_event_id);
-        let fetched = fetch_newer(&mut self.source, cursor, PAGE_SIZE, MAX_PAGES).await?;
+        let Some(source) = self.source.as_mut() else { return Ok(Polled { fetched: 0, created: 0, cursor: 0 }) };
+        let url = source.url.to_string();
+        // Another Unleash's cursor is not this one's (event ids are per Unleash): start again.
+        let row = db.catch_up_state().await?;
+        let cursor = row.as_ref().and_then(|row| row.cursor_for(&url));
+        let mut start = row.and_then(|row| row.cursor_start).filter(|_| cursor.is_some());
+        let fetched = fetch_newer(&mut source.client, cursor, LOOKBACK_IDS, PAGE_SIZE, MAX_PAGES).await?;
         let now = db.now_ms();
         let polled = match fetched {
             Fetched::Started { cursor } => {
@@ -173,6 +221,7 @@ impl<S: EventSource> Poller<S> {
                     cursor,
                     "Unleash catch-up starts after Unleash's newest event (earlier ones are not replayed)"
                 );
+                start = Some(cursor);
                 Polled { fetched: 0, created: 0, cursor }
             }
             Fetched::Newer { events, cursor: next, complete } => {
@@ -183,6 +232,7 @@ impl<S: EventSource> Poller<S> {
                         "more new Unleash events than one poll reads: the older ones between the cursor and these were not caught up"
                     );
                 }
+                let events = worth_taking(events, cursor.unwrap_or(0), start, LOOKBACK_WINDOW_MS);
                 let fetched = events.len();
                 let created = self.take_in(events, now).await?;
                 if created > 0 {
@@ -196,7 +246,7 @@ impl<S: EventSource> Poller<S> {
                 Polled { fetched, created, cursor: next }
             }
         };
-        db.save_catch_up_success(polled.cursor, polled.created as i64, now).await?;
+        db.save_catch_up_success(polled.cursor, polled.created as i64, now, &url, start).await?;
         self.state.metrics.unleash_polled(polled.created as u64, now);
         Ok(polled)
     }

@@ -268,3 +268,225 @@ async fn catch_up_is_off_without_a_token() {
     let page = browser.get(&server.url("/connect"), StatusCode::OK).await.text().await.expect("page");
     assert!(page.contains("HOOKLINE_UNLEASH_TOKEN"), "the page says how to turn it on");
 }
+
+#[tokio::test]
+async fn an_event_unleash_makes_visible_after_a_newer_one_is_still_caught_up_once() {
+    // Unleash numbers an event when its transaction starts: under concurrent writes 2 can become
+    // visible after 3 was polled and the cursor moved past it (seen with the real unleash-server).
+    let fake = FakeUnleash::start().await;
+    let (server, browser, _api, receiver) = start(&fake).await;
+    wait_started(&server, &browser).await;
+    fake.add(1);
+    fake.add(3);
+    wait_status(&server, &browser, "event 3", |s| s["cursor"] == 3).await;
+    fake.add(2);
+    receiver.wait_for(3, WAIT).await;
+    fake.wait_full_poll(WAIT).await;
+    fake.wait_full_poll(WAIT).await;
+    let mut ids = delivered_ids(&receiver);
+    ids.sort();
+    assert_eq!(ids, vec![1, 2, 3], "the late one too, and nothing twice though polls fetch it again");
+    let status = catch_up_status(&server, &browser).await;
+    assert_eq!((status["cursor"].clone(), status["caughtUp"].clone()), (json!(3), json!(3)), "{status:#}");
+}
+
+// --- The Unleash URL and token set on the Connect page --------------------------------------
+
+/// A server with no catch-up settings in its environment, fast deliveries and 200 ms polls, its
+/// admin's browser, an admin API client and a receiver taking every event.
+async fn start_unconfigured(adjust: impl FnOnce(&mut Config)) -> (TestServer, Browser, Api, Receiver) {
+    let (server, browser) = TestServer::start_signed_in_with(|config| {
+        fast_delivery(config);
+        config.unleash_poll = POLL;
+        adjust(config);
+    })
+    .await;
+    let api = Api::new(&server, &browser).await;
+    let receiver = Receiver::start().await;
+    api.create_webhook(json!({"url": receiver.url("/hook"), "events": ["*"], "description": "everything"})).await;
+    (server, browser, api, receiver)
+}
+
+/// Saves the Connect page's catch-up form; answers the body (the status, or the error).
+async fn save_settings(server: &TestServer, browser: &Browser, url: &str, token: &str, expected: StatusCode) -> Value {
+    let answer =
+        browser.call(&server.url("/rpc/save_unleash_settings"), &[("url", url), ("token", token)], expected).await;
+    answer.json().await.expect("json")
+}
+
+/// The audit entries of `action`, newest first.
+async fn audit_entries(api: &Api, action: &str) -> Vec<Value> {
+    let page = api.get(&format!("/api/admin/audit?action={action}"), StatusCode::OK).await;
+    page["items"].as_array().expect("items").clone()
+}
+
+#[tokio::test]
+async fn a_token_set_on_the_connect_page_is_sealed_masked_audited_and_used_without_a_restart() {
+    let fake = FakeUnleash::start().await;
+    let (server, browser, api, receiver) = start_unconfigured(|_| {}).await;
+    let off = catch_up_status(&server, &browser).await;
+    assert_eq!(
+        (off["enabled"].clone(), off["urlSource"].clone(), off["storedToken"].clone()),
+        (json!(false), Value::Null, json!(false))
+    );
+    tokio::time::sleep(POLL * 2).await;
+    assert!(fake.requests().is_empty(), "nothing polled before anything is set");
+
+    // Stored: the answer and the page show it masked, the database holds it sealed.
+    let saved = save_settings(&server, &browser, &fake.base, TOKEN, StatusCode::OK).await;
+    assert_eq!(saved["enabled"], true, "{saved:#}");
+    assert_eq!(
+        (saved["urlSource"].clone(), saved["tokenSource"].clone()),
+        (json!("connectPage"), json!("connectPage"))
+    );
+    assert_eq!(
+        (saved["storedUrl"].clone(), saved["storedToken"].clone()),
+        (json!(format!("{}/", fake.base)), json!(true))
+    );
+    assert_eq!(saved["storedBy"], ADMIN_EMAIL);
+    assert!(!saved.to_string().contains(TOKEN), "the token is never sent back: {saved:#}");
+    let page = browser.get(&server.url("/connect"), StatusCode::OK).await.text().await.expect("page");
+    assert!(!page.contains(TOKEN) && page.contains("***** (stored; leave empty to keep it)"), "masked on the page");
+    let mut db = RawDb::open(server.data.path()).await;
+    let stored = db.rows_text("unleash_settings").await.join("\n");
+    db.close().await;
+    assert!(!stored.contains(TOKEN) && stored.contains("enc:v1:"), "sealed at rest: {stored}");
+
+    // The running poller picks it up (no restart) and catches up with the token.
+    let started = wait_started(&server, &browser).await;
+    assert_eq!(started["cursor"], 0);
+    fake.add(1);
+    receiver.wait_for(1, WAIT).await;
+    assert_eq!(delivered_ids(&receiver), vec![1], "caught up with the stored token");
+
+    // Audited with the URL, never the token.
+    let entries = audit_entries(&api, "unleash.saved").await;
+    assert_eq!(entries.len(), 1, "{entries:#?}");
+    assert_eq!(
+        (entries[0]["actorName"].clone(), entries[0]["objectKind"].clone()),
+        (json!(ADMIN_EMAIL), json!("unleash"))
+    );
+    assert_eq!(entries[0]["detail"]["changed"], json!(["url", "token"]));
+    let mut db = RawDb::open(server.data.path()).await;
+    let audit = db.rows_text("audit_log").await.join("\n");
+    db.close().await;
+    assert!(!audit.contains(TOKEN), "no token in the audit log");
+
+    // An empty token keeps the stored one, but never for another server.
+    let kept = save_settings(&server, &browser, &fake.base, "", StatusCode::OK).await;
+    assert_eq!(kept["storedToken"], true);
+    let moved =
+        save_settings(&server, &browser, "http://unleash.attacker.example", "", StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(moved.to_string().contains("the Unleash URL changed"), "{moved}");
+    let bad = save_settings(&server, &browser, "not a url", "t", StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(bad.to_string().contains("url"), "{bad}");
+    fake.add(2);
+    receiver.wait_for(2, WAIT).await;
+
+    // Cleared: audited, and the poller stops at its next turn.
+    let cleared = browser.call(&server.url("/rpc/clear_unleash_settings"), &[], StatusCode::OK).await;
+    let cleared: Value = cleared.json().await.expect("json");
+    assert_eq!((cleared["enabled"].clone(), cleared["storedToken"].clone()), (json!(false), json!(false)));
+    assert_eq!(audit_entries(&api, "unleash.cleared").await.len(), 1);
+    tokio::time::sleep(POLL * 2).await;
+    let asked = fake.requests().len();
+    fake.add(3);
+    tokio::time::sleep(POLL * 4).await;
+    assert_eq!(fake.requests().len(), asked, "no poll once cleared");
+    assert_eq!(delivered_ids(&receiver), vec![1, 2]);
+}
+
+#[tokio::test]
+async fn another_unleash_starts_the_cursor_again_without_replaying_its_history() {
+    let first = FakeUnleash::start().await;
+    let second = FakeUnleash::start().await;
+    for id in 1..=3 {
+        first.add(id);
+    }
+    for id in 1..=50 {
+        second.add(id);
+    }
+    let (server, browser, _api, receiver) = start_unconfigured(|_| {}).await;
+    save_settings(&server, &browser, &first.base, TOKEN, StatusCode::OK).await;
+    wait_status(&server, &browser, "the first Unleash's newest", |s| s["cursor"] == 3).await;
+
+    let switched = save_settings(&server, &browser, &second.base, TOKEN, StatusCode::OK).await;
+    assert_eq!(switched["unleashUrl"], format!("{}/", second.base));
+    wait_status(&server, &browser, "the second Unleash's newest", |s| s["cursor"] == 50).await;
+    second.add(51);
+    receiver.wait_for(1, WAIT).await;
+    second.wait_full_poll(WAIT).await;
+    assert_eq!(delivered_ids(&receiver), vec![51], "events 4 to 50 of the other Unleash are not replayed");
+}
+
+#[tokio::test]
+async fn the_environment_wins_over_the_connect_page_each_setting_on_its_own() {
+    let env_unleash = FakeUnleash::start().await;
+    let page_unleash = FakeUnleash::start().await;
+    let (server, browser, _api, receiver) = start_unconfigured(|config| {
+        config.unleash_url = Some(env_unleash.base.parse().expect("fake URL"));
+    })
+    .await;
+    // Only the URL in the environment: the page's token completes it; its URL is stored but unused.
+    let saved = save_settings(&server, &browser, &page_unleash.base, TOKEN, StatusCode::OK).await;
+    assert_eq!(
+        (saved["urlSource"].clone(), saved["tokenSource"].clone()),
+        (json!("environment"), json!("connectPage"))
+    );
+    assert_eq!(saved["unleashUrl"], format!("{}/", env_unleash.base));
+    wait_started(&server, &browser).await;
+    env_unleash.add(1);
+    receiver.wait_for(1, WAIT).await;
+    assert!(page_unleash.requests().is_empty(), "the environment's URL wins");
+    let page = browser.get(&server.url("/connect"), StatusCode::OK).await.text().await.expect("page");
+    assert!(page.contains("HOOKLINE_UNLEASH_URL is set on the server: it wins"), "the page says so");
+    // With the URL in the environment the form's URL may stay empty.
+    save_settings(&server, &browser, "", "", StatusCode::OK).await;
+    server.stop().await;
+
+    // Both in the environment: a wrong token stored on the page changes nothing.
+    let (server, browser, _api, receiver) = start_unconfigured(|config| {
+        config.unleash_url = Some(env_unleash.base.parse().expect("fake URL"));
+        config.unleash_token = Some(TOKEN.into());
+    })
+    .await;
+    let saved = save_settings(&server, &browser, &page_unleash.base, "*:*.wrong-token", StatusCode::OK).await;
+    assert_eq!(
+        (saved["urlSource"].clone(), saved["tokenSource"].clone()),
+        (json!("environment"), json!("environment"))
+    );
+    wait_started(&server, &browser).await;
+    env_unleash.add(2);
+    receiver.wait_for(1, WAIT).await;
+    let status = catch_up_status(&server, &browser).await;
+    assert_eq!(status["failing"], false, "polled with the environment's token: {status:#}");
+    assert!(page_unleash.requests().is_empty());
+    let page = browser.get(&server.url("/connect"), StatusCode::OK).await.text().await.expect("page");
+    assert!(page.contains("HOOKLINE_UNLEASH_URL and HOOKLINE_UNLEASH_TOKEN are set on the server"));
+}
+
+#[tokio::test]
+async fn only_a_signed_in_admin_on_this_site_may_set_or_clear_the_token() {
+    let fake = FakeUnleash::start().await;
+    let (server, browser, api, _receiver) = start_unconfigured(|_| {}).await;
+    let fields = [("url", fake.base.as_str()), ("token", TOKEN)];
+    let save = server.url("/rpc/save_unleash_settings");
+
+    // Nobody signed in.
+    let anonymous = reqwest::Client::new().post(&save).form(&fields).send().await.expect("post");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    // An API token, even an admin one: the UI's server functions take sessions only.
+    let token = reqwest::Client::new().post(&save).bearer_auth(&api.token).form(&fields).send().await.expect("post");
+    assert_eq!(token.status(), StatusCode::UNAUTHORIZED);
+    // The admin's own cookie, sent by another site's form (CSRF).
+    for url in [save.clone(), server.url("/rpc/clear_unleash_settings")] {
+        let forged =
+            browser.client.post(&url).header("Origin", "http://evil.example").form(&fields).send().await.expect("post");
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN, "{url}");
+    }
+    let status = catch_up_status(&server, &browser).await;
+    assert_eq!((status["enabled"].clone(), status["storedUrl"].clone()), (json!(false), Value::Null), "nothing stored");
+    assert!(audit_entries(&api, "unleash.saved").await.is_empty());
+    tokio::time::sleep(POLL * 2).await;
+    assert!(fake.requests().is_empty());
+}

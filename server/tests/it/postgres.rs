@@ -72,6 +72,15 @@ async fn postgres_copy_moves_an_sqlite_installation_and_it_keeps_working() {
         assert!(std::time::Instant::now() < deadline, "not all delivered: {log}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    // Catch-up from an Unleash set on the Connect page: the token is sealed under the SQLite key.
+    let unleash = crate::fake_unleash::FakeUnleash::start().await;
+    browser
+        .call(
+            &server.url("/rpc/save_unleash_settings"),
+            &[("url", unleash.base.as_str()), ("token", crate::fake_unleash::TOKEN)],
+            StatusCode::OK,
+        )
+        .await;
     let token = api.token.clone();
     server.stop().await;
 
@@ -110,12 +119,29 @@ async fn postgres_copy_moves_an_sqlite_installation_and_it_keeps_working() {
     let pg_dir = tempfile::tempdir().expect("dir");
     std::fs::write(pg_dir.path().join("postgres-url"), &target).expect("url");
     std::fs::write(pg_dir.path().join("postgres-key"), &target_key).expect("key");
-    let server = TestServer::start_in(DataDir::Owned(pg_dir), fast_delivery).await;
+    let server = TestServer::start_in(DataDir::Owned(pg_dir), |config| {
+        fast_delivery(config);
+        config.unleash_poll = Duration::from_millis(200);
+    })
+    .await;
     let browser = server.browser();
     browser.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD, StatusCode::FOUND).await;
     let api = Api { client: reqwest::Client::new(), base: server.base.clone(), token };
     let copied = api.get(&format!("/api/admin/webhooks/{id}/secret"), StatusCode::OK).await;
     assert_eq!(copied["secret"], secret.as_str());
+    // The Unleash token opens under the new key: the copy polls with it.
+    let asked = unleash.requests().len();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let answer = browser.call(&server.url("/rpc/unleash_connection"), &[], StatusCode::OK).await;
+        let status = answer.json::<serde_json::Value>().await.expect("json")["catchUp"].clone();
+        if unleash.requests().len() > asked && status["failing"] == false && status["lastSuccessAt"].is_string() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the copy never polled Unleash: {status:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!((status["storedToken"].clone(), status["tokenSource"].clone()), (json!(true), json!("connectPage")));
     let webhook = api.get(&format!("/api/admin/webhooks/{id}"), StatusCode::OK).await;
     assert_eq!(webhook["description"], "moved");
     let deliveries_after = api.get("/api/admin/deliveries?limit=100", StatusCode::OK).await;
