@@ -211,6 +211,16 @@ pub(crate) fn breaker_updates(
     (writes, changes)
 }
 
+/// The first unfinished delivery of a webhook (not a test send) and how many wait behind it
+/// (`head_of_line`; PostgreSQL numbers the parameter `$1`).
+pub(crate) const HEAD_OF_LINE: &str = "select d.id, d.state, d.next_attempt_at, d.lease_until,
+        (select count(*) from deliveries q
+         where q.webhook_id = d.webhook_id and q.id > d.id and q.next_attempt_at is not null
+           and q.next_trigger <> 'test') as waiting
+    from deliveries d
+    where d.webhook_id = ?1 and d.next_attempt_at is not null and d.next_trigger <> 'test'
+    order by d.id limit 1";
+
 /// When the dispatcher should look again (`next_times`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct NextTimes {
@@ -806,18 +816,7 @@ impl SqliteDb {
     /// The first unfinished delivery of the webhook (not a test send) and how many wait behind
     /// it: what an ordered webhook's page shows.
     pub async fn head_of_line(&self, webhook_id: i64) -> Result<Option<HeadOfLineRow>, sqlx::Error> {
-        sqlx::query_as(
-            "select d.id, d.state, d.next_attempt_at, d.lease_until,
-                    (select count(*) from deliveries q
-                     where q.webhook_id = d.webhook_id and q.id > d.id and q.next_attempt_at is not null
-                       and q.next_trigger <> 'test') as waiting
-             from deliveries d
-             where d.webhook_id = ?1 and d.next_attempt_at is not null and d.next_trigger <> 'test'
-             order by d.id limit 1",
-        )
-        .bind(webhook_id)
-        .fetch_optional(&self.read)
-        .await
+        sqlx::query_as(HEAD_OF_LINE).bind(webhook_id).fetch_optional(&self.read).await
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::delivery::wait_deliveries;
+use crate::delivery::{fetch_webhook, wait_deliveries, wait_webhook};
 use crate::harness::*;
 use crate::receiver::{Receiver, Reply};
 
@@ -52,23 +52,6 @@ async fn settled(receiver: &Receiver) -> usize {
             return count;
         }
         count = now;
-    }
-}
-
-async fn webhook(api: &Api, id: i64) -> Value {
-    api.get(&format!("/api/admin/webhooks/{id}"), StatusCode::OK).await
-}
-
-/// Polls the webhook until `done` holds for its JSON.
-async fn wait_webhook(api: &Api, id: i64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let current = webhook(api, id).await;
-        if done(&current) {
-            return current;
-        }
-        assert!(Instant::now() < deadline, "webhook never {what}: {current:#}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -123,7 +106,7 @@ async fn a_failing_receiver_pauses_its_webhook_then_one_probe_resumes_it() {
     down.wait_for(FAILURES as usize + 1, WAIT).await;
     tokio::time::sleep(COOLDOWN / 3).await;
     assert_eq!(down.received().len(), FAILURES as usize + 1, "one probe, not the queue");
-    let reopened = webhook(&api, id).await;
+    let reopened = fetch_webhook(&api, id).await;
     assert!(!reopened["pausedUntil"].is_null(), "a failed probe re-opens the breaker: {reopened:#}");
     assert!(reopened["pausedUntil"].as_str() > paused["pausedUntil"].as_str(), "{reopened:#} vs {paused:#}");
     assert_eq!(reopened["consecutiveFailures"], FAILURES + 1);
@@ -194,11 +177,12 @@ async fn half_open_lets_one_probe_through_and_resume_now_releases_the_rest() {
     for n in 0..6 {
         api.publish(created(&format!("f{n}")), StatusCode::ACCEPTED).await;
     }
-    let paused = wait_webhook(&api, id, "paused", |w| !w["pausedUntil"].is_null()).await;
-    // Attempts already in flight when the breaker opened may still land; then all is quiet.
+    wait_webhook(&api, id, "paused", |w| !w["pausedUntil"].is_null()).await;
+    let paused_at = Instant::now();
+    // Attempts already in flight when the breaker opened may still land (and push the pause's end
+    // a little further); then all is quiet.
     let before = settled(&down).await;
-    let still_paused = webhook(&api, id).await;
-    assert_eq!(still_paused["pausedUntil"], paused["pausedUntil"], "settled within the cool-down");
+    assert!(paused_at.elapsed() < Duration::from_secs(2), "settled within the cool-down");
     assert!(before >= FAILURES as usize, "{before}");
 
     // The probe is slow: anything let through beside it would arrive while it is answered.
@@ -269,7 +253,7 @@ async fn a_zero_threshold_turns_the_breaker_off() {
     api.publish(created("a"), StatusCode::ACCEPTED).await;
     let items = wait_deliveries(&api, id, |items| items.iter().any(|d| d["state"] == "failed")).await;
     assert_eq!(items[0]["attempts"], 8, "every retry was made");
-    let current = webhook(&api, id).await;
+    let current = fetch_webhook(&api, id).await;
     assert!(current["pausedUntil"].is_null(), "{current:#}");
     assert_eq!(current["consecutiveFailures"], 8);
     server.stop().await;

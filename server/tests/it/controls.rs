@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::delivery::wait_deliveries;
+use crate::delivery::{fetch_webhook, wait_deliveries, wait_webhook};
 use crate::harness::*;
 use crate::receiver::{Received, Receiver, Reply};
 
@@ -51,23 +51,6 @@ fn assert_rate(received: &[Received], rate: f64, burst: usize) {
     }
 }
 
-async fn webhook(api: &Api, id: i64) -> Value {
-    api.get(&format!("/api/admin/webhooks/{id}"), StatusCode::OK).await
-}
-
-/// Polls the webhook until `done` holds for its JSON.
-async fn wait_webhook(api: &Api, id: i64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let current = webhook(api, id).await;
-        if done(&current) {
-            return current;
-        }
-        assert!(Instant::now() < deadline, "webhook never {what}: {current:#}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 fn attempts(items: &[Value]) -> Vec<i64> {
     let mut counts: Vec<i64> = items.iter().map(|d| d["attempts"].as_i64().unwrap_or(-1)).collect();
     counts.sort_unstable();
@@ -80,7 +63,7 @@ async fn a_rate_limited_webhook_is_sent_no_faster_than_its_rate() {
     let (server, api) = TestServer::start_for_delivery(|config| config.webhook_concurrency = 8).await;
     let id =
         api.create_webhook(json!({"url": receiver.url("/hook"), "events": ["feature-created"], "rateLimit": 10})).await;
-    assert_eq!(webhook(&api, id).await["rateLimit"].as_f64(), Some(10.0));
+    assert_eq!(fetch_webhook(&api, id).await["rateLimit"].as_f64(), Some(10.0));
     let names: Vec<String> = (0..25).map(|n| format!("f{n:02}")).collect();
     let started = Instant::now();
     publish_flags(&api, &names.iter().map(String::as_str).collect::<Vec<_>>()).await;
@@ -222,7 +205,7 @@ async fn without_ordering_later_events_overtake_a_failing_one() {
     })
     .await;
     let id = api.create_webhook(json!({"url": receiver.url("/hook"), "events": ["feature-created"]})).await;
-    let out = webhook(&api, id).await;
+    let out = fetch_webhook(&api, id).await;
     assert_eq!((&out["ordered"], &out["rateLimit"], &out["headOfLine"]), (&json!(false), &Value::Null, &Value::Null));
     publish_flags(&api, &["f0", "f1", "f2"]).await;
     let received = receiver.wait_for(4, WAIT).await;
@@ -261,7 +244,7 @@ async fn rate_limits_and_ordering_are_validated_and_kept() {
     body["rateLimit"] = json!(0.5);
     body["ordered"] = json!(true);
     let id = api.create_webhook(body.clone()).await;
-    let stored = webhook(&api, id).await;
+    let stored = fetch_webhook(&api, id).await;
     assert_eq!((stored["rateLimit"].as_f64(), &stored["ordered"]), (Some(0.5), &json!(true)));
     // A full replacement without them turns both off.
     let replaced = api.put(&format!("/api/admin/webhooks/{id}"), &base, StatusCode::OK).await;
@@ -349,7 +332,7 @@ async fn the_form_sets_the_controls_and_the_page_shows_what_waits() {
         .next()
         .and_then(|id| id.parse().ok())
         .unwrap_or_else(|| panic!("redirected to {page_url}"));
-    let stored = webhook(&api, id).await;
+    let stored = fetch_webhook(&api, id).await;
     assert_eq!((stored["rateLimit"].as_f64(), &stored["ordered"]), (Some(0.5), &json!(true)), "{stored:#}");
 
     publish_flags(&api, &["f0", "f1", "f2"]).await;

@@ -36,6 +36,24 @@ pub async fn wait_deliveries(api: &Api, webhook_id: i64, done: impl Fn(&[Value])
     }
 }
 
+/// A webhook as the admin API shows it.
+pub async fn fetch_webhook(api: &Api, id: i64) -> Value {
+    api.get(&format!("/api/admin/webhooks/{id}"), StatusCode::OK).await
+}
+
+/// Polls the webhook until `done` holds for its JSON (or fails after 20 s, saying `what` it never did).
+pub async fn wait_webhook(api: &Api, id: i64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let current = fetch_webhook(api, id).await;
+        if done(&current) {
+            return current;
+        }
+        assert!(Instant::now() < deadline, "webhook never {what}: {current:#}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Waits until the log holds `count` deliveries (all webhooks) and every one of them is finished.
 async fn wait_all_deliveries(api: &Api, count: usize) -> Vec<Value> {
     let deadline = Instant::now() + WAIT;

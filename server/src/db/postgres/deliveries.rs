@@ -494,17 +494,8 @@ impl PgDb {
     }
 
     pub async fn head_of_line(&self, webhook_id: i64) -> Result<Option<HeadOfLineRow>, sqlx::Error> {
-        sqlx::query_as(
-            "select d.id, d.state, d.next_attempt_at, d.lease_until,
-                    (select count(*) from deliveries q
-                     where q.webhook_id = d.webhook_id and q.id > d.id and q.next_attempt_at is not null
-                       and q.next_trigger <> 'test') as waiting
-             from deliveries d
-             where d.webhook_id = $1 and d.next_attempt_at is not null and d.next_trigger <> 'test'
-             order by d.id limit 1",
-        )
-        .bind(webhook_id)
-        .fetch_optional(&self.pool)
-        .await
+        static HEAD_OF_LINE_PG: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| crate::db::deliveries::HEAD_OF_LINE.replace("?1", "$1"));
+        sqlx::query_as(&HEAD_OF_LINE_PG).bind(webhook_id).fetch_optional(&self.pool).await
     }
 }
