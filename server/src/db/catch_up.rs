@@ -114,6 +114,16 @@ pub enum TokenChange {
     Set(String),
 }
 
+impl TokenChange {
+    /// The token to store, sealed under `key`; None keeps the stored one. Both backends store it so.
+    pub(super) fn sealed(&self, key: &EncryptionKey) -> Option<String> {
+        match self {
+            TokenChange::Keep => None,
+            TokenChange::Set(token) => Some(key.seal_text(TOKEN_COLUMN, SETTINGS_ROW, token)),
+        }
+    }
+}
+
 /// The settings' columns.
 pub(super) const SELECT_SETTINGS: &str = "select url, token, updated_by, updated_at from unleash_settings where id = 1";
 /// Stores the URL (`?1`) and, unless `?2` is null, the sealed token, by `?3` at `?4`. PostgreSQL
@@ -141,10 +151,7 @@ impl SqliteDb {
         token: &TokenChange,
         audit: &NewAudit,
     ) -> Result<(), sqlx::Error> {
-        let sealed = match token {
-            TokenChange::Keep => None,
-            TokenChange::Set(token) => Some(self.key.seal_text(TOKEN_COLUMN, SETTINGS_ROW, token)),
-        };
+        let sealed = token.sealed(&self.key);
         let mut tx = self.write.begin().await?;
         sqlx::query(SAVE_SETTINGS)
             .bind(url)

@@ -8,7 +8,7 @@ use super::{without_nul, PgDb};
 use crate::db::audit::NewAudit;
 use crate::db::catch_up::{
     CatchUpRow, SettingsRow, TokenChange, UnleashSettings, SAVE_ERROR, SAVE_SETTINGS, SAVE_SUCCESS, SELECT,
-    SELECT_SETTINGS, SETTINGS_ROW, TOKEN_COLUMN,
+    SELECT_SETTINGS,
 };
 
 static SAVE_SUCCESS_PG: LazyLock<String> = LazyLock::new(|| SAVE_SUCCESS.replace('?', "$"));
@@ -27,10 +27,7 @@ impl PgDb {
         token: &TokenChange,
         audit: &NewAudit,
     ) -> Result<(), sqlx::Error> {
-        let sealed = match token {
-            TokenChange::Keep => None,
-            TokenChange::Set(token) => Some(self.key.seal_text(TOKEN_COLUMN, SETTINGS_ROW, token)),
-        };
+        let sealed = token.sealed(&self.key);
         let mut tx = self.pool.begin().await?;
         sqlx::query(&SAVE_SETTINGS_PG)
             .bind(url.map(without_nul))
