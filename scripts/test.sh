@@ -12,6 +12,16 @@ what="${1:-all}"
 # A full run rebuilds everything it needs once; incremental caches would only fill the disk.
 export CARGO_INCREMENTAL=0
 
+# How long one `cargo test` command may run. A test that hangs (a deadlock, a wait with no end)
+# must fail the run with its name on screen, well inside CI's own limit, instead of stalling it:
+# libtest names every test running for over 60 s, and `timeout` then stops the command. `all`
+# compiles first, so its limit covers only running; `fast` compiles inside the command.
+TEST_LIMIT="${HOOKLINE_TEST_LIMIT:-15m}"
+
+# Filters `cargo test` output to what matters, line by line: grep into a pipe buffers 4 KB
+# otherwise, and a run stopped by a timeout would lose exactly the lines that name the culprit.
+quiet_ok() { grep --line-buffered -Ev '^test .* \.\.\. ok$'; }
+
 section() { printf '\n\033[1;35m=== %s (%s) ===\033[0m\n' "$*" "$(date +%H:%M:%S)"; }
 
 scripts_tests() {
@@ -31,7 +41,7 @@ unit_and_integration() {
   section "unit and integration tests ${1:-}"
   # --show-output prints what passing tests report (the Mustache spec count, the crash test's tally).
   # `postgres_*` tests need the PostgreSQL server of `postgres_suite`, which runs them.
-  cargo test "$@" -- --show-output --skip postgres_ 2>&1 | tee target/test-output.txt | grep -Ev '^test .* \.\.\. ok$'
+  timeout "$TEST_LIMIT" cargo test "$@" -- --show-output --skip postgres_ 2>&1 | tee target/test-output.txt | quiet_ok
   echo
   echo "Summary:"
   grep -E '^(test result:|mustache spec:|crash test:)' target/test-output.txt | awk '{print "  " $0}'
@@ -51,10 +61,10 @@ postgres_suite() {
   echo "PostgreSQL at $url"
   # The storage tests of PostgreSQL's own races, the suite, then the multi-instance tests (real
   # `hookline` processes sharing one database).
-  { HOOKLINE_TEST_POSTGRES="$url" cargo test "$@" -p hookline-server --lib -- postgres_ &&
-    HOOKLINE_TEST_POSTGRES="$url" cargo test "$@" -p hookline-it --test it -- --skip sqlite_ &&
-    HOOKLINE_TEST_POSTGRES="$url" cargo test "$@" -p hookline --test crash -- --show-output postgres_; } 2>&1 \
-    | tee target/test-output-postgres.txt | grep -Ev '^test .* \.\.\. ok$'
+  { HOOKLINE_TEST_POSTGRES="$url" timeout "$TEST_LIMIT" cargo test "$@" -p hookline-server --lib -- postgres_ &&
+    HOOKLINE_TEST_POSTGRES="$url" timeout "$TEST_LIMIT" cargo test "$@" -p hookline-it --test it -- --skip sqlite_ &&
+    HOOKLINE_TEST_POSTGRES="$url" timeout "$TEST_LIMIT" cargo test "$@" -p hookline --test crash -- --show-output postgres_; } 2>&1 \
+    | tee target/test-output-postgres.txt | quiet_ok
   scripts/pg.sh stop "$pgdir"
   echo
   echo "Summary (PostgreSQL):"

@@ -119,6 +119,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .with_trusted_proxies(trusted_proxies))
 }
 
+/// How long shutdown waits, past the grace period, for background work and database connections.
+const CLOSE_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Serves until `shutdown` completes, then stops gracefully: in-flight requests finish, background
 /// work stops, the database closes.
 pub async fn run_until(
@@ -162,8 +165,17 @@ pub async fn run_until(
         } => tracing::warn!(grace = ?grace, "connections still open after the shutdown grace period; closing anyway"),
     }
     tracing::info!("shutting down");
-    background.stop().await;
-    state.db.close().await;
+    // Bounded too: the process must end on SIGTERM whatever else still runs. The dispatcher gives
+    // its deliveries `shutdown_grace` (a delivery cut short is leased, so another run redoes it);
+    // closing the pool waits for every connection to come back, and a task the server no longer
+    // waits for (a connection past the grace period) may still hold one. SQLite's WAL keeps every
+    // commit without a clean close; PostgreSQL ends the session when the socket closes.
+    if tokio::time::timeout(grace + CLOSE_LIMIT, background.stop()).await.is_err() {
+        tracing::warn!("background work still running after the shutdown grace period; exiting anyway");
+    }
+    if tokio::time::timeout(CLOSE_LIMIT, state.db.close()).await.is_err() {
+        tracing::warn!("database connections still in use at shutdown; exiting without waiting for them");
+    }
     Ok(())
 }
 

@@ -269,7 +269,7 @@ async fn only_admins_read_the_audit_log() {
         let body = token.get("/api/admin/audit", StatusCode::FORBIDDEN).await;
         assert!(body.to_string().contains("`admin` scope"), "{body}");
     }
-    let anonymous = reqwest::Client::new().get(server.url("/api/admin/audit")).send().await.expect("get");
+    let anonymous = client().get(server.url("/api/admin/audit")).send().await.expect("get");
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let page = admin.get("/api/admin/audit", StatusCode::OK).await;
     assert!(page["items"].as_array().is_some_and(|items| !items.is_empty()), "{page}");
@@ -325,7 +325,7 @@ async fn the_log_filters_by_actor_and_action_and_pages_by_keyset() {
 #[tokio::test]
 async fn the_address_is_the_client_behind_a_trusted_proxy() {
     let (server, _) = TestServer::start_signed_in_with(|config| config.trusted_proxies = "127.0.0.1/32".into()).await;
-    let failed = reqwest::Client::new()
+    let failed = client()
         .post(server.url("/rpc/login"))
         .header("accept", "application/json")
         .header("x-forwarded-for", "198.51.100.23, 203.0.113.7")

@@ -473,10 +473,10 @@ async fn only_a_signed_in_admin_on_this_site_may_set_or_clear_the_token() {
     let save = server.url("/rpc/save_unleash_settings");
 
     // Nobody signed in.
-    let anonymous = reqwest::Client::new().post(&save).form(&fields).send().await.expect("post");
+    let anonymous = client().post(&save).form(&fields).send().await.expect("post");
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     // An API token, even an admin one: the UI's server functions take sessions only.
-    let token = reqwest::Client::new().post(&save).bearer_auth(&api.token).form(&fields).send().await.expect("post");
+    let token = client().post(&save).bearer_auth(&api.token).form(&fields).send().await.expect("post");
     assert_eq!(token.status(), StatusCode::UNAUTHORIZED);
     // The admin's own cookie, sent by another site's form (CSRF).
     for url in [save.clone(), server.url("/rpc/clear_unleash_settings")] {

@@ -77,6 +77,20 @@ fn uuid_like() -> String {
     (0..16).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.gen_range(0..36)])).collect()
 }
 
+/// How long any one request of a test may take before the test fails instead of waiting on. A
+/// server that stops answering (a deadlock, a held lock) then fails its test with a message, where
+/// an unbounded client would hang the whole suite until CI's own timeout says nothing useful.
+pub const REQUEST_LIMIT: Duration = Duration::from_secs(60);
+
+/// A plain client whose every request fails after `REQUEST_LIMIT`.
+pub fn client() -> Client {
+    client_builder().build().expect("client")
+}
+
+fn client_builder() -> reqwest::ClientBuilder {
+    Client::builder().timeout(REQUEST_LIMIT)
+}
+
 impl TestServer {
     /// A fresh server with no admin.
     pub async fn start() -> TestServer {
@@ -106,7 +120,7 @@ impl TestServer {
     }
 
     async fn wait_ready(&self) {
-        let client = Client::new();
+        let client = client();
         for _ in 0..200 {
             if let Ok(response) = client.get(self.url("/healthz")).send().await {
                 if response.status() == StatusCode::OK {
@@ -128,7 +142,13 @@ impl TestServer {
             let _ = tx.send(());
         }
         if let Some(handle) = self.handle.take() {
-            handle.await.expect("server task").expect("server result");
+            // Bounded like every request: a server that cannot stop (a task holding a database
+            // connection, a stream never closed) fails the test that stops it.
+            tokio::time::timeout(REQUEST_LIMIT, handle)
+                .await
+                .expect("the test server stops within REQUEST_LIMIT")
+                .expect("server task")
+                .expect("server result");
         }
         std::mem::replace(&mut self.data, DataDir::Path(PathBuf::new()))
     }
@@ -136,7 +156,7 @@ impl TestServer {
     /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
     pub fn browser(&self) -> Browser {
         Browser {
-            client: Client::builder()
+            client: client_builder()
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
@@ -244,7 +264,7 @@ impl Api {
         let created = browser.call(&server.url("/rpc/create_token"), &fields, StatusCode::OK).await;
         let body: serde_json::Value = created.json().await.expect("json");
         let token = body["token"].as_str().expect("token").to_string();
-        Api { client: Client::new(), base: server.base.clone(), token }
+        Api { client: client(), base: server.base.clone(), token }
     }
 
     /// Sends a request and asserts its status: every call says which status it expects, so no

@@ -96,24 +96,24 @@ async fn the_stream_needs_a_session_or_a_read_token() {
     let (server, browser) = TestServer::start_signed_in().await;
     let url = server.url(STREAM);
 
-    let anonymous = request(&Client::new(), &url, None).await;
+    let anonymous = request(&client(), &url, None).await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "no session, no token");
     let body: Value = anonymous.json().await.expect("json");
     assert_eq!(body["error"]["message"], "sign-in required");
 
     // The intake-only token Unleash holds may not watch the log.
     let intake = Api::with_scopes(&server, &browser, &["events"]).await;
-    let refused = request(&Client::new(), &url, Some(&intake.token)).await;
+    let refused = request(&client(), &url, Some(&intake.token)).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     let body: Value = refused.json().await.expect("json");
     assert!(body["error"]["message"].as_str().unwrap().contains("`read` scope"), "{body}");
 
-    let bad = request(&Client::new(), &url, Some("hl_not_a_token")).await;
+    let bad = request(&client(), &url, Some("hl_not_a_token")).await;
     assert_eq!(bad.status(), StatusCode::UNAUTHORIZED, "an unknown token");
 
     // A read token and the signed-in admin's session may.
     let reader = Api::with_scopes(&server, &browser, &["read"]).await;
-    EventStream::open(&Client::new(), &url, Some(&reader.token)).await;
+    EventStream::open(&client(), &url, Some(&reader.token)).await;
     EventStream::open(&browser.client, &url, None).await;
 
     // Signed out, the session opens nothing.
@@ -186,7 +186,7 @@ async fn a_webhook_paused_by_its_breaker_is_announced() {
     let api = Api::new(&server, &browser).await;
     let webhook_id = api.create_webhook(webhook(receiver.url("/hook"))).await;
     let reader = Api::with_scopes(&server, &browser, &["read"]).await;
-    let mut stream = EventStream::open(&Client::new(), &server.url(STREAM), Some(&reader.token)).await;
+    let mut stream = EventStream::open(&client(), &server.url(STREAM), Some(&reader.token)).await;
     api.publish(json!({"type": "feature-created", "featureName": "failing"}), StatusCode::ACCEPTED).await;
     stream.expect("delivery", Duration::from_secs(3), |data| data["state"] == "retrying").await;
     let notice = stream.expect("webhook", Duration::from_secs(3), |data| data["webhookId"] == webhook_id).await;
@@ -211,7 +211,7 @@ async fn streams_past_the_limits_are_refused_with_503() {
     let url = server.url(STREAM);
     let first = Api::with_scopes(&server, &browser, &["read"]).await;
     let second = Api::with_scopes(&server, &browser, &["read"]).await;
-    let client = Client::new();
+    let client = client();
 
     // Two for one caller, then its third is refused, naming the per-caller limit.
     let _a = EventStream::open(&client, &url, Some(&first.token)).await;
@@ -261,7 +261,7 @@ async fn postgres_a_change_on_another_instance_reaches_the_stream() {
     let mut stream = EventStream::open(&browser.client, &first.url(STREAM), None).await;
 
     // The event goes in through the second instance.
-    let on_second = Api { client: Client::new(), base: second.base.clone(), token: api.token.clone() };
+    let on_second = Api { client: client(), base: second.base.clone(), token: api.token.clone() };
     let accepted =
         on_second.publish(json!({"type": "feature-created", "featureName": "elsewhere"}), StatusCode::ACCEPTED).await;
     let event_id = accepted["ids"][0].as_i64().expect("id");
@@ -288,7 +288,7 @@ async fn postgres_without_notify_streams_resync_to_see_other_instances() {
     let api = Api::new(&first, &browser).await;
     let second = TestServer::start_in(DataDir::Path(first.data.path().to_path_buf()), no_notify).await;
     let mut stream = EventStream::open(&browser.client, &first.url(STREAM), None).await;
-    let on_second = Api { client: Client::new(), base: second.base.clone(), token: api.token.clone() };
+    let on_second = Api { client: client(), base: second.base.clone(), token: api.token.clone() };
     on_second.publish(json!({"type": "feature-created", "featureName": "unheard"}), StatusCode::ACCEPTED).await;
     stream.expect("resync", Duration::from_secs(7), |_| true).await;
     second.stop().await;

@@ -126,7 +126,7 @@ async fn postgres_copy_moves_an_sqlite_installation_and_it_keeps_working() {
     .await;
     let browser = server.browser();
     browser.sign_in(&server.base, ADMIN_EMAIL, ADMIN_PASSWORD, StatusCode::FOUND).await;
-    let api = Api { client: reqwest::Client::new(), base: server.base.clone(), token };
+    let api = Api { client: client(), base: server.base.clone(), token };
     let copied = api.get(&format!("/api/admin/webhooks/{id}/secret"), StatusCode::OK).await;
     assert_eq!(copied["secret"], secret.as_str());
     // The Unleash token opens under the new key: the copy polls with it.

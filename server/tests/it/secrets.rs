@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
@@ -90,7 +90,7 @@ fn plaintexts(secret: &str) -> Vec<String> {
 }
 
 fn api_for(server: &TestServer, token: &str) -> Api {
-    Api { client: Client::new(), base: server.base.clone(), token: token.to_string() }
+    Api { client: client(), base: server.base.clone(), token: token.to_string() }
 }
 
 async fn restart(data: DataDir) -> TestServer {

@@ -118,7 +118,7 @@ async fn next_after_sign_in_never_leaves_the_site() {
 
 /// A failed sign-in as an unknown account, sent with `X-Forwarded-For` values (none: no header).
 async fn wrong_sign_in(server: &TestServer, email: &str, forwarded_for: &[&str]) -> StatusCode {
-    let mut request = reqwest::Client::new()
+    let mut request = client()
         .post(server.url("/rpc/login"))
         .header("origin", &server.base)
         .header("accept", "application/json")
@@ -323,7 +323,7 @@ async fn sqlite_tokens_made_before_scopes_keep_working_as_admin() {
         .execute(&pool)
         .await
         .expect("insert");
-    let api = Api { client: reqwest::Client::new(), base: server.url(""), token: old.to_string() };
+    let api = Api { client: client(), base: server.url(""), token: old.to_string() };
     api.get("/api/admin/webhooks", StatusCode::OK).await;
     api.publish(
         serde_json::json!({"type": "feature-created", "featureName": "f", "project": "default"}),
