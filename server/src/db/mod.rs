@@ -328,7 +328,7 @@ delegate! {
     pub async fn clear_unleash_settings(&self, audit: &NewAudit) -> Result<bool, sqlx::Error>;
 
     // The delivery queue (db::deliveries).
-    pub async fn due_deliveries(&self, now: i64, limit: i64, full: &[i64]) -> Result<Vec<DueDelivery>, sqlx::Error>;
+    pub async fn due_deliveries(&self, now: i64, limit: i64, full: &[i64], per_webhook: i64) -> Result<Vec<DueDelivery>, sqlx::Error>;
     pub async fn claim_deliveries(&self, ids: &[i64], now: i64, lease_until: i64) -> Result<Vec<i64>, StoreError>;
     pub async fn release_deliveries(&self, ids: &[i64]) -> Result<u64, sqlx::Error>;
     pub async fn next_times(&self, now: i64) -> Result<NextTimes, sqlx::Error>;

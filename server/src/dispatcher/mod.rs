@@ -229,9 +229,11 @@ impl Inner {
             (self.settings.concurrency.saturating_sub(flight.ids.len()), full)
         };
         if free > 0 {
-            // Not the webhooks at their in-flight limit: a hanging receiver's backlog is the oldest
-            // due work and would crowd every other webhook out of the candidates.
-            let candidates = self.db.due_deliveries(now, (free * 4).min(2000) as i64, &full).await?;
+            // Not the webhooks at their in-flight limit, and no more of each than it may have in
+            // flight: a hanging receiver's backlog is the oldest due work and would crowd every
+            // other webhook out of the candidates.
+            let per_webhook = self.settings.per_webhook_concurrency.min(free) as i64;
+            let candidates = self.db.due_deliveries(now, (free * 4).min(2000) as i64, &full, per_webhook).await?;
             let chosen = self.choose(candidates, free);
             if !chosen.is_empty() {
                 let ids: Vec<i64> = chosen.iter().map(|d| d.id).collect();

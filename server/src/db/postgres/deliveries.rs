@@ -86,27 +86,52 @@ async fn no_flush_wait(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
 }
 
 impl PgDb {
-    pub async fn due_deliveries(&self, now: i64, limit: i64, full: &[i64]) -> Result<Vec<DueDelivery>, sqlx::Error> {
+    /// As on SQLite (see `SqliteDb::due_deliveries`): each webhook that may send contributes its
+    /// oldest due deliveries, read from its own index range, so a held-back backlog costs nothing.
+    pub async fn due_deliveries(
+        &self,
+        now: i64,
+        limit: i64,
+        full: &[i64],
+        per_webhook: i64,
+    ) -> Result<Vec<DueDelivery>, sqlx::Error> {
         sqlx::query_as(
             "select d.id, d.uid, d.webhook_id, w.version as webhook_version, d.event_id, e.payload, d.attempts,
-                    d.next_trigger, d.single_attempt
-             from deliveries d
-             join webhooks w on w.id = d.webhook_id
+                    d.next_trigger, d.single_attempt, d.next_attempt_at
+             from webhooks w
+             cross join lateral (
+                    select q.* from deliveries q
+                    where q.webhook_id = w.id and q.next_attempt_at <= $1
+                      and (q.lease_until is null or q.lease_until < $1)
+                    order by q.next_attempt_at limit $4) d
              join events e on e.id = d.event_id
-             where d.next_attempt_at <= $1 and (d.lease_until is null or d.lease_until < $1) and w.enabled
-               and (w.paused_until is null or w.paused_until <= $1)
+             where w.enabled and (w.paused_until is null or w.paused_until <= $1)
                and (w.rate_next_us is null or w.rate_next_us <= $1 * 1000)
+               and w.id <> all($3)
                and (not w.ordered or d.next_trigger = 'test' or not exists (
                     select 1 from deliveries p
                     where p.webhook_id = d.webhook_id and p.id < d.id and p.next_attempt_at is not null
                       and p.next_trigger <> 'test'))
-               and d.webhook_id <> all($3)
-             order by d.next_attempt_at
+             union all
+             select d.id, d.uid, d.webhook_id, w.version as webhook_version, d.event_id, e.payload, d.attempts,
+                    d.next_trigger, d.single_attempt, d.next_attempt_at
+             from webhooks w
+             cross join lateral (
+                    select p.* from deliveries p
+                    where p.webhook_id = w.id and p.next_attempt_at is not null and p.next_trigger <> 'test'
+                    order by p.id limit 1) d
+             join events e on e.id = d.event_id
+             where w.enabled and w.ordered and (w.paused_until is null or w.paused_until <= $1)
+               and (w.rate_next_us is null or w.rate_next_us <= $1 * 1000)
+               and w.id <> all($3)
+               and d.next_attempt_at <= $1 and (d.lease_until is null or d.lease_until < $1)
+             order by next_attempt_at
              limit $2",
         )
         .bind(now)
         .bind(limit)
         .bind(full)
+        .bind(per_webhook)
         .fetch_all(&self.pool)
         .await
     }
