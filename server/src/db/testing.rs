@@ -18,7 +18,12 @@ pub async fn open() -> (tempfile::TempDir, SqliteDb) {
 
 /// An enabled webhook subscribed to `events`.
 pub async fn webhook(db: &SqliteDb, events: &[&str]) -> Webhook {
-    let spec = WebhookSpec {
+    db.insert_webhook(&spec(events), "whsec_test", &audit()).await.expect("insert webhook")
+}
+
+/// The settings of `webhook` (for the PostgreSQL storage tests too).
+pub fn spec(events: &[&str]) -> WebhookSpec {
+    WebhookSpec {
         description: String::new(),
         url: "http://127.0.0.1:9/hook".into(),
         enabled: true,
@@ -32,8 +37,7 @@ pub async fn webhook(db: &SqliteDb, events: &[&str]) -> Webhook {
         retry_policy: RetryPolicy::default(),
         rate_limit: None,
         ordered: false,
-    };
-    db.insert_webhook(&spec, "whsec_test", &audit()).await.expect("insert webhook")
+    }
 }
 
 /// An audit entry for storage calls that take one (the `test` command line acting).

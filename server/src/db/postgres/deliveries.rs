@@ -524,3 +524,60 @@ impl PgDb {
         sqlx::query_as(&HEAD_OF_LINE_PG).bind(webhook_id).fetch_optional(&self.pool).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::db::testing;
+
+    /// As `due_work_is_read_per_webhook_and_finds_an_ordered_head` on SQLite: at most
+    /// `per_webhook` of each webhook, nothing of a paused one, and an ordered webhook's head even
+    /// when what queued behind it is due earlier.
+    #[tokio::test]
+    async fn postgres_due_work_is_read_per_webhook_and_finds_an_ordered_head() {
+        let db = super::super::admins::tests::open().await;
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.push(
+                db.insert_webhook(&testing::spec(&["feature-created"]), "whsec_test", &testing::audit())
+                    .await
+                    .expect("insert")
+                    .id,
+            );
+        }
+        let (paused, busy, ordered) = (ids[0], ids[1], ids[2]);
+        let events = (0..6).map(|n| testing::event(None, "feature-created", &format!("f{n}"))).collect();
+        db.insert_events(events).await.expect("insert");
+        let now: i64 =
+            sqlx::query_scalar("select max(next_attempt_at) from deliveries").fetch_one(&db.pool).await.expect("now");
+        let run = |statement: &'static str, webhook: i64| {
+            let pool = db.pool.clone();
+            async move { sqlx::query(statement).bind(now).bind(webhook).execute(&pool).await.expect(statement) }
+        };
+        run(
+            "update deliveries set next_attempt_at = $1 - 1000 + id * (case when webhook_id = $2 then 1 else 10 end)",
+            paused,
+        )
+        .await;
+        run("update webhooks set paused_until = $1 + 60000 where id = $2", paused).await;
+        run("update webhooks set ordered = ($1 > 0) where id = $2", ordered).await;
+        run(
+            "update deliveries set next_attempt_at = $1, attempts = 1
+             where id = (select min(id) from deliveries where webhook_id = $2)",
+            ordered,
+        )
+        .await;
+        let head: i64 = sqlx::query_scalar("select min(id) from deliveries where webhook_id = $1")
+            .bind(ordered)
+            .fetch_one(&db.pool)
+            .await
+            .expect("head");
+
+        let due = db.due_deliveries(now, 100, &[], 2).await.expect("due");
+        let of = |webhook: i64| due.iter().filter(|d| d.webhook_id == webhook).map(|d| d.id).collect::<Vec<_>>();
+        assert!(of(paused).is_empty(), "a paused webhook gives nothing: {:?}", of(paused));
+        assert_eq!(of(busy).len(), 2, "two of six");
+        assert_eq!(of(ordered), vec![head], "only the head, though due last");
+        assert_eq!(due.len(), 3);
+        db.close().await;
+    }
+}
