@@ -37,6 +37,7 @@ pub struct Metrics {
     queue_waiting_retries: Gauge,
     queue_oldest_age: FloatGauge,
     in_flight: Gauge,
+    live_streams: Gauge,
     password_hashes: Counter,
     password_refusals: Counter,
     unleash_polls: Counter,
@@ -52,6 +53,8 @@ pub struct QueueGauges {
     pub waiting_retries: i64,
     pub oldest_pending_age_seconds: f64,
     pub in_flight: usize,
+    /// Live update streams open (not from the database: each instance counts its own).
+    pub live_streams: usize,
 }
 
 impl Default for Metrics {
@@ -81,6 +84,7 @@ impl Metrics {
             queue_waiting_retries: Gauge::default(),
             queue_oldest_age: FloatGauge::default(),
             in_flight: Gauge::default(),
+            live_streams: Gauge::default(),
             password_hashes: Counter::default(),
             password_refusals: Counter::default(),
             unleash_polls: Counter::default(),
@@ -120,6 +124,12 @@ impl Metrics {
             metrics.queue_oldest_age.clone(),
         );
         r.register("hookline_attempts_in_flight", "Attempts being made right now", metrics.in_flight.clone());
+        // Against HOOKLINE_LIVE_STREAMS: at the limit, more tabs get 503 and fall back to polling.
+        r.register(
+            "hookline_live_streams",
+            "Live update streams (GET /api/admin/stream) open on this instance",
+            metrics.live_streams.clone(),
+        );
         // A rising refusal count means sign-ins arrive faster than the cores can check them
         // (often someone guessing passwords).
         r.register(
@@ -205,6 +215,7 @@ impl Metrics {
         self.queue_waiting_retries.set(queue.waiting_retries);
         self.queue_oldest_age.set(queue.oldest_pending_age_seconds);
         self.in_flight.set(i64::try_from(queue.in_flight).unwrap_or(i64::MAX));
+        self.live_streams.set(i64::try_from(queue.live_streams).unwrap_or(i64::MAX));
         let mut out = String::with_capacity(2048);
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

@@ -818,7 +818,7 @@ impl SqliteDb {
             due,
             waiting_retries: waiting,
             oldest_pending_age_seconds: oldest.map(|at| (now - at).max(0) as f64 / 1000.0).unwrap_or(0.0),
-            in_flight: 0,
+            ..Default::default()
         })
     }
 

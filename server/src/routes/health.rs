@@ -44,6 +44,7 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>
 pub async fn metrics(State(state): State<AppState>) -> Result<([(HeaderName, &'static str); 1], String), AppError> {
     let mut queue = state.db.queue_gauges(state.db.now_ms()).await?;
     queue.in_flight = state.dispatcher.in_flight();
+    queue.live_streams = state.live().open_streams();
     Ok((
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.metrics.render(queue, state.password_hashing.counters()),

@@ -223,6 +223,7 @@ async fn streams_past_the_limits_are_refused_with_503() {
 
     // Another caller gets the last place, then the server is full for everyone.
     let _c = EventStream::open(&client, &url, Some(&second.token)).await;
+    assert_eq!(browser.metric(&server, "hookline_live_streams").await, 3.0, "the open streams are on /metrics");
     let refused = request(&client, &url, Some(&second.token)).await;
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = refused.json().await.expect("json");
