@@ -73,6 +73,11 @@ export class TestReceiver {
   }
 
   async stop() {
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // `close` waits for every open socket. Hookline keeps its connections to a receiver alive
+    // (and a burst can leave one connected that never carried a request, which Node does not
+    // count as idle), so without this a test's teardown waited out its 60 s limit.
+    this.server.closeAllConnections();
+    await closed;
   }
 }
