@@ -5,7 +5,12 @@
 //! then gzip), an ETag, and `Cache-Control: immutable` under their hashed name, which the pages
 //! link to; under the plain name they are revalidated (`no-cache`) so an old link never gets a
 //! stale bundle.
+//!
+//! A file with a gzip variant is embedded without its plain bytes: every browser accepts gzip, so
+//! the plain form (3.7 MB of the binary for the WASM alone) is only for clients such as `curl`
+//! without `Accept-Encoding`; they get it unpacked from the gzip variant once and kept in memory.
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -25,9 +30,32 @@ pub struct EmbeddedFile {
     pub content_type: &'static str,
     /// A quoted hash of the bytes.
     pub etag: &'static str,
-    pub body: &'static [u8],
+    /// The plain bytes, when they are embedded (only files without a gzip variant).
+    pub body: Option<&'static [u8]>,
     pub gzip: Option<&'static [u8]>,
     pub brotli: Option<&'static [u8]>,
+    /// The plain bytes unpacked from `gzip`, the first time a client asks for them.
+    pub unpacked: OnceLock<Vec<u8>>,
+}
+
+impl EmbeddedFile {
+    /// The plain bytes: embedded, or unpacked from the gzip variant (once).
+    fn plain(&self) -> &[u8] {
+        if let Some(body) = self.body {
+            return body;
+        }
+        self.unpacked.get_or_init(|| {
+            let mut plain = Vec::new();
+            let gzip = self.gzip.unwrap_or_default();
+            if let Err(error) = flate2::read::GzDecoder::new(gzip).read_to_end(&mut plain) {
+                // build.rs wrote the variant from the same build's file; this cannot happen short
+                // of a corrupted binary, and an empty body is then better than a crash.
+                tracing::error!(path = self.path, %error, "the embedded gzip variant does not unpack");
+                plain.clear();
+            }
+            plain
+        })
+    }
 }
 
 /// The files the `hookline` binary carries (its build.rs embeds them; `main` hands them over
@@ -119,7 +147,7 @@ impl Site {
     }
 }
 
-fn serve_embedded(file: &EmbeddedFile, immutable: bool, headers: &HeaderMap) -> Response {
+fn serve_embedded(file: &'static EmbeddedFile, immutable: bool, headers: &HeaderMap) -> Response {
     let cache = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
     let mut response = Response::builder()
         .header(header::CONTENT_TYPE, file.content_type)
@@ -137,7 +165,7 @@ fn serve_embedded(file: &EmbeddedFile, immutable: bool, headers: &HeaderMap) -> 
     let (body, encoding) = match (file.brotli, file.gzip) {
         (Some(br), _) if accepts("br") => (br, Some("br")),
         (_, Some(gz)) if accepts("gzip") => (gz, Some("gzip")),
-        _ => (file.body, None),
+        _ => (file.plain(), None),
     };
     if let Some(encoding) = encoding {
         response = response.header(header::CONTENT_ENCODING, encoding);
@@ -176,9 +204,10 @@ mod tests {
         hashed_path: Some("/pkg/hookline.0123456789ab.js"),
         content_type: "text/javascript; charset=utf-8",
         etag: "\"0123456789abcdef\"",
-        body: b"plain",
+        body: Some(b"plain"),
         gzip: Some(b"gz"),
         brotli: Some(b"br"),
+        unpacked: OnceLock::new(),
     };
     static FILES: [EmbeddedFile; 0] = [];
 
@@ -216,6 +245,35 @@ mod tests {
         }
         let response = site.serve(get("/pkg/hookline.js", &[])).await.unwrap();
         assert_eq!(body(response).await, b"plain");
+    }
+
+    #[tokio::test]
+    async fn without_plain_bytes_a_client_without_gzip_gets_them_unpacked() {
+        use std::io::Write as _;
+        let plain: Vec<u8> = (0..200_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(&plain).unwrap();
+        let gzip: &'static [u8] = Box::leak(encoder.finish().unwrap().into_boxed_slice());
+        let file: &'static EmbeddedFile = Box::leak(Box::new(EmbeddedFile {
+            path: "/pkg/hookline.wasm",
+            hashed_path: None,
+            content_type: "application/wasm",
+            etag: "\"1\"",
+            body: None,
+            gzip: Some(gzip),
+            brotli: None,
+            unpacked: OnceLock::new(),
+        }));
+        let site = Site::Embedded(std::slice::from_ref(file));
+        for _ in 0..2 {
+            let response = site.serve(get("/pkg/hookline.wasm", &[])).await.unwrap();
+            assert!(response.headers().get(header::CONTENT_ENCODING).is_none());
+            assert_eq!(response.headers()[header::CONTENT_LENGTH], plain.len().to_string().as_str());
+            assert_eq!(body(response).await, plain);
+        }
+        let zipped = site.serve(get("/pkg/hookline.wasm", &[("accept-encoding", "gzip, br")])).await.unwrap();
+        assert_eq!(zipped.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(body(zipped).await, gzip);
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ mod site {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    hookline_server::assets::embed(site::FILES);
+    hookline_server::assets::embed(&site::FILES);
     let cli = hookline_server::config::Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
