@@ -5,6 +5,7 @@
 //! - **Attempts** run as tasks through one shared HTTP client (see `attempt`).
 //! - **Writer**: finished attempts go to one writer task that records them in batches (one
 //!   transaction for many attempts), which is what lets SQLite keep up with thousands per second.
+//!   An attempt's slot is free as soon as its request ends; its row stays leased until recorded.
 //! - **Shutdown**: stop claiming, let in-flight attempts finish until a deadline, release the rest.
 
 pub mod attempt;
@@ -329,6 +330,11 @@ impl Inner {
                 "attempt finished"
             );
             inner.metrics.record_attempt(&record);
+            // The receiver is done with this request, so its slot is free now rather than once
+            // the writer has stored the result: the row stays leased until then, so no round
+            // can claim it again in between, and the next delivery does not wait for a commit.
+            inner.land(due.id, due.webhook_id);
+            inner.wake.notify_one();
             if records.send(record).await.is_err() {
                 tracing::warn!(delivery = due.id, "writer gone; the lease will make this delivery due again");
             }
@@ -348,7 +354,7 @@ impl Inner {
         Ok(Some(prepared))
     }
 
-    /// Records finished attempts in batches; frees their capacity once they are stored.
+    /// Records finished attempts in batches (their capacity was freed when their request ended).
     async fn write_loop(self: Arc<Self>, mut inbox: mpsc::Receiver<AttemptRecord>) {
         let disable_after = self.settings.auto_disable_after.as_millis() as i64;
         let mut batch = Vec::with_capacity(512);
@@ -382,9 +388,9 @@ impl Inner {
                     }
                 }
             }
-            for record in batch.drain(..) {
-                self.land(record.delivery_id, record.webhook_id);
-            }
+            batch.clear();
+            // Recorded results can free more work than their slots: an ordered webhook's next
+            // delivery, a retry due at once, a closed circuit breaker.
             self.wake.notify_one();
         }
     }
