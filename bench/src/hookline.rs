@@ -175,9 +175,14 @@ pub struct Memory {
     pub rss_kib: u64,
     /// VmHWM: the peak resident size.
     pub hwm_kib: u64,
+    /// RssAnon: of VmRSS, the process's own memory (heap, stacks).
+    pub anon_kib: u64,
+    /// RssFile: of VmRSS, pages of mapped files (mostly the binary's own code, shared with the
+    /// page cache and given back under memory pressure).
+    pub file_kib: u64,
 }
 
-/// Reads VmRSS and VmHWM of a process.
+/// Reads VmRSS, VmHWM, RssAnon and RssFile of a process.
 pub fn memory(pid: u32) -> anyhow::Result<Memory> {
     let path = format!("/proc/{pid}/status");
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
@@ -188,7 +193,12 @@ pub fn memory(pid: u32) -> anyhow::Result<Memory> {
             .and_then(|kib| kib.parse::<u64>().ok())
             .with_context(|| format!("{path} has no {name}"))
     };
-    Ok(Memory { rss_kib: field("VmRSS:")?, hwm_kib: field("VmHWM:")? })
+    Ok(Memory {
+        rss_kib: field("VmRSS:")?,
+        hwm_kib: field("VmHWM:")?,
+        anon_kib: field("RssAnon:")?,
+        file_kib: field("RssFile:")?,
+    })
 }
 
 /// CPU time of a process (or of its threads), in seconds.

@@ -116,6 +116,9 @@ pub struct Latency {
 pub struct Resources {
     pub rss_mib: f64,
     pub peak_rss_mib: f64,
+    /// Of `rss_mib`: the process's own memory, and pages of mapped files (its code).
+    pub rss_anon_mib: f64,
+    pub rss_file_mib: f64,
     /// utime + stime between the first publish and the end of the wait.
     pub cpu_s: f64,
     pub cpu_user_s: f64,
@@ -234,6 +237,8 @@ pub fn resources(memory: &[Memory], run: &Cpu, lifetime: &Cpu, deliveries: usize
         // With several instances, the largest.
         rss_mib: round(memory.iter().map(|m| m.rss_kib).max().unwrap_or(0) as f64 / 1024.0, 1),
         peak_rss_mib: round(memory.iter().map(|m| m.hwm_kib).max().unwrap_or(0) as f64 / 1024.0, 1),
+        rss_anon_mib: round(memory.iter().map(|m| m.anon_kib).max().unwrap_or(0) as f64 / 1024.0, 1),
+        rss_file_mib: round(memory.iter().map(|m| m.file_kib).max().unwrap_or(0) as f64 / 1024.0, 1),
         cpu_s: round(run.total_s(), 2),
         cpu_user_s: round(run.user_s, 2),
         cpu_system_s: round(run.system_s, 2),
@@ -355,7 +360,11 @@ pub fn text(f: &Figures) -> String {
         f.receiver_requests, f.receiver_500s
     );
     let h = &f.hookline;
-    let _ = writeln!(out, "  hookline     RSS {:.1} MiB at the end, peak {:.1} MiB", h.rss_mib, h.peak_rss_mib);
+    let _ = writeln!(
+        out,
+        "  hookline     RSS {:.1} MiB at the end ({:.1} own memory + {:.1} mapped code), peak {:.1} MiB",
+        h.rss_mib, h.rss_anon_mib, h.rss_file_mib, h.peak_rss_mib
+    );
     let _ = writeln!(
         out,
         "               CPU {:.2} s during the run (user {:.2} + system {:.2}) = {:.3} ms per delivery",
