@@ -149,13 +149,13 @@ impl SqliteDb {
             .with_context(|| format!("cannot open the database {url} for reading"))?;
         let (writer, inbox) = tokio::sync::mpsc::channel(1024);
         let changes = Arc::new(Changes::default());
-        writer::spawn(writer::writer_loop(
+        tokio::spawn(writer::writer_loop(
             write.clone(),
             inbox,
             writer::Caches::new(changes.clone(), key.clone()),
             writer::Checkpointer::new(checkpoint.clone()),
             clock.clone(),
-        ))?;
+        ));
         Ok(SqliteDb {
             read,
             write,

@@ -55,21 +55,6 @@ struct Round {
     records: Vec<BatchOutcome>,
 }
 
-/// Runs the write queue on a thread of its own, with its own single-threaded runtime.
-///
-/// A round is a chain of awaits on the connection's worker thread (begin, the jobs' commands,
-/// commit). As a task among the HTTP handlers and attempts, the writer waited behind them in the
-/// scheduler's queue after every one of those awaits: under full load a round took ~1.1 ms, a
-/// quarter of it in `begin` alone, and the writer was busy 97 % of the time. On its own thread it
-/// resumes as soon as the answer arrives: rounds took half as long and the intake (which waits for
-/// its round's commit) went from 3,370 to 3,820 events/s in the same session.
-pub(super) fn spawn(writer: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    // Only timers (the pools' acquire timeout): the writer does no socket I/O of its own.
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build()?;
-    std::thread::Builder::new().name("hookline-writer".into()).spawn(move || runtime.block_on(writer))?;
-    Ok(())
-}
-
 /// The write queue's task: runs until every sender (every `Db` clone) is gone.
 pub(super) async fn writer_loop(
     write: SqlitePool,
