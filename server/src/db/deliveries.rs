@@ -664,6 +664,11 @@ pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob, now: i64)
 }
 
 impl BatchOutcome {
+    /// Whether the batch changed no webhook (no disablement, no breaker opened or closed).
+    pub fn is_empty(&self) -> bool {
+        self.disabled_webhooks.is_empty() && self.gone_webhooks.is_empty() && self.breaker.is_empty()
+    }
+
     /// A webhook disabled in this batch is told about as disabled, not also as paused.
     pub(crate) fn keep_breaker_notices_of_enabled(&mut self) {
         let disabled: Vec<i64> = self.disabled_webhooks.iter().chain(&self.gone_webhooks).copied().collect();

@@ -64,6 +64,10 @@ struct Inner {
     /// Told about every recorded attempt and breaker change (the pages' live updates).
     live: LiveFeed,
     wake: Notify,
+    /// Whether the last round left due work behind for want of capacity (the global or a
+    /// webhook's limit). Only then does a finished request wake the loop: otherwise its freed
+    /// slot has nothing waiting for it, and the round would read the queue twice for nothing.
+    starved: AtomicBool,
     running: AtomicBool,
     webhooks: Mutex<HashMap<i64, Arc<PreparedWebhook>>>,
     flight: Mutex<Flight>,
@@ -108,6 +112,7 @@ impl Dispatcher {
                 metrics,
                 live,
                 wake: Notify::new(),
+                starved: AtomicBool::new(false),
                 running: AtomicBool::new(false),
                 webhooks: Mutex::new(HashMap::new()),
                 flight: Mutex::new(Flight::default()),
@@ -229,6 +234,8 @@ impl Inner {
                 .collect();
             (self.settings.concurrency.saturating_sub(flight.ids.len()), full)
         };
+        // Until this round shows otherwise: full, or work left out.
+        self.starved.store(free == 0 || !full.is_empty(), Ordering::Relaxed);
         if free > 0 {
             // Not the webhooks at their in-flight limit, and no more of each than it may have in
             // flight: a hanging receiver's backlog is the oldest due work and would crowd every
@@ -241,6 +248,11 @@ impl Inner {
                 let lease_until = now + self.settings.lease.as_millis() as i64;
                 let claimed: HashSet<i64> =
                     self.db.claim_deliveries(&ids, now, lease_until).await?.into_iter().collect();
+                if claimed.len() < ids.len() {
+                    // Held back in the claim: on PostgreSQL that may be a webhook's limit counted
+                    // across instances, which a recorded attempt here frees.
+                    self.starved.store(true, Ordering::Relaxed);
+                }
                 for due in chosen {
                     if claimed.contains(&due.id) {
                         self.launch(due, records.clone(), tasks).await;
@@ -265,21 +277,33 @@ impl Inner {
             .fold(pause, |pause, at| pause.min(Duration::from_millis((at - now).max(1) as u64))))
     }
 
-    /// Picks deliveries within the free global capacity and each webhook's limit, marking them in flight.
+    /// Picks deliveries within the free global capacity and each webhook's limit, marking them in
+    /// flight. Notes when due work may be left behind for want of capacity (see `starved`): a
+    /// candidate skipped, the global limit reached, or a webhook reaching its limit (the due query
+    /// reads no more of a webhook than its limit, so more may be waiting).
     fn choose(&self, candidates: Vec<DueDelivery>, free: usize) -> Vec<DueDelivery> {
+        let limit = self.settings.per_webhook_concurrency;
         let mut flight = relock(&self.flight);
         let mut chosen = Vec::new();
+        let mut left_behind = false;
         for due in candidates {
             if chosen.len() >= free {
+                left_behind = true;
                 break;
             }
             let busy = flight.per_webhook.get(&due.webhook_id).copied().unwrap_or_default();
-            if flight.ids.contains(&due.id) || busy >= self.settings.per_webhook_concurrency {
+            if flight.ids.contains(&due.id) || busy >= limit {
+                left_behind = true;
                 continue;
             }
             flight.ids.insert(due.id);
             *flight.per_webhook.entry(due.webhook_id).or_default() += 1;
+            left_behind |= busy + 1 >= limit;
             chosen.push(due);
+        }
+        left_behind |= chosen.len() >= free;
+        if left_behind {
+            self.starved.store(true, Ordering::Relaxed);
         }
         chosen
     }
@@ -334,7 +358,9 @@ impl Inner {
             // the writer has stored the result: the row stays leased until then, so no round
             // can claim it again in between, and the next delivery does not wait for a commit.
             inner.land(due.id, due.webhook_id);
-            inner.wake.notify_one();
+            if inner.starved.load(Ordering::Relaxed) {
+                inner.wake.notify_one();
+            }
             if records.send(record).await.is_err() {
                 tracing::warn!(delivery = due.id, "writer gone; the lease will make this delivery due again");
             }
@@ -367,11 +393,13 @@ impl Inner {
                 }
             }
             let mut backoff = Duration::from_millis(50);
+            let mut frees_work = self.frees_work(&batch);
             for tries in 1.. {
                 match self.db.record_attempts(&batch, disable_after, self.settings.breaker).await {
                     Ok(outcome) => {
                         self.live
                             .publish(batch.iter().map(|r| LiveNotice::delivery(r.webhook_id, r.delivery_id, r.state)));
+                        frees_work |= !outcome.is_empty();
                         self.after_batch(outcome);
                         break;
                     }
@@ -389,10 +417,23 @@ impl Inner {
                 }
             }
             batch.clear();
-            // Recorded results can free more work than their slots: an ordered webhook's next
-            // delivery, a retry due at once, a closed circuit breaker.
-            self.wake.notify_one();
+            if frees_work || self.starved.load(Ordering::Relaxed) {
+                self.wake.notify_one();
+            }
         }
+    }
+
+    /// Whether recording `batch` can make work due that the loop does not know of: a retry (due
+    /// now, or at a time the loop's sleep does not know yet) or an ordered webhook's next
+    /// delivery. A delivery that succeeded or failed for good frees only its slot, and that
+    /// woke the loop already if anything was waiting for one. (A changed webhook, closed
+    /// breaker or disablement is the batch's outcome; see the caller.)
+    fn frees_work(&self, batch: &[AttemptRecord]) -> bool {
+        let webhooks = relock(&self.webhooks);
+        batch.iter().any(|record| {
+            record.next_attempt_at.is_some()
+                || webhooks.get(&record.webhook_id).is_none_or(|prepared| prepared.webhook.ordered)
+        })
     }
 
     /// Logs what a recorded batch did to webhooks, and takes in the operational events about it
