@@ -229,16 +229,21 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// The largest of one memory figure over the instances, in MiB.
+fn largest_mib(memory: &[Memory], kib: impl Fn(&Memory) -> u64) -> f64 {
+    round(memory.iter().map(kib).max().unwrap_or(0) as f64 / 1024.0, 1)
+}
+
 /// Hookline's resource figures.
 pub fn resources(memory: &[Memory], run: &Cpu, lifetime: &Cpu, deliveries: usize, wall_s: f64) -> Resources {
     let mut by_thread: Vec<(String, f64)> = run.threads.iter().map(|(name, s)| (name.clone(), round(*s, 2))).collect();
     by_thread.sort_by(|a, b| b.1.total_cmp(&a.1));
     Resources {
         // With several instances, the largest.
-        rss_mib: round(memory.iter().map(|m| m.rss_kib).max().unwrap_or(0) as f64 / 1024.0, 1),
-        peak_rss_mib: round(memory.iter().map(|m| m.hwm_kib).max().unwrap_or(0) as f64 / 1024.0, 1),
-        rss_anon_mib: round(memory.iter().map(|m| m.anon_kib).max().unwrap_or(0) as f64 / 1024.0, 1),
-        rss_file_mib: round(memory.iter().map(|m| m.file_kib).max().unwrap_or(0) as f64 / 1024.0, 1),
+        rss_mib: largest_mib(memory, |m| m.rss_kib),
+        peak_rss_mib: largest_mib(memory, |m| m.hwm_kib),
+        rss_anon_mib: largest_mib(memory, |m| m.anon_kib),
+        rss_file_mib: largest_mib(memory, |m| m.file_kib),
         cpu_s: round(run.total_s(), 2),
         cpu_user_s: round(run.user_s, 2),
         cpu_system_s: round(run.system_s, 2),

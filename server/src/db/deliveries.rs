@@ -992,38 +992,30 @@ mod tests {
         db.insert_events(events).await.expect("insert");
         let now: i64 =
             sqlx::query_scalar("select max(next_attempt_at) from deliveries").fetch_one(&db.write).await.expect("now");
+        let run = |statement: &'static str, webhook: i64| {
+            let pool = db.write.clone();
+            async move { sqlx::query(statement).bind(now).bind(webhook).execute(&pool).await.expect(statement) }
+        };
         // Every delivery due, each webhook's in event order; the paused webhook's are the oldest.
-        sqlx::query(
+        run(
             "update deliveries set next_attempt_at = ?1 - 1000 + id * (case when webhook_id = ?2 then 1 else 10 end)",
+            paused.id,
         )
-        .bind(now)
-        .bind(paused.id)
-        .execute(&db.write)
-        .await
-        .expect("due times");
-        sqlx::query("update webhooks set paused_until = ?1 + 60000 where id = ?2")
-            .bind(now)
-            .bind(paused.id)
-            .execute(&db.write)
-            .await
-            .expect("pause");
-        sqlx::query("update webhooks set ordered = 1 where id = ?1")
-            .bind(ordered.id)
-            .execute(&db.write)
-            .await
-            .expect("ordered");
+        .await;
+        run("update webhooks set paused_until = ?1 + 60000 where id = ?2", paused.id).await;
+        run("update webhooks set ordered = (?1 > 0) where id = ?2", ordered.id).await;
         // The ordered webhook's head is retrying: due after everything queued behind it.
+        run(
+            "update deliveries set next_attempt_at = ?1, attempts = 1
+             where id = (select min(id) from deliveries where webhook_id = ?2)",
+            ordered.id,
+        )
+        .await;
         let head: i64 = sqlx::query_scalar("select min(id) from deliveries where webhook_id = ?1")
             .bind(ordered.id)
             .fetch_one(&db.write)
             .await
             .expect("head");
-        sqlx::query("update deliveries set next_attempt_at = ?1, attempts = 1 where id = ?2")
-            .bind(now)
-            .bind(head)
-            .execute(&db.write)
-            .await
-            .expect("retrying head");
 
         let due = db.due_deliveries(now, 100, &[], 2).await.expect("due");
         let of = |webhook: i64| due.iter().filter(|d| d.webhook_id == webhook).map(|d| d.id).collect::<Vec<_>>();

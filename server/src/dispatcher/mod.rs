@@ -288,7 +288,6 @@ impl Inner {
         let mut left_behind = false;
         for due in candidates {
             if chosen.len() >= free {
-                left_behind = true;
                 break;
             }
             let busy = flight.per_webhook.get(&due.webhook_id).copied().unwrap_or_default();
