@@ -15,7 +15,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sqlx::SqliteConnection;
 use tokio::sync::oneshot;
 
 use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, UnleashState};
@@ -450,94 +449,116 @@ pub(super) struct RecordJob {
     pub(super) reply: oneshot::Sender<Result<BatchOutcome, StoreError>>,
 }
 
-/// Runs a claim in the caller's transaction.
+/// Runs a claim in the write queue's transaction (SQLite's own API: see `writer`).
 ///
 /// The circuit breaker: deliveries of a paused webhook are not claimed while its pause lasts.
 /// Once it has passed (half-open), only the first of its deliveries is (the probe), and the pause
 /// moves to the probe's lease, so nothing else goes to that receiver until the probe's result is
 /// recorded (success closes the breaker, failure re-opens it) or its lease expires.
 /// Then the rate limits and the ordering (`ClaimGate`); the buckets that took tokens are stored.
-pub(super) async fn claim(tx: &mut SqliteConnection, job: &ClaimJob) -> Result<Vec<i64>, sqlx::Error> {
-    type Candidate = (i64, i64, bool, Option<i64>, Option<f64>, Option<i64>, bool);
+pub(super) fn claim(tx: &rusqlite::Connection, job: &ClaimJob) -> rusqlite::Result<Vec<i64>> {
     // The candidates still due and free (this transaction is the only writer), with their
     // webhook's controls, in the caller's order.
-    let candidates: Vec<Candidate> = sqlx::query_as(
-        "select d.id, d.webhook_id, d.next_trigger = 'test', w.paused_until, w.rate_limit, w.rate_next_us, w.ordered
-         from json_each(?1) as j join deliveries d on d.id = j.value join webhooks w on w.id = d.webhook_id
-         where d.next_attempt_at <= ?2 and (d.lease_until is null or d.lease_until < ?2)
-         order by j.key",
-    )
-    .bind(&job.ids_json)
-    .bind(job.now)
-    .fetch_all(&mut *tx)
-    .await?;
-    let paused: Vec<(i64, i64, i64)> =
-        candidates.iter().filter_map(|c| c.3.map(|paused_until| (c.0, c.1, paused_until))).collect();
+    let candidates: Vec<Candidate> = tx
+        .prepare_cached(
+            "select d.id, d.webhook_id, d.next_trigger = 'test', w.paused_until, w.rate_limit, w.rate_next_us, w.ordered
+             from json_each(?1) as j join deliveries d on d.id = j.value join webhooks w on w.id = d.webhook_id
+             where d.next_attempt_at <= ?2 and (d.lease_until is null or d.lease_until < ?2)
+             order by j.key",
+        )?
+        .query_map(rusqlite::params![job.ids_json, job.now], |row| {
+            Ok(Candidate {
+                id: row.get(0)?,
+                webhook_id: row.get(1)?,
+                test: row.get(2)?,
+                paused_until: row.get(3)?,
+                rate_limit: row.get(4)?,
+                rate_next_us: row.get(5)?,
+                ordered: row.get(6)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let paused: Vec<(i64, i64, i64)> = candidates
+        .iter()
+        .filter_map(|c| c.paused_until.map(|paused_until| (c.id, c.webhook_id, paused_until)))
+        .collect();
     let (skipped, probes) = half_open_probes(&paused, job.now);
     let mut controls: Vec<Controls> = candidates
         .iter()
-        .filter(|c| c.4.is_some() || c.6)
-        .map(|c| Controls { id: c.1, rate_limit: c.4, rate_next_us: c.5, ordered: c.6 })
+        .filter(|c| c.rate_limit.is_some() || c.ordered)
+        .map(|c| Controls {
+            id: c.webhook_id,
+            rate_limit: c.rate_limit,
+            rate_next_us: c.rate_next_us,
+            ordered: c.ordered,
+        })
         .collect();
     controls.sort_by_key(|c| c.id);
     controls.dedup_by_key(|c| c.id);
-    let heads = ordered_heads(tx, &ClaimGate::ordered(&controls)).await?;
+    let heads = ordered_heads(tx, &ClaimGate::ordered(&controls))?;
     let mut gate = ClaimGate::new(&controls, &heads, job.now);
     let admitted: Vec<i64> = candidates
         .iter()
-        .filter(|c| !skipped.contains(&c.0))
-        .filter(|c| gate.admit(c.0, c.1, c.2))
-        .map(|c| c.0)
+        .filter(|c| !skipped.contains(&c.id))
+        .filter(|c| gate.admit(c.id, c.webhook_id, c.test))
+        .map(|c| c.id)
         .collect();
     if admitted.is_empty() {
         return Ok(Vec::new());
     }
-    let claimed: Vec<i64> = sqlx::query_scalar(
-        "update deliveries set lease_until = ?1
-         where id in (select value from json_each(?2))
-           and next_attempt_at <= ?3 and (lease_until is null or lease_until < ?3)
-         returning id",
-    )
-    .bind(job.lease_until)
-    .bind(serde_json::to_string(&admitted).unwrap_or_else(|_| "[]".into()))
-    .bind(job.now)
-    .fetch_all(&mut *tx)
-    .await?;
+    let claimed: Vec<i64> = tx
+        .prepare_cached(
+            "update deliveries set lease_until = ?1
+             where id in (select value from json_each(?2))
+               and next_attempt_at <= ?3 and (lease_until is null or lease_until < ?3)
+             returning id",
+        )?
+        .query_map(rusqlite::params![job.lease_until, json_ids(&admitted), job.now], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     for (delivery_id, webhook_id) in probes {
         if claimed.contains(&delivery_id) {
-            sqlx::query("update webhooks set paused_until = ?1 where id = ?2")
-                .bind(job.lease_until)
-                .bind(webhook_id)
-                .execute(&mut *tx)
-                .await?;
+            tx.prepare_cached("update webhooks set paused_until = ?1 where id = ?2")?
+                .execute(rusqlite::params![job.lease_until, webhook_id])?;
         }
     }
     for (webhook_id, next_us) in gate.rate_writes() {
-        sqlx::query("update webhooks set rate_next_us = ?1 where id = ?2")
-            .bind(next_us)
-            .bind(webhook_id)
-            .execute(&mut *tx)
-            .await?;
+        tx.prepare_cached("update webhooks set rate_next_us = ?1 where id = ?2")?
+            .execute(rusqlite::params![next_us, webhook_id])?;
     }
     Ok(claimed)
 }
 
+/// A due delivery the claim may take, with its webhook's controls.
+struct Candidate {
+    id: i64,
+    webhook_id: i64,
+    /// A test send (outside any ordering).
+    test: bool,
+    paused_until: Option<i64>,
+    rate_limit: Option<f64>,
+    rate_next_us: Option<i64>,
+    ordered: bool,
+}
+
+/// `ids` as the JSON array `json_each` reads.
+fn json_ids(ids: &[i64]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
+}
+
 /// The first unfinished delivery (not a test send) of each of `webhooks`: the one an ordered
 /// webhook may send next.
-async fn ordered_heads(tx: &mut SqliteConnection, webhooks: &[i64]) -> Result<HashMap<i64, i64>, sqlx::Error> {
+fn ordered_heads(tx: &rusqlite::Connection, webhooks: &[i64]) -> rusqlite::Result<HashMap<i64, i64>> {
     if webhooks.is_empty() {
         return Ok(HashMap::new());
     }
-    let heads: Vec<(i64, i64)> = sqlx::query_as(
+    tx.prepare_cached(
         "select webhook_id, min(id) from deliveries
          where webhook_id in (select value from json_each(?1)) and next_attempt_at is not null
            and next_trigger <> 'test'
          group by webhook_id",
-    )
-    .bind(serde_json::to_string(webhooks).unwrap_or_else(|_| "[]".into()))
-    .fetch_all(&mut *tx)
-    .await?;
-    Ok(heads.into_iter().collect())
+    )?
+    .query_map([json_ids(webhooks)], |row| Ok((row.get(0)?, row.get(1)?)))?
+    .collect()
 }
 
 /// Of the candidate deliveries `(delivery, webhook, paused_until)` of paused webhooks (in claim
@@ -556,17 +577,16 @@ pub(crate) fn half_open_probes(paused: &[(i64, i64, i64)], now: i64) -> (Vec<i64
     (skipped, probes)
 }
 
-/// Records attempts in the caller's transaction: one command for the whole batch (the attempt
-/// rows, the deliveries' new states, the failure clock of the webhooks that had a success), then
-/// the webhooks whose attempts all failed.
+/// Records attempts in the write queue's transaction: three statements for the whole batch (the
+/// attempt rows, the deliveries' new states, the failure clock of the webhooks that had a
+/// success), then the webhooks whose attempts all failed, then the circuit breakers.
 ///
 /// An attempt whose delivery is gone (its webhook was deleted while the request was in flight) is
 /// dropped: inserting it would break the foreign key and fail the whole batch, every other
 /// webhook's attempts with it.
-pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob, now: i64) -> Result<BatchOutcome, sqlx::Error> {
+pub(super) fn record(tx: &rusqlite::Connection, job: &RecordJob, now: i64) -> rusqlite::Result<BatchOutcome> {
     let mut outcome = BatchOutcome::default();
-    let succeeded: Vec<i64> = job.clock.iter().filter(|(_, (success, _))| *success).map(|(id, _)| *id).collect();
-    sqlx::query(
+    tx.prepare_cached(
         "insert into attempts (delivery_id, number, trigger, url, request_headers, request_body, status,
             response_headers, response_body, response_body_encoding, duration_ms, error_class, error_message,
             started_at, next_attempt_at)
@@ -577,85 +597,83 @@ pub(super) async fn record(tx: &mut SqliteConnection, job: &RecordJob, now: i64)
             value ->> 'started_at', value ->> 'next_attempt_at'
          from json_each(?1)
          where exists (select 1 from deliveries where deliveries.id = value ->> 'delivery_id')
-         order by key;
-         update deliveries set state = r.value ->> 'state', unleash_state = r.value ->> 'unleash_state',
+         order by key",
+    )?
+    .execute([&job.rows_json])?;
+    tx.prepare_cached(
+        "update deliveries set state = r.value ->> 'state', unleash_state = r.value ->> 'unleash_state',
             state_details = r.value ->> 'state_details', attempts = r.value ->> 'number',
             last_status = r.value ->> 'status', last_error_class = r.value ->> 'error_class',
             last_duration_ms = r.value ->> 'duration_ms', next_attempt_at = r.value ->> 'next_attempt_at',
             next_trigger = 'scheduled', single_attempt = 0, lease_until = null, updated_at = ?2
          from json_each(?1) as r
-         where deliveries.id = r.value ->> 'delivery_id';
-         update webhooks set failing_since = null
-         where id in (select value from json_each(?3)) and failing_since is not null",
-    )
-    .bind(&job.rows_json)
-    .bind(now)
-    .bind(serde_json::to_string(&succeeded).unwrap_or_else(|_| "[]".into()))
-    .execute(&mut *tx)
-    .await?;
+         where deliveries.id = r.value ->> 'delivery_id'",
+    )?
+    .execute(rusqlite::params![job.rows_json, now])?;
+    let succeeded: Vec<i64> = job.clock.iter().filter(|(_, (success, _))| *success).map(|(id, _)| *id).collect();
+    if !succeeded.is_empty() {
+        tx.prepare_cached(
+            "update webhooks set failing_since = null
+             where id in (select value from json_each(?1)) and failing_since is not null",
+        )?
+        .execute([json_ids(&succeeded)])?;
+    }
     for &webhook_id in &job.gone {
-        let disabled = sqlx::query(
-            "update webhooks set enabled = 0, disabled_at = ?1, disabled_reason = ?2,
-                version = version + 1, updated_at = ?1, updated_by = 'dispatcher'
-             where id = ?3 and enabled = 1",
-        )
-        .bind(now)
-        .bind(gone_reason(now))
-        .bind(webhook_id)
-        .execute(&mut *tx)
-        .await?;
-        if disabled.rows_affected() == 1 {
+        let disabled = tx
+            .prepare_cached(
+                "update webhooks set enabled = 0, disabled_at = ?1, disabled_reason = ?2,
+                    version = version + 1, updated_at = ?1, updated_by = 'dispatcher'
+                 where id = ?3 and enabled = 1",
+            )?
+            .execute(rusqlite::params![now, gone_reason(now), webhook_id])?;
+        if disabled == 1 {
             outcome.gone_webhooks.push(webhook_id);
         }
     }
     for (&webhook_id, &(any_success, any_failure)) in &job.clock {
         if !any_success && any_failure {
-            sqlx::query("update webhooks set failing_since = ? where id = ? and failing_since is null")
-                .bind(now)
-                .bind(webhook_id)
-                .execute(&mut *tx)
-                .await?;
-            let reason = auto_disable_reason(job.disable_after_ms);
-            let disabled = sqlx::query(
-                "update webhooks set enabled = 0, disabled_at = ?1, disabled_reason = ?2,
-                    version = version + 1, updated_at = ?1, updated_by = 'dispatcher'
-                 where id = ?3 and enabled = 1 and failing_since is not null and failing_since <= ?1 - ?4",
-            )
-            .bind(now)
-            .bind(reason)
-            .bind(webhook_id)
-            .bind(job.disable_after_ms)
-            .execute(&mut *tx)
-            .await?;
-            if disabled.rows_affected() == 1 {
+            tx.prepare_cached("update webhooks set failing_since = ?1 where id = ?2 and failing_since is null")?
+                .execute(rusqlite::params![now, webhook_id])?;
+            let disabled = tx
+                .prepare_cached(
+                    "update webhooks set enabled = 0, disabled_at = ?1, disabled_reason = ?2,
+                        version = version + 1, updated_at = ?1, updated_by = 'dispatcher'
+                     where id = ?3 and enabled = 1 and failing_since is not null and failing_since <= ?1 - ?4",
+                )?
+                .execute(rusqlite::params![
+                    now,
+                    auto_disable_reason(job.disable_after_ms),
+                    webhook_id,
+                    job.disable_after_ms
+                ])?;
+            if disabled == 1 {
                 outcome.disabled_webhooks.push(webhook_id);
             }
         }
     }
     if !job.tallies.is_empty() {
         let ids: Vec<i64> = job.tallies.keys().copied().collect();
-        let stored: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
-            "select id, consecutive_failures, paused_until from webhooks where id in (select value from json_each(?))",
-        )
-        .bind(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()))
-        .fetch_all(&mut *tx)
-        .await?;
-        let stored = stored
-            .into_iter()
-            .map(|(id, consecutive_failures, paused_until)| (id, BreakerState { consecutive_failures, paused_until }))
-            .collect();
+        let stored = tx
+            .prepare_cached(
+                "select id, consecutive_failures, paused_until from webhooks where id in (select value from json_each(?1))",
+            )?
+            .query_map([json_ids(&ids)], |row| {
+                Ok((row.get(0)?, BreakerState { consecutive_failures: row.get(1)?, paused_until: row.get(2)? }))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
         let (writes, changes) = breaker_updates(&job.breaker, &job.tallies, &stored, now);
         for (webhook_id, state, last_failure) in writes {
-            sqlx::query(
-                "update webhooks set consecutive_failures = ?, paused_until = ?, last_failure = coalesce(?, last_failure)
-                 where id = ?",
-            )
-            .bind(state.consecutive_failures)
-            .bind(state.paused_until)
-            .bind(last_failure)
-            .bind(webhook_id)
-            .execute(&mut *tx)
-            .await?;
+            tx.prepare_cached(
+                "update webhooks set consecutive_failures = ?1, paused_until = ?2,
+                    last_failure = coalesce(?3, last_failure)
+                 where id = ?4",
+            )?
+            .execute(rusqlite::params![
+                state.consecutive_failures,
+                state.paused_until,
+                last_failure,
+                webhook_id
+            ])?;
         }
         outcome.breaker = changes;
         outcome.keep_breaker_notices_of_enabled();
@@ -743,7 +761,7 @@ impl SqliteDb {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let ids_json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        let ids_json = json_ids(ids);
         self.submit(|reply| WriteJob::Claim(ClaimJob { ids_json, now, lease_until, reply })).await
     }
 

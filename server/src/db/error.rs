@@ -22,6 +22,9 @@ pub enum StoreError {
     /// SQLite (or sqlx) failed.
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
+    /// SQLite failed in a write-queue round (which runs through SQLite's own API, see `writer`).
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 impl From<StoreError> for AppError {

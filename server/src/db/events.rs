@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use hookline_core::delivery::AttemptTrigger;
 use hookline_core::event::{Event, ParsedEvent};
 use serde::Serialize;
-use sqlx::SqliteConnection;
 use tokio::sync::oneshot;
 
 use super::webhooks::Webhook;
@@ -192,8 +191,8 @@ pub(super) struct IntakeCache<'a> {
 /// retried with fresh state, rather than an event being taken for a duplicate. Client ids go in
 /// with `on conflict do nothing`: one seen before (in the table, or earlier in the group) stores
 /// nothing and reports `created: false`.
-pub(super) async fn write_intake(
-    tx: &mut SqliteConnection,
+pub(super) fn write_intake(
+    tx: &rusqlite::Connection,
     jobs: &[&IntakeJob],
     cache: IntakeCache<'_>,
     now: i64,
@@ -242,25 +241,19 @@ pub(super) async fn write_intake(
         }
         ids.push(job_ids);
     }
-    let encode = |e: serde_json::Error| sqlx::Error::Encode(Box::new(e));
+    let encode = |e: serde_json::Error| StoreError::Sqlx(sqlx::Error::Encode(Box::new(e)));
     let assigned_json = serde_json::to_string(&assigned).map_err(encode)?;
     // Which events are new: every assigned id, and the client ids the insert took (the first
     // occurrence of an id in the group).
     let mut created: HashSet<i64> = assigned.iter().map(|row| row.0).collect();
     if !given.is_empty() {
         let given_json = serde_json::to_string(&given).map_err(encode)?;
-        let inserted: Vec<i64> = sqlx::query_scalar(concat!(
-            insert_events_from!("?1"),
-            ";\n",
-            insert_events_from!("?3"),
-            " on conflict (id) do nothing returning id"
-        ))
-        .bind(&assigned_json)
-        .bind(now)
-        .bind(given_json)
-        .fetch_all(&mut *tx)
-        .await?;
-        created.extend(inserted);
+        tx.prepare_cached(insert_events_from!("?1"))?.execute(rusqlite::params![assigned_json, now])?;
+        let mut insert_given =
+            tx.prepare_cached(concat!(insert_events_from!("?1"), " on conflict (id) do nothing returning id"))?;
+        for inserted in insert_given.query_map(rusqlite::params![given_json, now], |row| row.get::<_, i64>(0))? {
+            created.insert(inserted?);
+        }
     }
 
     // The deliveries of the events that are new.
@@ -283,15 +276,11 @@ pub(super) async fn write_intake(
     }
     let deliveries_json = serde_json::to_string(&deliveries).map_err(encode)?;
     if given.is_empty() {
-        // The usual case: every event is new, so events and deliveries go in one command.
-        sqlx::query(concat!(insert_events_from!("?1"), ";\n", insert_deliveries_from!("?3")))
-            .bind(assigned_json)
-            .bind(now)
-            .bind(deliveries_json)
-            .execute(&mut *tx)
-            .await?;
-    } else if !deliveries.is_empty() {
-        sqlx::query(insert_deliveries_from!("?1")).bind(deliveries_json).bind(now).execute(&mut *tx).await?;
+        // The usual case: every event is new; their ids were assigned above.
+        tx.prepare_cached(insert_events_from!("?1"))?.execute(rusqlite::params![assigned_json, now])?;
+    }
+    if !deliveries.is_empty() {
+        tx.prepare_cached(insert_deliveries_from!("?1"))?.execute(rusqlite::params![deliveries_json, now])?;
     }
     Ok((results, next))
 }
@@ -436,13 +425,18 @@ mod tests {
             assert_eq!(before.expect("insert")[0], StoredEvent { id: 50, created: true, deliveries: 2 });
             let jobs: Vec<IntakeJob> = requests().into_iter().map(job).collect();
             let results = if grouped {
-                let mut tx = db.write.begin().await.expect("begin");
+                let mut conn = db.write.acquire().await.expect("acquire");
                 let jobs: Vec<&IntakeJob> = jobs.iter().collect();
-                let webhooks = crate::db::webhooks::enabled_webhooks(&mut tx, &db.key).await.expect("webhooks");
-                let high_water: i64 = sqlx::query_scalar(EVENTS_HIGH_WATER).fetch_one(&mut *tx).await.expect("ids");
+                let webhooks = crate::db::webhooks::enabled_webhooks(&mut conn, &db.key).await.expect("webhooks");
+                let high_water: i64 = sqlx::query_scalar(EVENTS_HIGH_WATER).fetch_one(&mut *conn).await.expect("ids");
                 let cache = IntakeCache { webhooks: &webhooks, next_id: Some(high_water + 1) };
-                let (results, _) = write_intake(&mut tx, &jobs, cache, crate::time::now_ms()).await.expect("group");
-                tx.commit().await.expect("commit");
+                let now = crate::time::now_ms();
+                let mut statements = super::super::writer::Statements::default();
+                let (results, _) = super::super::writer::in_transaction(&mut conn, &mut statements, |tx| {
+                    write_intake(tx, &jobs, cache, now)
+                })
+                .await
+                .expect("group");
                 results
             } else {
                 let mut results = Vec::new();

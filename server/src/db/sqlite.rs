@@ -126,7 +126,11 @@ impl SqliteDb {
             .max_connections(1)
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone().pragma("wal_autocheckpoint", "4000"))
+            // The write queue keeps statements prepared on this connection through SQLite's own
+            // API (`writer::Statements`): serialized mode, and never closed behind its back.
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "4000").serialized(true))
             .await
             .with_context(|| format!("cannot open the database {url}"))?;
         sqlx::migrate!("../migrations/sqlite").run(&write).await.context("cannot apply database migrations")?;
@@ -223,6 +227,11 @@ impl SqliteDb {
 
     /// Closes the pools, waiting for running statements (graceful shutdown).
     pub async fn close(&self) {
+        // The write queue's statements go first: sqlx cannot close a connection that has some.
+        let (reply, released) = tokio::sync::oneshot::channel();
+        if self.writer.send(writer::WriteJob::Release(reply)).await.is_ok() {
+            let _ = released.await;
+        }
         self.read.close().await;
         self.write.close().await;
         self.checkpoint.close().await;
