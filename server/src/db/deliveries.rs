@@ -21,7 +21,7 @@ use hookline_core::delivery::{AttemptTrigger, DeliveryState, ErrorClass, Unleash
 use hookline_core::operational::NoticeKind;
 
 use super::writer::WriteJob;
-use super::{SqliteDb, StoreError};
+use super::{json_ids, SqliteDb, StoreError};
 
 /// A delivery the dispatcher may work on, with what it needs to send it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -540,11 +540,6 @@ struct Candidate {
     ordered: bool,
 }
 
-/// `ids` as the JSON array `json_each` reads.
-fn json_ids(ids: &[i64]) -> String {
-    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
-}
-
 /// The first unfinished delivery (not a test send) of each of `webhooks`: the one an ordered
 /// webhook may send next.
 fn ordered_heads(tx: &rusqlite::Connection, webhooks: &[i64]) -> rusqlite::Result<HashMap<i64, i64>> {
@@ -749,7 +744,7 @@ impl SqliteDb {
         )
         .bind(now)
         .bind(limit)
-        .bind(serde_json::to_string(full).unwrap_or_else(|_| "[]".into()))
+        .bind(json_ids(full))
         .bind(per_webhook)
         .fetch_all(&self.read)
         .await
@@ -767,7 +762,7 @@ impl SqliteDb {
 
     /// Gives leased deliveries back (graceful shutdown): due again at once.
     pub async fn release_deliveries(&self, ids: &[i64]) -> Result<u64, sqlx::Error> {
-        let ids_json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        let ids_json = json_ids(ids);
         let done = sqlx::query("update deliveries set lease_until = null where id in (select value from json_each(?))")
             .bind(ids_json)
             .execute(&self.write)

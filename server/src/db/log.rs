@@ -218,7 +218,7 @@ impl SqliteDb {
         &self,
         event_ids: &[i64],
     ) -> Result<Vec<(i64, i64, i64, DeliveryState)>, sqlx::Error> {
-        let ids = serde_json::to_string(event_ids).unwrap_or_else(|_| "[]".into());
+        let ids = super::json_ids(event_ids);
         sqlx::query_as(
             "select event_id, id, webhook_id, state from deliveries
              where event_id in (select value from json_each(?)) order by event_id desc, webhook_id",

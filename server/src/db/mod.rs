@@ -56,6 +56,11 @@ use webhooks::Webhook;
 /// The clock every timestamp column is written with (it lives in `crate::time`).
 pub use crate::time::now_ms;
 
+/// `ids` as the JSON array SQLite's `json_each` reads (how a list of ids is bound to one `?`).
+fn json_ids(ids: &[i64]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
+}
+
 /// The database handle: cheap to clone, shared by the web server and the dispatcher.
 #[derive(Clone, Debug)]
 pub struct Db {

@@ -87,20 +87,22 @@ pub(super) async fn writer_loop(
                 next = inbox.try_recv().ok();
             }
         }
-        match run_round(&write, &jobs, &mut caches, &mut statements, &clock).await {
-            _ if jobs.is_empty() => {}
-            Ok(round) => answer(jobs.drain(..), round),
-            Err(error) if jobs.len() == 1 => {
-                if let Some(job) = jobs.pop() {
-                    fail(job, error);
+        if !jobs.is_empty() {
+            match run_round(&write, &jobs, &mut caches, &mut statements, &clock).await {
+                Ok(round) => answer(jobs.drain(..), round),
+                Err(error) if jobs.len() == 1 => {
+                    if let Some(job) = jobs.pop() {
+                        fail(job, error);
+                    }
                 }
-            }
-            Err(error) => {
-                tracing::warn!(%error, jobs = jobs.len(), "write round failed; writing its jobs one by one");
-                for job in jobs.drain(..) {
-                    match run_round(&write, std::slice::from_ref(&job), &mut caches, &mut statements, &clock).await {
-                        Ok(round) => answer(std::iter::once(job), round),
-                        Err(error) => fail(job, error),
+                Err(error) => {
+                    tracing::warn!(%error, jobs = jobs.len(), "write round failed; writing its jobs one by one");
+                    for job in jobs.drain(..) {
+                        let one = std::slice::from_ref(&job);
+                        match run_round(&write, one, &mut caches, &mut statements, &clock).await {
+                            Ok(round) => answer(std::iter::once(job), round),
+                            Err(error) => fail(job, error),
+                        }
                     }
                 }
             }
@@ -171,9 +173,6 @@ async fn run_round(
     statements: &mut Statements,
     clock: &SharedClock,
 ) -> Result<Round, StoreError> {
-    if jobs.is_empty() {
-        return Ok(Round::default());
-    }
     let result = try_round(write, jobs, caches, statements, clock).await;
     if result.is_err() {
         caches.forget();
@@ -292,18 +291,18 @@ impl Statements {
         handle: std::ptr::NonNull<rusqlite::ffi::sqlite3>,
     ) -> rusqlite::Result<&mut rusqlite::Connection> {
         let address = handle.as_ptr() as usize;
-        if let Some((kept, _)) = &self.kept {
-            if *kept != address {
-                tracing::error!("the write connection changed under its kept statements; leaking them");
-                std::mem::forget(self.kept.take());
+        let db = match self.kept.take() {
+            Some((kept, db)) if kept == address => db,
+            stale => {
+                if stale.is_some() {
+                    tracing::error!("the write connection changed under its kept statements; leaking them");
+                    std::mem::forget(stale);
+                }
+                // SAFETY: see the type's documentation.
+                unsafe { rusqlite::Connection::from_handle(handle.as_ptr()) }?
             }
-        }
-        if self.kept.is_none() {
-            // SAFETY: see the type's documentation.
-            let db = unsafe { rusqlite::Connection::from_handle(handle.as_ptr()) }?;
-            self.kept = Some((address, db));
-        }
-        Ok(self.kept.as_mut().map(|(_, db)| db).expect("set above"))
+        };
+        Ok(&mut self.kept.insert((address, db)).1)
     }
 
     /// Finalizes the statements; later rounds finalize theirs at once.
@@ -333,17 +332,20 @@ impl Caches {
 
     /// The enabled webhooks and the next event id, read again (on the write connection, just
     /// before the round's transaction) when the cached ones may be stale.
-    async fn for_intake(&mut self, tx: &mut sqlx::SqliteConnection) -> Result<(&[Webhook], Option<i64>), sqlx::Error> {
+    async fn for_intake(
+        &mut self,
+        conn: &mut sqlx::SqliteConnection,
+    ) -> Result<(&[Webhook], Option<i64>), sqlx::Error> {
         let seen = self.changes.webhooks.load(Ordering::Acquire);
         if self.webhooks.as_ref().is_none_or(|(at, _)| *at != seen) {
-            let list = super::webhooks::enabled_webhooks(&mut *tx, &self.key).await?;
+            let list = super::webhooks::enabled_webhooks(&mut *conn, &self.key).await?;
             self.webhooks = Some((seen, list));
         }
         let seen = self.changes.events.load(Ordering::Acquire);
         let next_id = match self.next_event_id {
             Some((at, next)) if at == seen => next,
             _ => {
-                let high_water: i64 = sqlx::query_scalar(events::EVENTS_HIGH_WATER).fetch_one(&mut *tx).await?;
+                let high_water: i64 = sqlx::query_scalar(events::EVENTS_HIGH_WATER).fetch_one(&mut *conn).await?;
                 let next = high_water.checked_add(1);
                 self.next_event_id = Some((seen, next));
                 next
