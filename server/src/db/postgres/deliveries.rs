@@ -182,49 +182,43 @@ impl PgDb {
         let mut webhooks: Vec<i64> = free.iter().map(|(_, webhook, _)| *webhook).collect();
         webhooks.sort_unstable();
         webhooks.dedup();
-        // In id order, so two instances locking overlapping sets cannot deadlock.
-        for webhook in &webhooks {
-            sqlx::query("select pg_advisory_xact_lock($1, $2)")
-                .bind(WEBHOOK_LOCKS)
-                .bind(*webhook as i32)
-                .execute(&mut *tx)
-                .await?;
-        }
-        // Each webhook's leases, counted up to its limit (more cannot change the decision).
-        let busy: HashMap<i64, i64> = sqlx::query_as(
-            "select w.id, (select count(*) from (
-                    select 1 from deliveries d where d.webhook_id = w.id and d.lease_until >= $2
-                    order by d.lease_until limit $3) l)
-             from unnest($1::bigint[]) as w(id)",
+        // In id order, so two instances locking overlapping sets cannot deadlock (`unnest` yields
+        // the sorted array in its order); one statement, however many webhooks.
+        sqlx::query("select count(pg_advisory_xact_lock($1, w::int)) from unnest($2::bigint[]) as w")
+            .bind(WEBHOOK_LOCKS)
+            .bind(&webhooks)
+            .execute(&mut *tx)
+            .await?;
+        // Read under the webhooks' advisory locks (a statement after the one that took them, so
+        // its snapshot sees every claim committed before), so every instance takes the same
+        // decision: each webhook's leases, counted up to its limit (more cannot change the
+        // decision), and its controls. The circuit breaker: a paused webhook gets nothing; one
+        // whose pause has passed (half-open) gets one delivery, the probe, and its pause moves to
+        // the probe's lease (below). Then the rate limits and the ordering (`ClaimGate`).
+        // (webhook, leases, paused_until, rate_limit, rate_next_us, ordered)
+        type ControlRow = (i64, i64, Option<i64>, Option<f64>, Option<i64>, bool);
+        let controlled: Vec<ControlRow> = sqlx::query_as(
+            "select w.id,
+                    (select count(*) from (
+                        select 1 from deliveries d where d.webhook_id = w.id and d.lease_until >= $2
+                        order by d.lease_until limit $3) l),
+                    w.paused_until, w.rate_limit, w.rate_next_us, w.ordered
+             from webhooks w where w.id = any($1)",
         )
         .bind(&webhooks)
         .bind(now)
         .bind(self.webhook_concurrency)
         .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
+        .await?;
+        let busy: HashMap<i64, i64> = controlled.iter().map(|c| (c.0, c.1)).collect();
         let mut room: HashMap<i64, i64> =
             webhooks.iter().map(|w| (*w, self.webhook_concurrency - busy.get(w).copied().unwrap_or(0))).collect();
-        // The controls, read under the webhooks' advisory locks, so every instance sees the same
-        // decision. The circuit breaker: a paused webhook gets nothing; one whose pause has passed
-        // (half-open) gets one delivery, the probe, and its pause moves to the probe's lease
-        // (below). Then the rate limits and the ordering (`ClaimGate`).
-        // (webhook, paused_until, rate_limit, rate_next_us, ordered)
-        type ControlRow = (i64, Option<i64>, Option<f64>, Option<i64>, bool);
-        let controlled: Vec<ControlRow> = sqlx::query_as(
-            "select id, paused_until, rate_limit, rate_next_us, ordered from webhooks
-             where id = any($1) and (paused_until is not null or rate_limit is not null or ordered)",
-        )
-        .bind(&webhooks)
-        .fetch_all(&mut *tx)
-        .await?;
         let paused: Vec<(i64, i64)> =
-            controlled.iter().filter_map(|c| c.1.map(|paused_until| (c.0, paused_until))).collect();
+            controlled.iter().filter_map(|c| c.2.map(|paused_until| (c.0, paused_until))).collect();
         let controls: Vec<Controls> = controlled
             .iter()
-            .filter(|c| c.2.is_some() || c.4)
-            .map(|c| Controls { id: c.0, rate_limit: c.2, rate_next_us: c.3, ordered: c.4 })
+            .filter(|c| c.3.is_some() || c.5)
+            .map(|c| Controls { id: c.0, rate_limit: c.3, rate_next_us: c.4, ordered: c.5 })
             .collect();
         let ordered = ClaimGate::ordered(&controls);
         let heads: HashMap<i64, i64> = if ordered.is_empty() {
