@@ -35,6 +35,10 @@ const CAPACITY: usize = 4096;
 /// The relay's queue to the other instances; when full, they are told to resync.
 const RELAY_QUEUE: usize = 4096;
 
+/// The relay sends at most one burst of notices per window (one NOTIFY, more only past the
+/// payload's size), instead of one per publishing call.
+const RELAY_WINDOW: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// PostgreSQL's NOTIFY payload must stay under 8000 bytes.
 const RELAY_PAYLOAD_MAX: usize = 7000;
 
@@ -260,21 +264,24 @@ async fn relay_loop(pg: PgDb, mut inbox: mpsc::Receiver<LiveNotice>) {
     let mut burst = Vec::new();
     while let Some(first) = inbox.recv().await {
         burst.push(first);
-        while burst.len() < 1000 {
+        while burst.len() < RELAY_QUEUE {
             match inbox.try_recv() {
                 Ok(notice) => burst.push(notice),
                 Err(_) => break,
             }
         }
-        for payload in payloads(&from, &burst) {
-            if let Err(error) = pg.notify_live(&payload).await {
-                if pg.is_closed() {
-                    return;
-                }
-                tracing::warn!(%error, "could not relay live notices to the other instances");
+        if let Err(error) = pg.notify_live(&payloads(&from, &burst)).await {
+            if pg.is_closed() {
+                return;
             }
+            tracing::warn!(%error, "could not relay live notices to the other instances");
         }
         burst.clear();
+        // At most one burst per window: under load every recorded batch and intake round
+        // publishes, and a NOTIFY each was a round trip per few deliveries (PostgreSQL then
+        // delivers each to every listener). What comes meanwhile waits for the next burst; after a
+        // quiet spell the first notice still goes at once.
+        tokio::time::sleep(RELAY_WINDOW).await;
     }
 }
 

@@ -160,9 +160,14 @@ impl PgDb {
         self.pool.is_closed()
     }
 
-    /// Relays live notices (see `crate::live`) to every instance's LISTEN connection.
-    pub async fn notify_live(&self, payload: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("select pg_notify($1, $2)").bind(LIVE_CHANNEL).bind(payload).execute(&self.pool).await?;
+    /// Relays live notices (see `crate::live`) to every instance's LISTEN connection: one
+    /// notification per payload, in order, in one statement.
+    pub async fn notify_live(&self, payloads: &[String]) -> Result<(), sqlx::Error> {
+        sqlx::query("select count(pg_notify($1, p)) from unnest($2::text[]) as p")
+            .bind(LIVE_CHANNEL)
+            .bind(payloads)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
