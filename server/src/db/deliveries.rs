@@ -223,7 +223,9 @@ pub(crate) const HEAD_OF_LINE: &str = "select d.id, d.state, d.next_attempt_at, 
 /// When the dispatcher should look again (`next_times`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct NextTimes {
-    /// The earliest next attempt still to come (after now). Not the earliest of all: deliveries
+    /// The earliest next attempt still to come (after now), of deliveries nobody holds: a leased
+    /// one is in flight (the intake leases deliveries stamped a moment after a round's now, and
+    /// waking for those would read the queue again for nothing). Not the earliest of all: deliveries
     /// due already but held back (an ordered webhook's later ones behind a retrying head, a
     /// paused or rate-limited webhook's) would hide when the next one falls due; due work that
     /// could not start for want of capacity wakes the loop when capacity frees up.
@@ -777,7 +779,8 @@ impl SqliteDb {
     /// (likewise).
     pub async fn next_times(&self, now: i64) -> Result<NextTimes, sqlx::Error> {
         sqlx::query_as(
-            "select (select min(next_attempt_at) from deliveries where next_attempt_at > ?1) as due,
+            "select (select min(next_attempt_at) from deliveries
+                     where next_attempt_at > ?1 and (lease_until is null or lease_until < ?1)) as due,
                     (select min(paused_until) from webhooks where paused_until > ?1 and enabled = 1) as pause_end,
                     (select min((rate_next_us + 999) / 1000) from webhooks
                      where rate_next_us > ?1 * 1000 and enabled = 1) as rate_next",

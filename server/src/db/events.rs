@@ -1,16 +1,18 @@
 //! Event intake: events and their deliveries are written in one transaction, so an accepted event
 //! always has its deliveries, and a crash either keeps both or neither.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use hookline_core::delivery::AttemptTrigger;
 use hookline_core::event::{Event, ParsedEvent};
 use serde::Serialize;
 use tokio::sync::oneshot;
 
+use super::deliveries::DueDelivery;
+use super::handoff::{self, Reservation};
 use super::webhooks::Webhook;
 use super::writer::WriteJob;
-use super::{SqliteDb, StoreError};
+use super::{json_ids, SqliteDb, StoreError};
 
 /// An event ready to store: `id` is the client's, or None to assign one.
 #[derive(Debug, Clone)]
@@ -164,11 +166,13 @@ macro_rules! insert_deliveries_from {
     ($rows:literal) => {
         concat!(
             "insert into deliveries (uid, webhook_id, event_id, event_type, state, next_attempt_at, next_trigger,
-                single_attempt, created_at, updated_at)
-             select value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', ?2, 'scheduled', 0, ?2, ?2
+                single_attempt, created_at, updated_at, lease_until)
+             select value ->> 0, value ->> 1, value ->> 2, value ->> 3, 'pending', ?2, 'scheduled', 0, ?2, ?2,
+                    value ->> 4
              from json_each(",
             $rows,
-            ") order by key"
+            ") order by key
+             returning id, uid, lease_until is not null"
         )
     };
 }
@@ -181,6 +185,22 @@ pub(super) struct IntakeCache<'a> {
     pub next_id: Option<i64>,
 }
 
+/// Room the dispatcher granted this round's new deliveries (see `db::handoff`), and their lease.
+pub(super) struct IntakeLease<'a> {
+    pub reservation: &'a Reservation,
+    pub lease_until: i64,
+}
+
+/// What one intake round stored: each job's results, the next event id to assign, the
+/// deliveries leased to the dispatcher (to hand over once committed), and whether any were left
+/// for a claim.
+pub(super) struct IntakeWritten {
+    pub stored: Vec<Vec<StoredEvent>>,
+    pub next_id: Option<i64>,
+    pub leased: Vec<DueDelivery>,
+    pub unleased: bool,
+}
+
 /// Writes the events of `jobs` and their deliveries in the caller's transaction; returns each
 /// job's results and the next event id to assign.
 ///
@@ -191,12 +211,17 @@ pub(super) struct IntakeCache<'a> {
 /// retried with fresh state, rather than an event being taken for a duplicate. Client ids go in
 /// with `on conflict do nothing`: one seen before (in the table, or earlier in the group) stores
 /// nothing and reports `created: false`.
+///
+/// With `lease`, each webhook's first new deliveries, up to the room granted, go in leased to the
+/// dispatcher (none of a webhook that is paused, rate-limited or ordered: the claim applies those
+/// controls), and come back to be handed over after the commit.
 pub(super) fn write_intake(
     tx: &rusqlite::Connection,
     jobs: &[&IntakeJob],
     cache: IntakeCache<'_>,
     now: i64,
-) -> Result<(Vec<Vec<StoredEvent>>, Option<i64>), StoreError> {
+    lease: Option<IntakeLease<'_>>,
+) -> Result<IntakeWritten, StoreError> {
     // Assign the ids and render the rows for json_each.
     let mut next = cache.next_id;
     let mut ids: Vec<Vec<i64>> = Vec::with_capacity(jobs.len());
@@ -256,8 +281,9 @@ pub(super) fn write_intake(
         }
     }
 
-    // The deliveries of the events that are new.
+    // The deliveries of the events that are new; per uid, its event and its webhook's version.
     let mut deliveries = Vec::new();
+    let mut sources: HashMap<String, (&NewEvent, i64, i64, i64)> = HashMap::new();
     let mut results = Vec::with_capacity(jobs.len());
     for (job, job_ids) in jobs.iter().zip(ids) {
         let mut stored = Vec::with_capacity(job_ids.len());
@@ -266,7 +292,11 @@ pub(super) fn write_intake(
             let mut count = 0;
             if is_new {
                 for webhook in cache.webhooks.iter().filter(|w| new.goes_to(w)) {
-                    deliveries.push((new_delivery_uid(), webhook.id, id, new.event.event_type.as_str()));
+                    let uid = new_delivery_uid();
+                    if lease.is_some() {
+                        sources.insert(uid.clone(), (new, id, webhook.id, webhook.version));
+                    }
+                    deliveries.push((uid, webhook.id, id, new.event.event_type.as_str(), None::<i64>));
                     count += 1;
                 }
             }
@@ -274,15 +304,59 @@ pub(super) fn write_intake(
         }
         results.push(stored);
     }
+    if let Some(lease) = &lease {
+        // Room only for webhooks free of controls, as they are in this transaction (the breaker
+        // writes `paused_until` without the intake's cache knowing).
+        let granted = json_ids(&lease.reservation.granted().keys().copied().collect::<Vec<i64>>());
+        let mut free = tx.prepare_cached(
+            "select id from webhooks where id in (select value from json_each(?1))
+             and enabled = 1 and paused_until is null and rate_limit is null and ordered = 0",
+        )?;
+        let room: HashMap<i64, usize> = free
+            .query_map([granted], |row| row.get::<_, i64>(0))?
+            .collect::<Result<Vec<i64>, _>>()?
+            .into_iter()
+            .map(|webhook| (webhook, lease.reservation.granted().get(&webhook).copied().unwrap_or(0)))
+            .collect();
+        let webhook_ids: Vec<i64> = deliveries.iter().map(|d| d.1).collect();
+        for (row, leased) in deliveries.iter_mut().zip(handoff::pick(&webhook_ids, room)) {
+            if leased {
+                row.4 = Some(lease.lease_until);
+            }
+        }
+    }
     let deliveries_json = serde_json::to_string(&deliveries).map_err(encode)?;
     if given.is_empty() {
         // The usual case: every event is new; their ids were assigned above.
         tx.prepare_cached(insert_events_from!("?1"))?.execute(rusqlite::params![assigned_json, now])?;
     }
+    let mut written = IntakeWritten { stored: results, next_id: next, leased: Vec::new(), unleased: false };
     if !deliveries.is_empty() {
-        tx.prepare_cached(insert_deliveries_from!("?1"))?.execute(rusqlite::params![deliveries_json, now])?;
+        let mut insert = tx.prepare_cached(insert_deliveries_from!("?1"))?;
+        let rows = insert.query_map(rusqlite::params![deliveries_json, now], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, bool>(2)?))
+        })?;
+        for row in rows {
+            let (id, uid, leased) = row?;
+            if !leased {
+                written.unleased = true;
+                continue;
+            }
+            let Some(&(new, event_id, webhook_id, webhook_version)) = sources.get(&uid) else { continue };
+            written.leased.push(DueDelivery {
+                id,
+                uid,
+                webhook_id,
+                webhook_version,
+                event_id,
+                payload: new.payload.clone(),
+                attempts: 0,
+                next_trigger: AttemptTrigger::Scheduled,
+                single_attempt: false,
+            });
+        }
     }
-    Ok((results, next))
+    Ok(written)
 }
 
 /// One event as a row of the group insert: a JSON array read back with `value ->> n`, in the
@@ -432,12 +506,12 @@ mod tests {
                 let cache = IntakeCache { webhooks: &webhooks, next_id: Some(high_water + 1) };
                 let now = crate::time::now_ms();
                 let mut statements = super::super::writer::Statements::default();
-                let (results, _) = super::super::writer::in_transaction(&mut conn, &mut statements, |tx| {
-                    write_intake(tx, &jobs, cache, now)
+                let written = super::super::writer::in_transaction(&mut conn, &mut statements, |tx| {
+                    write_intake(tx, &jobs, cache, now, None)
                 })
                 .await
                 .expect("group");
-                results
+                written.stored
             } else {
                 let mut results = Vec::new();
                 for job in &jobs {
@@ -573,5 +647,44 @@ mod tests {
         assert!(matches!(refused, Err(StoreError::IdsExhausted)), "{refused:?}");
         let given = db.insert_events(vec![testing::event(Some(7), "feature-created", "a client id")]).await;
         assert_eq!(given.expect("a client id still fits")[0].id, 7);
+    }
+
+    /// The intake leases new deliveries to the dispatcher within the room it grants, and none of
+    /// a paused webhook; the rest are committed unleased, for a claim.
+    #[tokio::test]
+    async fn the_intake_leases_fresh_deliveries_within_the_room_granted() {
+        let (_dir, db) = testing::open().await;
+        let plain = testing::webhook(&db, &["feature-created"]).await.id;
+        let paused = testing::webhook(&db, &["feature-created"]).await.id;
+        sqlx::query("update webhooks set paused_until = 1 where id = ?")
+            .bind(paused)
+            .execute(&db.write)
+            .await
+            .expect("pause");
+        let fake = std::sync::Arc::new(crate::db::handoff::Fake { room: 2, ..Default::default() });
+        db.handoff.set(Some(fake.clone()));
+        let events = (0..3).map(|n| testing::event(None, "feature-created", &format!("f{n}"))).collect();
+        db.insert_events(events).await.expect("insert");
+
+        let handed = fake.handed.lock().expect("lock").clone();
+        let leased: Vec<i64> =
+            sqlx::query_scalar("select id from deliveries where lease_until is not null order by id")
+                .fetch_all(&db.read)
+                .await
+                .expect("leased");
+        assert_eq!(handed.len(), 2, "the room granted: {handed:?}");
+        assert_eq!(leased, handed, "what is handed over is leased, and nothing else");
+        let of_plain: Vec<i64> =
+            sqlx::query_scalar("select id from deliveries where webhook_id = ? order by id limit 2")
+                .bind(plain)
+                .fetch_all(&db.read)
+                .await
+                .expect("plain");
+        assert_eq!(handed, of_plain, "the plain webhook's first two; none of the paused one's");
+        let total: i64 =
+            sqlx::query_scalar("select count(*) from deliveries").fetch_one(&db.read).await.expect("count");
+        assert_eq!(total, 6, "every delivery is stored");
+        assert_eq!(fake.out.lock().expect("lock").values().sum::<usize>(), 2, "the paused webhook's room went back");
+        db.close().await;
     }
 }

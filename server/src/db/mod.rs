@@ -18,6 +18,7 @@ pub mod copy;
 pub mod deliveries;
 mod error;
 pub mod events;
+pub mod handoff;
 pub mod log;
 pub mod postgres;
 pub mod secrets;
@@ -237,6 +238,15 @@ impl Db {
         match &self.store {
             Store::Sqlite(db) => Some(db),
             Store::Postgres(_) => None,
+        }
+    }
+
+    /// Lets the intake lease fresh deliveries straight to this process's dispatcher while it runs
+    /// (`Some`), or no longer (`None`, at its shutdown). See `handoff`.
+    pub fn set_handoff(&self, handoff: Option<std::sync::Arc<dyn handoff::Handoff>>) {
+        match &self.store {
+            Store::Sqlite(db) => db.handoff.set(handoff),
+            Store::Postgres(db) => db.handoff.set(handoff),
         }
     }
 

@@ -41,6 +41,8 @@ pub struct SqliteDb {
     /// The time the intake's rows, the delivery queue and its attempts are stamped and decided
     /// with (see `crate::time::Clock`); other columns (sessions, tokens, admins) use `now_ms`.
     pub(super) clock: SharedClock,
+    /// This process's dispatcher, which the intake leases fresh deliveries to (`db::handoff`).
+    pub(super) handoff: super::handoff::HandoffSlot,
 }
 
 /// Counters bumped after every committed write that the write queue caches around (see
@@ -158,12 +160,14 @@ impl SqliteDb {
             .with_context(|| format!("cannot open the database {url} for reading"))?;
         let (writer, inbox) = tokio::sync::mpsc::channel(1024);
         let changes = Arc::new(Changes::default());
+        let handoff = super::handoff::HandoffSlot::default();
         tokio::spawn(writer::writer_loop(
             write.clone(),
             inbox,
             writer::Caches::new(changes.clone(), key.clone()),
             writer::Checkpointer::new(checkpoint.clone()),
             clock.clone(),
+            handoff.clone(),
         ));
         Ok(SqliteDb {
             read,
@@ -174,6 +178,7 @@ impl SqliteDb {
             key,
             lock: Arc::new(std::sync::Mutex::new(lock)),
             clock,
+            handoff,
         })
     }
 

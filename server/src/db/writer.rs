@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 use sqlx::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::deliveries::{self, BatchOutcome, ClaimJob, RecordJob};
-use super::events::{self, IntakeCache, IntakeJob, StoredEvent};
+use super::deliveries::{self, BatchOutcome, ClaimJob, DueDelivery, RecordJob};
+use super::events::{self, IntakeCache, IntakeJob, IntakeLease, StoredEvent};
+use super::handoff::{HandoffSlot, Reservation};
 use super::sqlite::Changes;
 use super::webhooks::Webhook;
 use super::StoreError;
@@ -55,6 +56,10 @@ impl std::fmt::Debug for WriteJob {
 #[derive(Default)]
 struct Round {
     intake: Vec<Vec<StoredEvent>>,
+    /// Deliveries the intake leased to the dispatcher, handed over after the commit.
+    leased: Vec<DueDelivery>,
+    /// Whether the intake left deliveries for a claim (the dispatcher is woken for them).
+    unleased: bool,
     claims: Vec<Vec<i64>>,
     records: Vec<BatchOutcome>,
 }
@@ -66,6 +71,7 @@ pub(super) async fn writer_loop(
     mut caches: Caches,
     mut checkpointer: Checkpointer,
     clock: SharedClock,
+    handoff: HandoffSlot,
 ) {
     // Declared after the parameters, so dropped before `write`: the statements are finalized
     // before the pool (when this is its last handle) closes the connection (see `Statements`).
@@ -88,7 +94,7 @@ pub(super) async fn writer_loop(
             }
         }
         if !jobs.is_empty() {
-            match run_round(&write, &jobs, &mut caches, &mut statements, &clock).await {
+            match run_round(&write, &jobs, &mut caches, &mut statements, &clock, &handoff).await {
                 Ok(round) => answer(jobs.drain(..), round),
                 Err(error) if jobs.len() == 1 => {
                     if let Some(job) = jobs.pop() {
@@ -99,7 +105,7 @@ pub(super) async fn writer_loop(
                     tracing::warn!(%error, jobs = jobs.len(), "write round failed; writing its jobs one by one");
                     for job in jobs.drain(..) {
                         let one = std::slice::from_ref(&job);
-                        match run_round(&write, one, &mut caches, &mut statements, &clock).await {
+                        match run_round(&write, one, &mut caches, &mut statements, &clock, &handoff).await {
                             Ok(round) => answer(std::iter::once(job), round),
                             Err(error) => fail(job, error),
                         }
@@ -157,6 +163,18 @@ impl Checkpointer {
     }
 }
 
+/// How many new deliveries the intake jobs may lease, per webhook: those to webhooks without
+/// controls (the claim applies a rate limit or an order).
+fn wanted(intake: &[&IntakeJob], webhooks: &[Webhook]) -> std::collections::BTreeMap<i64, usize> {
+    let mut wanted = std::collections::BTreeMap::new();
+    for new in intake.iter().flat_map(|job| &job.events) {
+        for webhook in webhooks.iter().filter(|w| !w.ordered && w.rate_limit.is_none() && new.goes_to(w)) {
+            *wanted.entry(webhook.id).or_default() += 1;
+        }
+    }
+    wanted
+}
+
 fn intake_events(job: &WriteJob) -> usize {
     match job {
         WriteJob::Intake(job) => job.events.len(),
@@ -172,8 +190,9 @@ async fn run_round(
     caches: &mut Caches,
     statements: &mut Statements,
     clock: &SharedClock,
+    handoff: &HandoffSlot,
 ) -> Result<Round, StoreError> {
-    let result = try_round(write, jobs, caches, statements, clock).await;
+    let result = try_round(write, jobs, caches, statements, clock, handoff).await;
     if result.is_err() {
         caches.forget();
     }
@@ -186,6 +205,7 @@ async fn try_round(
     caches: &mut Caches,
     statements: &mut Statements,
     clock: &SharedClock,
+    handoff: &HandoffSlot,
 ) -> Result<Round, StoreError> {
     let mut conn = write.acquire().await?;
     let intake: Vec<&IntakeJob> = jobs
@@ -199,7 +219,10 @@ async fn try_round(
     // through this one connection, which the round holds, so nothing changes in between.
     let (webhooks, next_id) = if intake.is_empty() { (&[][..], None) } else { caches.for_intake(&mut conn).await? };
     let now = clock.now_ms();
-    let (round, next_event_id) = in_transaction(&mut conn, statements, |tx| {
+    // Room for the new deliveries with the dispatcher (see `db::handoff`); given back if the
+    // round fails.
+    let reservation = if intake.is_empty() { None } else { Reservation::take(handoff, &wanted(&intake, webhooks)) };
+    let (mut round, next_event_id) = in_transaction(&mut conn, statements, |tx| {
         let mut round = Round::default();
         for job in jobs {
             if let WriteJob::Record(job) = job {
@@ -213,15 +236,26 @@ async fn try_round(
         }
         let mut next_event_id = None;
         if !intake.is_empty() {
-            let (stored, next) = events::write_intake(tx, &intake, IntakeCache { webhooks, next_id }, now)?;
-            round.intake = stored;
-            next_event_id = Some(next);
+            let lease = reservation
+                .as_ref()
+                .map(|reservation| IntakeLease { reservation, lease_until: reservation.lease_until(now) });
+            let written = events::write_intake(tx, &intake, IntakeCache { webhooks, next_id }, now, lease)?;
+            round.intake = written.stored;
+            round.leased = written.leased;
+            round.unleased = written.unleased;
+            next_event_id = Some(written.next_id);
         }
         Ok((round, next_event_id))
     })
     .await?;
     if let Some(next) = next_event_id {
         caches.committed_event_ids(next);
+    }
+    if let Some(reservation) = reservation {
+        reservation.commit(std::mem::take(&mut round.leased));
+    }
+    if round.unleased {
+        handoff.wake();
     }
     // A webhook disabled here (failing too long, or 410 Gone) takes no new events from now on.
     if round.records.iter().any(|outcome| !outcome.disabled_webhooks.is_empty() || !outcome.gone_webhooks.is_empty()) {

@@ -2,6 +2,10 @@
 //!
 //! - **Queue**: the `deliveries` table. A loop claims due rows with a lease (a crash leaves the lease
 //!   to expire, then the work is due again), within a global and a per-webhook concurrency limit.
+//! - **Fresh work** skips the queue: the intake leases a new event's deliveries to this dispatcher
+//!   in its own transaction, within room the dispatcher grants, and hands them over once committed
+//!   (`db::handoff`). The loop sends them without reading the queue; only what found no room (or
+//!   a webhook with a pause, a rate limit or an order) waits for a claim.
 //! - **Attempts** run as tasks through one shared HTTP client (see `attempt`).
 //! - **Writer**: finished attempts go to one writer task that records them in batches (one
 //!   transaction for many attempts), which is what lets SQLite keep up with thousands per second.
@@ -15,7 +19,7 @@ pub mod retry;
 pub mod sign;
 pub mod ssrf;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -25,6 +29,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::deliveries::{AttemptRecord, Breaker, DueDelivery};
+use crate::db::handoff::Handoff;
 use crate::db::{Db, StoreError};
 use crate::live::LiveFeed;
 use crate::metrics::Metrics;
@@ -71,6 +76,8 @@ struct Inner {
     running: AtomicBool,
     webhooks: Mutex<HashMap<i64, Arc<PreparedWebhook>>>,
     flight: Mutex<Flight>,
+    /// Deliveries the intake leased to this dispatcher (see `db::handoff`), while it runs.
+    fresh: Mutex<Option<mpsc::UnboundedSender<Vec<DueDelivery>>>>,
 }
 
 /// Locks one of the dispatcher's mutexes, recovering it if a thread panicked while holding it.
@@ -91,7 +98,10 @@ fn relock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Default)]
 struct Flight {
     ids: HashSet<i64>,
+    /// Per webhook: its deliveries in flight, and the room granted to the intake for it.
     per_webhook: HashMap<i64, usize>,
+    /// Room granted to intake transactions and not yet used or given back (see `db::handoff`).
+    reserved: usize,
 }
 
 impl Dispatcher {
@@ -116,6 +126,7 @@ impl Dispatcher {
                 running: AtomicBool::new(false),
                 webhooks: Mutex::new(HashMap::new()),
                 flight: Mutex::new(Flight::default()),
+                fresh: Mutex::new(None),
             }),
         }
     }
@@ -167,18 +178,35 @@ impl Inner {
             .db
             .postgres()
             .and_then(|pg| pg.spawn_listener(cancel.clone(), move |payload| live.take_relayed(payload)));
+        let (fresh_sender, mut fresh) = mpsc::unbounded_channel::<Vec<DueDelivery>>();
+        *relock(&self.fresh) = Some(fresh_sender);
+        self.db.set_handoff(Some(self.clone()));
+        let mut deadline = tokio::time::Instant::now();
+        let mut read_queue = true;
         while !cancel.is_cancelled() {
             while tasks.try_join_next().is_some() {}
-            let pause = match self.fill(&records, &mut tasks).await {
-                Ok(pause) => pause,
-                Err(error) => {
-                    tracing::error!(%error, "dispatcher could not read the queue; retrying");
-                    Duration::from_secs(1)
-                }
-            };
+            if read_queue {
+                let pause = match self.fill(&records, &mut tasks).await {
+                    Ok(pause) => pause,
+                    Err(error) => {
+                        tracing::error!(%error, "dispatcher could not read the queue; retrying");
+                        Duration::from_secs(1)
+                    }
+                };
+                deadline = tokio::time::Instant::now() + pause;
+            }
+            read_queue = true;
             tokio::select! {
+                // Leased by the intake: sent now, with no look at the queue (nothing else became
+                // due by it; the wait for whatever is due later goes on to the same deadline).
+                Some(batch) = fresh.recv() => {
+                    for due in batch {
+                        self.launch(due, records.clone(), &mut tasks).await;
+                    }
+                    read_queue = false;
+                }
                 () = self.wake.notified() => {}
-                () = tokio::time::sleep(pause) => {}
+                () = tokio::time::sleep_until(deadline) => {}
                 () = cancel.cancelled() => {}
                 () = clock_jump(&mut jumps) => {}
                 () = notified(announced.as_deref()) => {}
@@ -186,6 +214,18 @@ impl Inner {
         }
         if let Some(listener) = listener {
             listener.abort();
+        }
+        // No more leases from the intake. One handed over from now on finds no dispatcher and is
+        // given back at once (`hand_over`); those handed over already are released below.
+        self.db.set_handoff(None);
+        relock(&self.fresh).take();
+        fresh.close();
+        let mut handed: Vec<i64> = Vec::new();
+        while let Ok(batch) = fresh.try_recv() {
+            for due in batch {
+                self.land(due.id, due.webhook_id);
+                handed.push(due.id);
+            }
         }
 
         // Graceful shutdown: no new claims; in-flight attempts get until the deadline.
@@ -205,7 +245,7 @@ impl Inner {
         // Attempts cut off by the deadline are given back, due again at the next start.
         let still_leased: Vec<i64> = {
             let flight = relock(&self.flight).ids.clone();
-            unfinished.into_iter().filter(|id| flight.contains(id)).collect()
+            unfinished.into_iter().filter(|id| flight.contains(id)).chain(handed).collect()
         };
         if !still_leased.is_empty() {
             match self.db.release_deliveries(&still_leased).await {
@@ -232,7 +272,7 @@ impl Inner {
                 .filter(|(_, busy)| **busy >= self.settings.per_webhook_concurrency)
                 .map(|(webhook, _)| *webhook)
                 .collect();
-            (self.settings.concurrency.saturating_sub(flight.ids.len()), full)
+            (self.settings.concurrency.saturating_sub(flight.ids.len() + flight.reserved), full)
         };
         // Until this round shows otherwise: full, or work left out.
         self.starved.store(free == 0 || !full.is_empty(), Ordering::Relaxed);
@@ -476,7 +516,82 @@ impl Inner {
     }
 }
 
-/// Waits until the clock jumps; forever for a clock that does not (the system clock).
+/// The intake's side of the dispatcher (see `db::handoff`): room is granted within the same
+/// limits a round's `choose` applies, and counted in flight until used or given back.
+impl Handoff for Inner {
+    fn reserve(&self, wanted: &BTreeMap<i64, usize>) -> BTreeMap<i64, usize> {
+        let limit = self.settings.per_webhook_concurrency;
+        let mut flight = relock(&self.flight);
+        let mut free = self.settings.concurrency.saturating_sub(flight.ids.len() + flight.reserved);
+        let mut granted = BTreeMap::new();
+        for (&webhook, &count) in wanted {
+            let busy = flight.per_webhook.get(&webhook).copied().unwrap_or_default();
+            let grant = count.min(limit.saturating_sub(busy)).min(free);
+            if grant > 0 {
+                free -= grant;
+                flight.reserved += grant;
+                *flight.per_webhook.entry(webhook).or_default() += grant;
+                granted.insert(webhook, grant);
+            }
+        }
+        granted
+    }
+
+    fn lease_ms(&self) -> i64 {
+        self.settings.lease.as_millis() as i64
+    }
+
+    fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    fn hand_over(&self, leased: Vec<DueDelivery>, granted: &BTreeMap<i64, usize>) {
+        let mut unused = granted.clone();
+        {
+            let mut flight = relock(&self.flight);
+            flight.reserved = flight.reserved.saturating_sub(granted.values().sum());
+            for due in &leased {
+                flight.ids.insert(due.id);
+                if let Some(left) = unused.get_mut(&due.webhook_id) {
+                    *left = left.saturating_sub(1);
+                }
+            }
+            for (webhook, count) in &unused {
+                if let Some(busy) = flight.per_webhook.get_mut(webhook) {
+                    *busy = busy.saturating_sub(*count);
+                    if *busy == 0 {
+                        flight.per_webhook.remove(webhook);
+                    }
+                }
+            }
+        }
+        if unused.values().any(|count| *count > 0) && self.starved.load(Ordering::Relaxed) {
+            // The room held for the intake may be what a round left work behind for.
+            self.wake.notify_one();
+        }
+        if leased.is_empty() {
+            return;
+        }
+        let sent = match relock(&self.fresh).as_ref() {
+            Some(sender) => sender.send(leased).map_err(|unsent| unsent.0),
+            None => Err(leased),
+        };
+        let Err(leased) = sent else { return };
+        // The dispatcher stopped between the grant and now: the leases go back, as a shutdown
+        // gives back what it did not finish (or, should this fail too, they expire).
+        let ids: Vec<i64> = leased.iter().map(|due| due.id).collect();
+        for due in &leased {
+            self.land(due.id, due.webhook_id);
+        }
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            if let Err(error) = db.release_deliveries(&ids).await {
+                tracing::warn!(%error, "could not release leases; they expire on their own");
+            }
+        });
+    }
+}
+
 /// Waits for `signal`, or forever without one.
 async fn notified(signal: Option<&Notify>) {
     match signal {
@@ -485,6 +600,7 @@ async fn notified(signal: Option<&Notify>) {
     }
 }
 
+/// Waits until the clock jumps; forever for a clock that does not (the system clock).
 async fn clock_jump(jumps: &mut Option<tokio::sync::watch::Receiver<i64>>) {
     match jumps {
         Some(receiver) => {

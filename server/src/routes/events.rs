@@ -167,14 +167,13 @@ async fn ingest_events(State(state): State<AppState>, body: Body) -> Result<(Sta
 
 /// The intake's storing step, shared by `POST /api/events` and the Unleash catch-up poller (see
 /// `crate::unleash`): stores validated events with one delivery per matching webhook (an id seen
-/// before stores nothing: `created: false`), counts the new ones and wakes the dispatcher.
+/// before stores nothing: `created: false`) and counts the new ones. The dispatcher has them
+/// already: the intake leases what it has room for straight to it, and wakes it for the rest
+/// (see `db::handoff`).
 pub async fn take_in(state: &AppState, events: Vec<NewEvent>) -> Result<Vec<StoredEvent>, StoreError> {
     let stored = state.db.insert_events(events).await?;
     let created = stored.iter().filter(|s| s.created).count();
     state.metrics.events_received(created as u64);
     state.live().publish(stored.iter().filter(|s| s.created).map(|s| app::model::LiveNotice::event(s.id)));
-    if stored.iter().any(|s| s.deliveries > 0) {
-        state.dispatcher.wake();
-    }
     Ok(stored)
 }

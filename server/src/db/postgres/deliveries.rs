@@ -22,7 +22,7 @@ use crate::db::deliveries::{
 use crate::db::StoreError;
 
 /// The namespace of the per-webhook advisory locks (the second key is the webhook id).
-const WEBHOOK_LOCKS: i32 = 0x686f_6f6b; // "hook"
+pub(super) const WEBHOOK_LOCKS: i32 = 0x686f_6f6b; // "hook"
 
 /// One attempt as a row of `record_attempts`' statement (`jsonb_to_recordset`).
 #[derive(serde::Serialize)]
@@ -45,6 +45,7 @@ struct RecordRow {
     state: DeliveryState,
     unleash_state: UnleashState,
     state_details: String,
+    succeeded: bool,
 }
 
 impl RecordRow {
@@ -71,6 +72,7 @@ impl RecordRow {
             state: a.state,
             unleash_state: a.unleash_state,
             state_details: without_nul(&a.state_details),
+            succeeded: a.succeeded,
         }
     }
 }
@@ -95,13 +97,28 @@ impl RecordRow {
 ///   claim adds one, every record leaves one dead): a plain index scan marks the dead entries as
 ///   it passes and skips them from then on, while a bitmap scan, which the planner prefers,
 ///   visited every one of them again on each claim.
-async fn queue_transaction(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "select set_config('synchronous_commit', 'off', true), set_config('plan_cache_mode', 'force_custom_plan', true),
-                set_config('enable_bitmapscan', 'off', true)",
+///
+/// Sent with `begin` itself (one simple query, so no round trip of its own; `set local` works
+/// behind PgBouncer in transaction mode too, unlike settings given when connecting).
+async fn queue_transaction(pool: &sqlx::PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    pool.begin_with(
+        "begin; set local synchronous_commit = off; set local plan_cache_mode = force_custom_plan;
+         set local enable_bitmapscan = off",
     )
-    .execute(&mut *tx)
-    .await?;
+    .await
+}
+
+/// Takes the advisory locks of `webhooks` (sorted ascending) until the transaction ends: the
+/// claims and the intake's leases count a webhook's leases under it. In id order, so two
+/// transactions locking overlapping sets cannot deadlock (`unnest` yields the array in its
+/// order); one statement, however many webhooks.
+pub(super) async fn lock_webhooks(tx: &mut sqlx::PgConnection, webhooks: &[i64]) -> Result<(), sqlx::Error> {
+    debug_assert!(webhooks.is_sorted());
+    sqlx::query("select count(pg_advisory_xact_lock($1, w::int)) from unnest($2::bigint[]) as w")
+        .bind(WEBHOOK_LOCKS)
+        .bind(webhooks)
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
@@ -162,8 +179,7 @@ impl PgDb {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.pool.begin().await?;
-        queue_transaction(&mut tx).await?;
+        let mut tx = queue_transaction(&self.pool).await?;
         // Rows another instance is claiming right now are skipped, not waited for. (`+ 0` keeps the
         // planner on the primary key: with the due index as well it read every due row.)
         let free: Vec<(i64, i64, bool)> = sqlx::query_as(
@@ -182,13 +198,7 @@ impl PgDb {
         let mut webhooks: Vec<i64> = free.iter().map(|(_, webhook, _)| *webhook).collect();
         webhooks.sort_unstable();
         webhooks.dedup();
-        // In id order, so two instances locking overlapping sets cannot deadlock (`unnest` yields
-        // the sorted array in its order); one statement, however many webhooks.
-        sqlx::query("select count(pg_advisory_xact_lock($1, w::int)) from unnest($2::bigint[]) as w")
-            .bind(WEBHOOK_LOCKS)
-            .bind(&webhooks)
-            .execute(&mut *tx)
-            .await?;
+        lock_webhooks(&mut tx, &webhooks).await?;
         // Read under the webhooks' advisory locks (a statement after the one that took them, so
         // its snapshot sees every claim committed before), so every instance takes the same
         // decision: each webhook's leases, counted up to its limit (more cannot change the
@@ -321,7 +331,8 @@ impl PgDb {
 
     pub async fn next_times(&self, now: i64) -> Result<NextTimes, sqlx::Error> {
         sqlx::query_as(
-            "select (select min(next_attempt_at) from deliveries where next_attempt_at > $1) as due,
+            "select (select min(next_attempt_at) from deliveries
+                     where next_attempt_at > $1 and (lease_until is null or lease_until < $1)) as due,
                     (select min(paused_until) from webhooks where paused_until > $1 and enabled) as pause_end,
                     (select min((rate_next_us + 999) / 1000) from webhooks
                      where rate_next_us > $1 * 1000 and enabled) as rate_next",
@@ -342,15 +353,22 @@ impl PgDb {
         let now = self.clock.now_ms();
         let rows: Vec<RecordRow> = batch.iter().map(RecordRow::of).collect();
         let rows_json = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        let mut tx = self.pool.begin().await?;
-        queue_transaction(&mut tx).await?;
-        let owned: Vec<i64> = sqlx::query_scalar(
+        let mut batch_webhooks: Vec<i64> = batch.iter().map(|a| a.webhook_id).collect();
+        batch_webhooks.sort_unstable();
+        batch_webhooks.dedup();
+        let mut tx = queue_transaction(&self.pool).await?;
+        // One statement records the batch and reads what the rest of the transaction needs: the
+        // attempts whose lease this instance still holds are written (`owned`, `written`), the
+        // failure clock of each webhook that had a success stops (`reset`), and the breaker state
+        // of the batch's webhooks is read as committed. Kinds of rows: 0 = a written attempt's
+        // delivery; 1 = a webhook (id, consecutive failures, paused until).
+        let answer: Vec<(i32, i64, i64, Option<i64>)> = sqlx::query_as(
             "with r as (
                 select * from jsonb_to_recordset($1::jsonb) as r(delivery_id bigint, number bigint, trigger text,
                     url text, request_headers text, request_body text, status bigint, response_headers text,
                     response_body text, response_body_encoding text, duration_ms bigint, error_class text,
                     error_message text, started_at bigint, next_attempt_at bigint, state text, unleash_state text,
-                    state_details text)
+                    state_details text, succeeded boolean)
              ),
              owned as (
                 update deliveries d set state = r.state, unleash_state = r.unleash_state,
@@ -360,7 +378,7 @@ impl PgDb {
                     lease_until = null, claimed_by = null, updated_at = $2
                 from r
                 where d.id = any($4) and d.id = r.delivery_id and d.claimed_by = $3 and d.lease_until >= $2
-                returning d.id
+                returning d.id, d.webhook_id
              ),
              written as (
                 insert into attempts (delivery_id, number, trigger, url, request_headers, request_body, status,
@@ -371,8 +389,15 @@ impl PgDb {
                     next_attempt_at
                 from r where delivery_id in (select id from owned)
                 returning delivery_id
+             ),
+             reset as (
+                update webhooks set failing_since = null
+                where id = any($5) and failing_since is not null
+                  and id in (select o.webhook_id from owned o join r on r.delivery_id = o.id where r.succeeded)
              )
-             select delivery_id from written",
+             select 0, delivery_id, 0::bigint, null::bigint from written
+             union all
+             select 1, id, consecutive_failures, paused_until from webhooks where id = any($5)",
         )
         .bind(&rows_json)
         .bind(now)
@@ -381,8 +406,18 @@ impl PgDb {
         // `jsonb_to_recordset` yields (it assumes 100), and with only the join it read the table
         // sequentially instead of taking these rows by primary key.
         .bind(batch.iter().map(|a| a.delivery_id).collect::<Vec<i64>>())
+        .bind(&batch_webhooks)
         .fetch_all(&mut *tx)
         .await?;
+        let mut owned = Vec::with_capacity(batch.len());
+        let mut committed: HashMap<i64, BreakerState> = HashMap::new();
+        for (kind, id, consecutive_failures, paused_until) in answer {
+            if kind == 0 {
+                owned.push(id);
+            } else {
+                committed.insert(id, BreakerState { consecutive_failures, paused_until });
+            }
+        }
         if owned.len() < batch.len() {
             tracing::warn!(
                 dropped = batch.len() - owned.len(),
@@ -400,13 +435,6 @@ impl PgDb {
             } else {
                 entry.1 = true;
             }
-        }
-        let succeeded: Vec<i64> = clock.iter().filter(|(_, (success, _))| *success).map(|(id, _)| *id).collect();
-        if !succeeded.is_empty() {
-            sqlx::query("update webhooks set failing_since = null where id = any($1) and failing_since is not null")
-                .bind(&succeeded)
-                .execute(&mut *tx)
-                .await?;
         }
         let mut outcome = BatchOutcome::default();
         let mut gone: Vec<i64> =
@@ -461,14 +489,12 @@ impl PgDb {
         let tallies = breaker_tallies(batch.iter().filter(|a| owned.contains(&a.delivery_id)));
         if !tallies.is_empty() {
             let ids: Vec<i64> = tallies.keys().copied().collect();
-            let mut locked = false;
-            let (writes, changes) = loop {
-                let stored: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(if locked {
+            let (mut writes, mut changes) = breaker_updates(&breaker, &tallies, &committed, now);
+            if !writes.is_empty() || !changes.is_empty() {
+                let stored: Vec<(i64, i64, Option<i64>)> = sqlx::query_as(
                     "select id, consecutive_failures, paused_until from webhooks where id = any($1)
-                     order by id for no key update"
-                } else {
-                    "select id, consecutive_failures, paused_until from webhooks where id = any($1)"
-                })
+                     order by id for no key update",
+                )
                 .bind(&ids)
                 .fetch_all(&mut *tx)
                 .await?;
@@ -478,12 +504,8 @@ impl PgDb {
                         (id, BreakerState { consecutive_failures, paused_until })
                     })
                     .collect();
-                let (writes, changes) = breaker_updates(&breaker, &tallies, &stored, now);
-                if locked || (writes.is_empty() && changes.is_empty()) {
-                    break (writes, changes);
-                }
-                locked = true;
-            };
+                (writes, changes) = breaker_updates(&breaker, &tallies, &stored, now);
+            }
             for (webhook_id, state, last_failure) in writes {
                 sqlx::query(
                     "update webhooks set consecutive_failures = $1, paused_until = $2,

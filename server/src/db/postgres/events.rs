@@ -1,20 +1,25 @@
 //! The intake on PostgreSQL (see `db::events`): events and their deliveries in one transaction,
 //! so an accepted event always has its deliveries, on whichever instance it arrived.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::db::webhooks::Webhook;
 
 use hookline_core::delivery::AttemptTrigger;
 use sqlx::PgConnection;
 
-use super::PgDb;
+use super::{PgDb, DELIVERIES_CHANNEL};
 use crate::db::audit::NewAudit;
+use crate::db::deliveries::DueDelivery;
 use crate::db::events::{new_delivery_uid, IntakeJob, NewEvent, StoredEvent};
+use crate::db::handoff::Reservation;
 use crate::db::StoreError;
 
 /// The column list of the `events` inserts, filled from parallel arrays (`unnest`).
 const INSERT_EVENTS: &str = "insert into events (id, type, payload, feature_name, project, environment, created_by,
         source, created_at, received_at)
-    select id, type, payload, feature_name, project, environment, created_by, source, created_at, $10
+    select coalesce(id, nextval(pg_get_serial_sequence('events', 'id'))), type, payload, feature_name, project,
+           environment, created_by, source, created_at, $10
     from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                 $9::bigint[])
          as t(id, type, payload, feature_name, project, environment, created_by, source, created_at)
@@ -24,7 +29,8 @@ const INSERT_EVENTS: &str = "insert into events (id, type, payload, feature_name
 /// Parallel arrays of the events to insert (one bind per column, whatever the batch size).
 #[derive(Default)]
 struct EventColumns<'a> {
-    id: Vec<i64>,
+    /// The client's id, or none for the next from the sequence.
+    id: Vec<Option<i64>>,
     event_type: Vec<&'a str>,
     payload: Vec<String>,
     feature_name: Vec<Option<&'a str>>,
@@ -36,7 +42,7 @@ struct EventColumns<'a> {
 }
 
 impl<'a> EventColumns<'a> {
-    fn push(&mut self, id: i64, new: &'a NewEvent) {
+    fn push(&mut self, id: Option<i64>, new: &'a NewEvent) {
         let event = &new.event;
         self.id.push(id);
         self.event_type.push(&event.event_type);
@@ -76,12 +82,140 @@ pub(crate) fn without_nul(text: &str) -> String {
     }
 }
 
-/// Takes `n` fresh event ids from the sequence.
-async fn next_ids(tx: &mut PgConnection, n: usize) -> Result<Vec<i64>, sqlx::Error> {
-    sqlx::query_scalar("select nextval(pg_get_serial_sequence('events', 'id')) from generate_series(1, $1)")
-        .bind(n as i64)
-        .fetch_all(&mut *tx)
-        .await
+/// One row of `INTAKE`'s answer: (0, ordinal, event id, stored now, -, -) for each event, and
+/// (1, webhook, delivery id, leased here, uid, event id) for each delivery.
+type IntakeRow = (i32, i64, i64, bool, Option<String>, Option<i64>);
+
+/// Stores a round of events and their deliveries, leasing what the dispatcher has room for, in
+/// one statement (one round trip):
+/// - **Events** (`$1`–`$10`): a client's id is kept, the others take the next from the sequence;
+///   one whose id is taken already is not stored again (`on conflict do nothing`).
+/// - **Room** (`$11`–`$13`): per webhook granted by the dispatcher, at most what its concurrency
+///   limit leaves over every instance's leases, and none for a webhook that is disabled, paused,
+///   rate-limited or ordered (those wait for a claim, which applies the controls). Counted under
+///   the webhooks' advisory locks, taken by `prepare_intake` in an earlier statement of the
+///   transaction, so this statement's snapshot sees every claim committed before.
+/// - **Deliveries** (`$14`–`$18`): per delivery its event's ordinal, its webhook and uid; only the
+///   deliveries of events stored now are inserted, each webhook's first ones leased (`$17`, `$18`).
+/// - **NOTIFY** (`$19`, `$20`): only when some delivery is left for a claim.
+const INTAKE: &str = "with input as materialized (
+        select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                             $8::text[], $9::bigint[])
+            with ordinality as t(client_id, type, payload, feature_name, project, environment, created_by, source,
+                                 created_at, ord)
+    ),
+    numbered as materialized (
+        select input.*, coalesce(client_id, nextval(pg_get_serial_sequence('events', 'id'))) as id from input
+    ),
+    ev as (
+        insert into events (id, type, payload, feature_name, project, environment, created_by, source, created_at,
+                            received_at)
+        select id, type, payload, feature_name, project, environment, created_by, source, created_at, $10
+        from numbered order by ord
+        on conflict (id) do nothing
+        returning id
+    ),
+    room as (
+        select g.id as webhook_id, least(g.room, $13 - (select count(*) from (
+                select 1 from deliveries d where d.webhook_id = g.id and d.lease_until >= $10
+                order by d.lease_until limit $13) l)) as room
+        from unnest($11::bigint[], $12::bigint[]) as g(id, room)
+        join webhooks w on w.id = g.id
+        where w.enabled and w.paused_until is null and w.rate_limit is null and not w.ordered
+    ),
+    wanted as (
+        select d.uid, d.webhook_id, n.id as event_id, n.type as event_type,
+               row_number() over (partition by d.webhook_id order by d.ord) as rank
+        from unnest($14::bigint[], $15::bigint[], $16::text[]) with ordinality as d(event_ord, webhook_id, uid, ord)
+        join numbered n on n.ord = d.event_ord
+        where n.id in (select id from ev)
+    ),
+    ins as (
+        insert into deliveries (uid, webhook_id, event_id, event_type, state, next_attempt_at, next_trigger,
+                                single_attempt, created_at, updated_at, lease_until, claimed_by)
+        select w.uid, w.webhook_id, w.event_id, w.event_type, 'pending', $10, 'scheduled', false, $10, $10,
+               case when w.rank <= r.room then $17::bigint end, case when w.rank <= r.room then $18::text end
+        from wanted w left join room r on r.webhook_id = w.webhook_id
+        returning id, uid, webhook_id, event_id, claimed_by is not null as leased
+    ),
+    notified as (
+        select pg_notify($19, '') from (select 1) as one where $20 and exists (select 1 from ins where not leased)
+    )
+    select 0, n.ord, n.id, n.id in (select id from ev), null::text, null::bigint from numbered n
+    union all
+    select 1, i.webhook_id, i.id, i.leased, i.uid, i.event_id from ins i
+    union all
+    select 2, 0, 0, true, null, null from notified";
+
+/// What must come before `INTAKE` in its transaction, in one round trip: reads the `webhooks`
+/// change counter (is the intake's list of webhooks still current?), takes the advisory locks
+/// of the webhooks the dispatcher granted room for (see `deliveries::lock_webhooks`: in id order,
+/// the same locks the claims count under), and moves the event id sequence past the highest
+/// client id, so ids assigned in this round stay above the clients' as on SQLite.
+async fn prepare_intake(tx: &mut PgConnection, locked: &[i64], highest_given: Option<i64>) -> Result<i64, sqlx::Error> {
+    debug_assert!(locked.is_sorted());
+    let (counter, _, _): (i64, i64, Option<i64>) = sqlx::query_as(
+        "select (select value from change_counters where name = 'webhooks'),
+                (select count(pg_advisory_xact_lock($1, w::int)) from unnest($2::bigint[]) as w),
+                (select setval(pg_get_serial_sequence('events', 'id'), $3)
+                 where $3 > (select last_value from events_id_seq))",
+    )
+    .bind(super::deliveries::WEBHOOK_LOCKS)
+    .bind(locked)
+    .bind(highest_given)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(counter)
+}
+
+/// The arrays of one `INTAKE` statement: the events at `pending` (indexes into the request's
+/// events), and one delivery per webhook each goes to.
+struct IntakeRound<'a> {
+    events: EventColumns<'a>,
+    /// Per delivery: its event's ordinal in this round (1-based), its webhook, its uid.
+    event_of: Vec<i64>,
+    webhook_id: Vec<i64>,
+    uid: Vec<String>,
+    /// Per event of the round: whether it is the first with its id in the request (a client's id
+    /// twice in one request: the first one is the event), and how many deliveries it gets.
+    first_of_id: Vec<bool>,
+    count: Vec<usize>,
+    /// Per delivery uid: its event (index into the request's) and its webhook's version.
+    source: HashMap<String, (usize, i64)>,
+}
+
+impl<'a> IntakeRound<'a> {
+    fn new(events: &'a [NewEvent], pending: &[usize], webhooks: &[Webhook]) -> Self {
+        let mut round = IntakeRound {
+            events: EventColumns::default(),
+            event_of: Vec::new(),
+            webhook_id: Vec::new(),
+            uid: Vec::new(),
+            first_of_id: Vec::with_capacity(pending.len()),
+            count: Vec::with_capacity(pending.len()),
+            source: HashMap::new(),
+        };
+        let mut seen = HashSet::new();
+        for (ordinal, &n) in pending.iter().enumerate() {
+            let new = &events[n];
+            round.events.push(new.id, new);
+            let first = new.id.is_none_or(|id| seen.insert(id));
+            round.first_of_id.push(first);
+            let mut count = 0;
+            if first {
+                for webhook in webhooks.iter().filter(|w| new.goes_to(w)) {
+                    let uid = new_delivery_uid();
+                    round.event_of.push(ordinal as i64 + 1);
+                    round.webhook_id.push(webhook.id);
+                    round.source.insert(uid.clone(), (n, webhook.version));
+                    round.uid.push(uid);
+                    count += 1;
+                }
+            }
+            round.count.push(count);
+        }
+        round
+    }
 }
 
 impl PgDb {
@@ -102,87 +236,117 @@ impl PgDb {
         answer.await.map_err(|_| StoreError::WriterCrashed)?
     }
 
-    /// One transaction for `events` (one request's, or several requests' together).
+    /// One transaction for `events` (one request's, or several requests' together), in four round
+    /// trips whatever the batch: `begin`, `prepare_intake` (what to lock and count first), one
+    /// statement that stores the events and their deliveries (`INTAKE`), `commit`. The queue's
+    /// own transactions do not wait for the disk (`queue_transaction`); this one does, so each
+    /// round trip it saves is one less in every request's answer.
     async fn write_events(&self, events: &[NewEvent]) -> Result<Vec<StoredEvent>, StoreError> {
         let now = self.clock.now_ms();
+        let cached = self.cached_intake_webhooks();
+        // Room for the dispatcher, asked before the transaction from the webhooks as cached; a
+        // change to them is seen below, and only what was locked is leased.
+        let mut wanted: BTreeMap<i64, usize> = BTreeMap::new();
+        if let Some((_, webhooks)) = &cached {
+            for new in events {
+                for webhook in webhooks.iter().filter(|w| new.goes_to(w) && !w.ordered && w.rate_limit.is_none()) {
+                    *wanted.entry(webhook.id).or_default() += 1;
+                }
+            }
+        }
+        let reservation = Reservation::take(&self.handoff, &wanted);
+        let locked: Vec<i64> = reservation.iter().flat_map(|r| r.granted().keys().copied()).collect();
+        let highest_given = events.iter().filter_map(|new| new.id).max();
+
         let mut tx = self.pool.begin().await?;
-        let webhooks = self.intake_webhooks(&mut tx).await?;
+        let counter = prepare_intake(&mut tx, &locked, highest_given).await?;
+        let webhooks = self.intake_webhooks(&mut tx, counter).await?;
 
-        let mut ids: Vec<Option<i64>> = events.iter().map(|new| new.id).collect();
-        let mut created: HashSet<i64> = HashSet::new();
-        let given: Vec<usize> = (0..events.len()).filter(|&n| events[n].id.is_some()).collect();
-        if !given.is_empty() {
-            let mut columns = EventColumns::default();
-            for &n in &given {
-                columns.push(events[n].id.unwrap_or_default(), &events[n]);
-            }
-            created.extend(columns.insert(&mut tx, now).await?);
-            let highest = given.iter().filter_map(|&n| events[n].id).max().unwrap_or(0);
-            sqlx::query(
-                "select setval(pg_get_serial_sequence('events', 'id'), $1)
-                 where $1 > (select last_value from events_id_seq)",
-            )
-            .bind(highest)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let mut missing: Vec<usize> = (0..events.len()).filter(|&n| events[n].id.is_none()).collect();
-        while !missing.is_empty() {
-            let fresh = next_ids(&mut tx, missing.len()).await?;
-            let mut columns = EventColumns::default();
-            for (&n, &id) in missing.iter().zip(&fresh) {
-                columns.push(id, &events[n]);
-            }
-            let inserted: HashSet<i64> = columns.insert(&mut tx, now).await?.into_iter().collect();
+        let mut stored: Vec<Option<StoredEvent>> = vec![None; events.len()];
+        let mut leased = Vec::new();
+        let mut unleased = false;
+        let mut pending: Vec<usize> = (0..events.len()).collect();
+        let mut grants = reservation.as_ref().map(|r| r.granted().clone()).unwrap_or_default();
+        let lease_until = reservation.as_ref().map(|r| r.lease_until(now));
+        // Once, unless an assigned id collided with a client's (instances racing), when the events
+        // it left out go again with the next ids.
+        while !pending.is_empty() {
+            let round = IntakeRound::new(events, &pending, &webhooks);
+            let rows: Vec<IntakeRow> = sqlx::query_as(INTAKE)
+                .bind(&round.events.id)
+                .bind(&round.events.event_type)
+                .bind(&round.events.payload)
+                .bind(&round.events.feature_name)
+                .bind(&round.events.project)
+                .bind(&round.events.environment)
+                .bind(&round.events.created_by)
+                .bind(&round.events.source)
+                .bind(&round.events.created_at)
+                .bind(now)
+                .bind(grants.keys().copied().collect::<Vec<i64>>())
+                .bind(grants.values().map(|&room| room as i64).collect::<Vec<i64>>())
+                .bind(self.webhook_concurrency)
+                .bind(&round.event_of)
+                .bind(&round.webhook_id)
+                .bind(&round.uid)
+                .bind(lease_until)
+                .bind(&*self.instance)
+                .bind(DELIVERIES_CHANNEL)
+                .bind(self.notify)
+                .fetch_all(&mut *tx)
+                .await?;
             let mut retry = Vec::new();
-            for (&n, &id) in missing.iter().zip(&fresh) {
-                if inserted.contains(&id) {
-                    ids[n] = Some(id);
-                    created.insert(id);
-                } else {
-                    retry.push(n);
+            for (kind, a, id, flag, uid, event_id) in rows {
+                match kind {
+                    // An event: its ordinal in the round, its id, whether it was stored now.
+                    0 => {
+                        let n = pending[a as usize - 1];
+                        let assigned = events[n].id.is_none();
+                        if assigned && !flag {
+                            retry.push(n);
+                        } else {
+                            let created = flag && round.first_of_id[a as usize - 1];
+                            let deliveries = if created { round.count[a as usize - 1] } else { 0 };
+                            stored[n] = Some(StoredEvent { id, created, deliveries });
+                        }
+                    }
+                    // A delivery: its webhook, its id, whether it is leased to this instance.
+                    1 => {
+                        if !flag {
+                            unleased = true;
+                            continue;
+                        }
+                        let (Some(uid), Some(event_id)) = (uid, event_id) else { continue };
+                        let Some(&(n, version)) = round.source.get(&uid) else { continue };
+                        if let Some(room) = grants.get_mut(&a) {
+                            *room = room.saturating_sub(1);
+                        }
+                        leased.push(DueDelivery {
+                            id,
+                            uid,
+                            webhook_id: a,
+                            webhook_version: version,
+                            event_id,
+                            payload: without_nul(&events[n].payload),
+                            attempts: 0,
+                            next_trigger: AttemptTrigger::Scheduled,
+                            single_attempt: false,
+                        });
+                    }
+                    _ => {}
                 }
             }
-            missing = retry;
-        }
-
-        let (mut uid, mut webhook_id, mut event_id, mut event_type) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut stored = Vec::with_capacity(events.len());
-        let mut seen = HashSet::new();
-        for (new, id) in events.iter().zip(&ids) {
-            let id = id.unwrap_or_default();
-            // The same client id twice in one request: the first one is the event.
-            let is_new = created.contains(&id) && seen.insert(id);
-            let mut count = 0;
-            if is_new {
-                for webhook in webhooks.iter().filter(|w| new.goes_to(w)) {
-                    uid.push(new_delivery_uid());
-                    webhook_id.push(webhook.id);
-                    event_id.push(id);
-                    event_type.push(new.event.event_type.as_str());
-                    count += 1;
-                }
-            }
-            stored.push(StoredEvent { id, created: is_new, deliveries: count });
-        }
-        if !uid.is_empty() {
-            sqlx::query(
-                "insert into deliveries (uid, webhook_id, event_id, event_type, state, next_attempt_at, next_trigger,
-                    single_attempt, created_at, updated_at)
-                 select uid, webhook_id, event_id, event_type, 'pending', $5, 'scheduled', false, $5, $5
-                 from unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) as t(uid, webhook_id, event_id, event_type)",
-            )
-            .bind(&uid)
-            .bind(&webhook_id)
-            .bind(&event_id)
-            .bind(&event_type)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            self.announce_deliveries(&mut tx).await?;
+            pending = retry;
         }
         tx.commit().await?;
-        Ok(stored)
+        if unleased {
+            // This instance's own dispatcher needs no round trip (the others got the NOTIFY).
+            self.wake.notify_one();
+        }
+        if let Some(reservation) = reservation {
+            reservation.commit(leased);
+        }
+        Ok(stored.into_iter().map(|s| s.unwrap_or(StoredEvent { id: 0, created: false, deliveries: 0 })).collect())
     }
 
     /// Stores a test event and one single-attempt delivery to `webhook_id`, with its audit entry.
@@ -194,11 +358,11 @@ impl PgDb {
     ) -> Result<(i64, i64), sqlx::Error> {
         let now = self.clock.now_ms();
         let mut tx = self.pool.begin().await?;
+        // An assigned id taken by a client's event (instances racing) is skipped for the next.
         let id = loop {
-            let id = next_ids(&mut tx, 1).await?.first().copied().unwrap_or_default();
             let mut columns = EventColumns::default();
-            columns.push(id, new);
-            if !columns.insert(&mut tx, now).await?.is_empty() {
+            columns.push(None, new);
+            if let Some(&id) = columns.insert(&mut tx, now).await?.first() {
                 break id;
             }
         };
@@ -270,5 +434,89 @@ pub(super) async fn intake_loop(db: PgDb, mut inbox: tokio::sync::mpsc::Receiver
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::db::handoff::Fake;
+    use crate::db::testing;
+
+    /// The intake leases new deliveries to the dispatcher within its grant and within what the
+    /// webhook's limit leaves over every instance's leases, and none of a paused webhook; the
+    /// rest are committed unleased, for a claim.
+    #[tokio::test]
+    async fn postgres_intake_leases_fresh_deliveries_within_the_room_left() {
+        let db = super::super::admins::tests::open().await;
+        let spec = testing::spec(&["feature-created"]);
+        let plain = db.insert_webhook(&spec, "whsec_test", &testing::audit()).await.expect("insert").id;
+        let paused = db.insert_webhook(&spec, "whsec_test", &testing::audit()).await.expect("insert").id;
+        sqlx::query("update webhooks set paused_until = 1 where id = $1")
+            .bind(paused)
+            .execute(&db.pool)
+            .await
+            .expect("pause");
+        let publish = |n: usize| {
+            let db = db.clone();
+            async move {
+                let events: Vec<_> =
+                    (0..n).map(|k| testing::event(None, "feature-created", &format!("f{k}"))).collect();
+                db.write_events(&events).await.expect("insert")
+            }
+        };
+        let leased = |webhook: i64| {
+            let pool = db.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, i64>(
+                    "select count(*) from deliveries where webhook_id = $1 and claimed_by is not null",
+                )
+                .bind(webhook)
+                .fetch_one(&pool)
+                .await
+                .expect("count")
+            }
+        };
+
+        // Another instance holds all but two of the plain webhook's 32 slots.
+        publish(30).await;
+        sqlx::query("update deliveries set claimed_by = 'other', lease_until = $1 where webhook_id = $2")
+            .bind(db.clock.now_ms() + 60_000)
+            .bind(plain)
+            .execute(&db.pool)
+            .await
+            .expect("lease elsewhere");
+
+        let fake = Arc::new(Fake { room: 5, ..Fake::default() });
+        db.handoff.set(Some(fake.clone()));
+        publish(4).await;
+        let handed = fake.handed.lock().expect("lock").clone();
+        assert_eq!(handed.len(), 2, "the limit over every instance leaves two: {handed:?}");
+        let mine: Vec<i64> =
+            sqlx::query_scalar("select id from deliveries where claimed_by = $1 and lease_until > $2 order by id")
+                .bind(&*db.instance)
+                .bind(db.clock.now_ms())
+                .fetch_all(&db.pool)
+                .await
+                .expect("mine");
+        assert_eq!(mine, handed, "what is handed over is leased to this instance, and nothing else");
+        assert_eq!(leased(paused).await, 0, "a paused webhook's deliveries are left to the claim");
+        assert_eq!(leased(plain).await, 32);
+        let unleased: i64 = sqlx::query_scalar("select count(*) from deliveries where claimed_by is null")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
+        assert_eq!(unleased, 30 + 4 + 2, "every other delivery is committed, unleased");
+        assert_eq!(
+            fake.out.lock().expect("lock").values().sum::<usize>(),
+            2,
+            "the unused room went back; the two leased stay in flight"
+        );
+
+        db.handoff.set(None);
+        publish(1).await;
+        assert_eq!(fake.handed.lock().expect("lock").len(), 2, "no dispatcher, no leases");
+        db.close().await;
     }
 }

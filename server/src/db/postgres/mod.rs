@@ -62,13 +62,15 @@ pub struct PgDb {
     /// The enabled webhooks the intake matches against, with the `webhooks` change counter they
     /// were read under (see the `change_counters` table).
     intake_cache: Arc<std::sync::Mutex<Option<IntakeWebhooks>>>,
+    /// This process's dispatcher, which the intake leases fresh deliveries to (`db::handoff`).
+    pub(in crate::db) handoff: crate::db::handoff::HandoffSlot,
 }
 
 /// The enabled webhooks, and the `webhooks` change counter they were read under.
-type IntakeWebhooks = (i64, Arc<Vec<Webhook>>);
+pub(super) type IntakeWebhooks = (i64, Arc<Vec<Webhook>>);
 
 /// The channel new deliveries are announced on.
-const DELIVERIES_CHANNEL: &str = "hookline_deliveries";
+pub(super) const DELIVERIES_CHANNEL: &str = "hookline_deliveries";
 
 /// The channel the live feed's notices are relayed on (see `crate::live`).
 const LIVE_CHANNEL: &str = "hookline_live";
@@ -113,6 +115,7 @@ impl PgDb {
             lock: Arc::new(tokio::sync::Mutex::new(Some(lock))),
             webhook_concurrency: options.webhook_concurrency.max(1) as i64,
             intake_cache: Arc::default(),
+            handoff: Default::default(),
         };
         let (queue, inbox) = tokio::sync::mpsc::channel(1024);
         tokio::spawn(events::intake_loop(db.clone(), inbox));
@@ -217,10 +220,19 @@ impl PgDb {
         }))
     }
 
-    /// The enabled webhooks, read again inside `tx` only when the `webhooks` counter moved.
-    pub(super) async fn intake_webhooks(&self, tx: &mut PgConnection) -> Result<Arc<Vec<Webhook>>, sqlx::Error> {
-        let counter: i64 =
-            sqlx::query_scalar("select value from change_counters where name = 'webhooks'").fetch_one(&mut *tx).await?;
+    /// The enabled webhooks as the intake last read them, with the `webhooks` change counter they
+    /// were read under.
+    pub(super) fn cached_intake_webhooks(&self) -> Option<IntakeWebhooks> {
+        relock(&self.intake_cache).clone()
+    }
+
+    /// The enabled webhooks as of `counter`, the `webhooks` change counter read in `tx`: the
+    /// cached list if it was read under that counter, else read again inside `tx`.
+    pub(super) async fn intake_webhooks(
+        &self,
+        tx: &mut PgConnection,
+        counter: i64,
+    ) -> Result<Arc<Vec<Webhook>>, sqlx::Error> {
         if let Some((seen, list)) = relock(&self.intake_cache).as_ref() {
             if *seen == counter {
                 return Ok(list.clone());
