@@ -253,6 +253,7 @@ impl AccountService for AppState {
     async fn revoke_token(&self, actor: &Actor, id: i64) -> Result<(), AppError> {
         let audit = NewAudit::new(actor, AuditAction::TokenRevoked, ObjectKind::Token, Some(id));
         if self.db.revoke_token(id, &audit).await? {
+            self.tokens.forget();
             tracing::info!(token_id = id, by = %actor.name, "API token revoked");
             Ok(())
         } else {

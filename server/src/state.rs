@@ -42,6 +42,8 @@ pub struct AppState {
     pub unleash_settings_changed: Arc<tokio::sync::Notify>,
     /// When each token's `last_used_at` was last written (to write it at most once a minute).
     token_touches: Arc<Mutex<HashMap<i64, Instant>>>,
+    /// API tokens verified in the last second (see `TokenCache`).
+    pub tokens: Arc<crate::auth::token::TokenCache>,
 }
 
 impl AppState {
@@ -75,6 +77,7 @@ impl AppState {
             trusted_proxies: Arc::default(),
             unleash_settings_changed: Arc::default(),
             token_touches: Arc::default(),
+            tokens: Arc::default(),
         }
     }
 

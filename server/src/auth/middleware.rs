@@ -177,8 +177,17 @@ async fn identify(state: &AppState, session: &Session, headers: &HeaderMap) -> R
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(AppError::Unauthorized)?;
-        let row = state.db.token_by_hash(&super::token::hash_token(token)).await?.ok_or(AppError::Unauthorized)?;
-        state.note_token_use(row.id, Instant::now(), Duration::from_secs(60)).await;
+        let hash = super::token::hash_token(token);
+        let now = Instant::now();
+        let row = match state.tokens.get(&hash, now) {
+            Some(row) => row,
+            None => {
+                let row = state.db.token_by_hash(&hash).await?.ok_or(AppError::Unauthorized)?;
+                state.tokens.put(hash, row.clone(), now);
+                row
+            }
+        };
+        state.note_token_use(row.id, now, Duration::from_secs(60)).await;
         return Ok(Caller::Token(row));
     }
     let admin_id = session.get::<i64>(SESSION_ADMIN_KEY).await.map_err(AppError::internal)?;

@@ -41,3 +41,75 @@ mod tests {
         assert_eq!(display_prefix(&a).len(), 9);
     }
 }
+
+/// API tokens verified in the last `TTL`, by hash, so a script's every request does not read the
+/// database for its token (on PostgreSQL that was a round trip per intake request, the most
+/// frequent statement of all). A token revoked through this process stops working at once
+/// (`forget`); revoked through another (the command line, another instance), within `TTL`. Only
+/// tokens that exist are kept, so the cache holds at most one entry per live token.
+#[derive(Default)]
+pub struct TokenCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (crate::db::tokens::TokenRow, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    pub const TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+    /// The token with this hash, if verified less than `TTL` before `now`.
+    pub fn get(&self, hash: &str, now: std::time::Instant) -> Option<crate::db::tokens::TokenRow> {
+        let entries = self.lock();
+        let (row, verified) = entries.get(hash)?;
+        (now.saturating_duration_since(*verified) < Self::TTL).then(|| row.clone())
+    }
+
+    /// Remembers a token just read from the database (dropping the expired ones now and then).
+    pub fn put(&self, hash: String, row: crate::db::tokens::TokenRow, now: std::time::Instant) {
+        let mut entries = self.lock();
+        if entries.len() >= 64 {
+            entries.retain(|_, (_, verified)| now.saturating_duration_since(*verified) < Self::TTL);
+        }
+        entries.insert(hash, (row, now));
+    }
+
+    /// Forgets every token (one was revoked).
+    pub fn forget(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (crate::db::tokens::TokenRow, std::time::Instant)>>
+    {
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    fn row(id: i64) -> crate::db::tokens::TokenRow {
+        crate::db::tokens::TokenRow {
+            id,
+            name: "t".into(),
+            prefix: "hl_".into(),
+            created_by: "test".into(),
+            created_at: 0,
+            last_used_at: None,
+            scopes: "events".into(),
+        }
+    }
+
+    #[test]
+    fn a_cached_token_expires_and_is_forgotten_on_revoke() {
+        let cache = TokenCache::default();
+        let start = Instant::now();
+        cache.put("a".into(), row(1), start);
+        assert_eq!(cache.get("a", start + Duration::from_millis(999)).map(|r| r.id), Some(1));
+        assert!(cache.get("a", start + TokenCache::TTL).is_none(), "read again after TTL");
+        assert!(cache.get("b", start).is_none(), "only what was put");
+        cache.forget();
+        assert!(cache.get("a", start).is_none(), "a revoke forgets it at once");
+    }
+}
