@@ -343,17 +343,14 @@ pub(super) fn write_intake(
                 continue;
             }
             let Some(&(new, event_id, webhook_id, webhook_version)) = sources.get(&uid) else { continue };
-            written.leased.push(DueDelivery {
+            written.leased.push(DueDelivery::fresh(
                 id,
                 uid,
                 webhook_id,
                 webhook_version,
                 event_id,
-                payload: new.payload.clone(),
-                attempts: 0,
-                next_trigger: AttemptTrigger::Scheduled,
-                single_attempt: false,
-            });
+                new.payload.clone(),
+            ));
         }
     }
     Ok(written)

@@ -23,6 +23,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::deliveries::DueDelivery;
+use super::events::NewEvent;
+use super::webhooks::Webhook;
 
 /// This process's dispatcher, as the intake sees it.
 pub trait Handoff: Send + Sync {
@@ -110,6 +112,35 @@ impl Drop for Reservation {
     }
 }
 
+/// How many of `events`' deliveries the intake may lease, per webhook: those to webhooks without a
+/// rate limit or an order (the claim applies them; a pause is checked in the transaction).
+pub fn wanted<'a>(events: impl IntoIterator<Item = &'a NewEvent>, webhooks: &[Webhook]) -> BTreeMap<i64, usize> {
+    let mut wanted = BTreeMap::new();
+    for new in events {
+        for webhook in webhooks.iter().filter(|w| !w.ordered && w.rate_limit.is_none() && new.goes_to(w)) {
+            *wanted.entry(webhook.id).or_default() += 1;
+        }
+    }
+    wanted
+}
+
+impl DueDelivery {
+    /// A delivery the intake has just inserted and leased: its first attempt, as scheduled.
+    pub fn fresh(id: i64, uid: String, webhook_id: i64, webhook_version: i64, event_id: i64, payload: String) -> Self {
+        DueDelivery {
+            id,
+            uid,
+            webhook_id,
+            webhook_version,
+            event_id,
+            payload,
+            attempts: 0,
+            next_trigger: hookline_core::delivery::AttemptTrigger::Scheduled,
+            single_attempt: false,
+        }
+    }
+}
+
 /// Takes up to `room[webhook]` of each webhook's deliveries, in the order given: which of `webhook_ids`
 /// (one per delivery about to be inserted) the intake leases.
 pub fn pick(webhook_ids: &[i64], mut room: HashMap<i64, usize>) -> Vec<bool> {
@@ -170,17 +201,7 @@ mod tests {
     use super::*;
 
     fn due(id: i64, webhook_id: i64) -> DueDelivery {
-        DueDelivery {
-            id,
-            uid: format!("u{id}"),
-            webhook_id,
-            webhook_version: 1,
-            event_id: id,
-            payload: "{}".into(),
-            attempts: 0,
-            next_trigger: hookline_core::delivery::AttemptTrigger::Scheduled,
-            single_attempt: false,
-        }
+        DueDelivery::fresh(id, format!("u{id}"), webhook_id, 1, id, "{}".into())
     }
 
     #[test]

@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::deliveries::{self, BatchOutcome, ClaimJob, DueDelivery, RecordJob};
 use super::events::{self, IntakeCache, IntakeJob, IntakeLease, StoredEvent};
-use super::handoff::{HandoffSlot, Reservation};
+use super::handoff::{self, HandoffSlot, Reservation};
 use super::sqlite::Changes;
 use super::webhooks::Webhook;
 use super::StoreError;
@@ -163,18 +163,6 @@ impl Checkpointer {
     }
 }
 
-/// How many new deliveries the intake jobs may lease, per webhook: those to webhooks without
-/// controls (the claim applies a rate limit or an order).
-fn wanted(intake: &[&IntakeJob], webhooks: &[Webhook]) -> std::collections::BTreeMap<i64, usize> {
-    let mut wanted = std::collections::BTreeMap::new();
-    for new in intake.iter().flat_map(|job| &job.events) {
-        for webhook in webhooks.iter().filter(|w| !w.ordered && w.rate_limit.is_none() && new.goes_to(w)) {
-            *wanted.entry(webhook.id).or_default() += 1;
-        }
-    }
-    wanted
-}
-
 fn intake_events(job: &WriteJob) -> usize {
     match job {
         WriteJob::Intake(job) => job.events.len(),
@@ -221,7 +209,11 @@ async fn try_round(
     let now = clock.now_ms();
     // Room for the new deliveries with the dispatcher (see `db::handoff`); given back if the
     // round fails.
-    let reservation = if intake.is_empty() { None } else { Reservation::take(handoff, &wanted(&intake, webhooks)) };
+    let reservation = if intake.is_empty() {
+        None
+    } else {
+        Reservation::take(handoff, &handoff::wanted(intake.iter().flat_map(|job| &job.events), webhooks))
+    };
     let (mut round, next_event_id) = in_transaction(&mut conn, statements, |tx| {
         let mut round = Round::default();
         for job in jobs {

@@ -220,9 +220,13 @@ impl PgDb {
         .bind(self.webhook_concurrency)
         .fetch_all(&mut *tx)
         .await?;
-        let busy: HashMap<i64, i64> = controlled.iter().map(|c| (c.0, c.1)).collect();
-        let mut room: HashMap<i64, i64> =
-            webhooks.iter().map(|w| (*w, self.webhook_concurrency - busy.get(w).copied().unwrap_or(0))).collect();
+        // Each webhook's free slots: its limit less the leases every instance holds.
+        let mut room: HashMap<i64, i64> = webhooks.iter().map(|w| (*w, self.webhook_concurrency)).collect();
+        for c in &controlled {
+            if let Some(left) = room.get_mut(&c.0) {
+                *left -= c.1;
+            }
+        }
         let paused: Vec<(i64, i64)> =
             controlled.iter().filter_map(|c| c.2.map(|paused_until| (c.0, paused_until))).collect();
         let controls: Vec<Controls> = controlled
@@ -249,7 +253,8 @@ impl PgDb {
         let mut probing = Vec::new();
         for (webhook, paused_until) in paused {
             if let Some(left) = room.get_mut(&webhook) {
-                if paused_until > now || busy.get(&webhook).copied().unwrap_or(0) > 0 {
+                // Still paused, or its probe (or any delivery) is in flight already.
+                if paused_until > now || *left < self.webhook_concurrency {
                     *left = 0;
                 } else {
                     *left = (*left).min(1);

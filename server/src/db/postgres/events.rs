@@ -1,7 +1,7 @@
 //! The intake on PostgreSQL (see `db::events`): events and their deliveries in one transaction,
 //! so an accepted event always has its deliveries, on whichever instance it arrived.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use crate::db::webhooks::Webhook;
 
@@ -12,7 +12,7 @@ use super::{PgDb, DELIVERIES_CHANNEL};
 use crate::db::audit::NewAudit;
 use crate::db::deliveries::DueDelivery;
 use crate::db::events::{new_delivery_uid, IntakeJob, NewEvent, StoredEvent};
-use crate::db::handoff::Reservation;
+use crate::db::handoff::{self, Reservation};
 use crate::db::StoreError;
 
 /// The column list of the `events` inserts, filled from parallel arrays (`unnest`).
@@ -246,14 +246,7 @@ impl PgDb {
         let cached = self.cached_intake_webhooks();
         // Room for the dispatcher, asked before the transaction from the webhooks as cached; a
         // change to them is seen below, and only what was locked is leased.
-        let mut wanted: BTreeMap<i64, usize> = BTreeMap::new();
-        if let Some((_, webhooks)) = &cached {
-            for new in events {
-                for webhook in webhooks.iter().filter(|w| new.goes_to(w) && !w.ordered && w.rate_limit.is_none()) {
-                    *wanted.entry(webhook.id).or_default() += 1;
-                }
-            }
-        }
+        let wanted = cached.as_ref().map(|(_, webhooks)| handoff::wanted(events, webhooks)).unwrap_or_default();
         let reservation = Reservation::take(&self.handoff, &wanted);
         let locked: Vec<i64> = reservation.iter().flat_map(|r| r.granted().keys().copied()).collect();
         let highest_given = events.iter().filter_map(|new| new.id).max();
@@ -321,17 +314,7 @@ impl PgDb {
                         if let Some(room) = grants.get_mut(&a) {
                             *room = room.saturating_sub(1);
                         }
-                        leased.push(DueDelivery {
-                            id,
-                            uid,
-                            webhook_id: a,
-                            webhook_version: version,
-                            event_id,
-                            payload: without_nul(&events[n].payload),
-                            attempts: 0,
-                            next_trigger: AttemptTrigger::Scheduled,
-                            single_attempt: false,
-                        });
+                        leased.push(DueDelivery::fresh(id, uid, a, version, event_id, without_nul(&events[n].payload)));
                     }
                     _ => {}
                 }
