@@ -87,6 +87,18 @@ struct Inner {
     fresh: Mutex<Option<mpsc::UnboundedSender<Vec<DueDelivery>>>>,
 }
 
+impl Flight {
+    /// Frees `count` of `webhook`'s slots (landed deliveries, or room the intake did not use).
+    fn free_slots(&mut self, webhook: i64, count: usize) {
+        if let Some(busy) = self.per_webhook.get_mut(&webhook) {
+            *busy = busy.saturating_sub(count);
+            if *busy == 0 {
+                self.per_webhook.remove(&webhook);
+            }
+        }
+    }
+}
+
 /// Locks one of the dispatcher's mutexes, recovering it if a thread panicked while holding it.
 ///
 /// Treating a poisoned lock as "nothing in flight" or "claim nothing" (what `.lock().ok()` did)
@@ -358,12 +370,7 @@ impl Inner {
     fn land(&self, delivery_id: i64, webhook_id: i64) {
         let mut flight = relock(&self.flight);
         flight.ids.remove(&delivery_id);
-        if let Some(count) = flight.per_webhook.get_mut(&webhook_id) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                flight.per_webhook.remove(&webhook_id);
-            }
-        }
+        flight.free_slots(webhook_id, 1);
     }
 
     async fn launch(self: &Arc<Self>, due: DueDelivery, records: mpsc::Sender<AttemptRecord>, tasks: &mut JoinSet<()>) {
@@ -568,13 +575,8 @@ impl Handoff for Inner {
                     *left = left.saturating_sub(1);
                 }
             }
-            for (webhook, count) in &unused {
-                if let Some(busy) = flight.per_webhook.get_mut(webhook) {
-                    *busy = busy.saturating_sub(*count);
-                    if *busy == 0 {
-                        flight.per_webhook.remove(webhook);
-                    }
-                }
+            for (&webhook, &count) in &unused {
+                flight.free_slots(webhook, count);
             }
         }
         if unused.values().any(|count| *count > 0) && self.starved.load(Ordering::Relaxed) {
