@@ -305,8 +305,17 @@ impl Inner {
             if !chosen.is_empty() {
                 let ids: Vec<i64> = chosen.iter().map(|d| d.id).collect();
                 let lease_until = now + self.settings.lease.as_millis() as i64;
-                let claimed: HashSet<i64> =
-                    self.db.claim_deliveries(&ids, now, lease_until).await?.into_iter().collect();
+                let claimed: HashSet<i64> = match self.db.claim_deliveries(&ids, now, lease_until).await {
+                    Ok(claimed) => claimed.into_iter().collect(),
+                    Err(error) => {
+                        // Nothing was leased: the chosen ones are not in flight, or they (and
+                        // their webhook's slots) would stay marked busy until a restart.
+                        for due in &chosen {
+                            self.land(due.id, due.webhook_id);
+                        }
+                        return Err(error);
+                    }
+                };
                 if claimed.len() < ids.len() {
                     // Held back in the claim: on PostgreSQL that may be a webhook's limit counted
                     // across instances, which a recorded attempt here frees.

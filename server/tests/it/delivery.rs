@@ -200,6 +200,46 @@ async fn retries_on_500_then_succeeds_with_a_stable_webhook_id() {
     server.stop().await;
 }
 
+/// A claim that fails (here a trigger makes the database refuse every new lease) leases nothing,
+/// so the dispatcher must not count the deliveries it chose as in flight either: once the database
+/// takes claims again, the retry goes out. (They stayed marked busy until a restart.)
+#[tokio::test]
+async fn a_failed_claim_leaves_the_delivery_due() {
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(500), Reply::status(200)]);
+    let (server, api) = TestServer::start_for_delivery(|config| config.retry_schedule = "0s,1s".into()).await;
+    let id = api.create_webhook(webhook(receiver.url("/hook"), &["feature-created"])).await;
+    let mut db = RawDb::open(server.data.path()).await;
+    api.publish(created("f"), StatusCode::ACCEPTED).await;
+    receiver.wait_for(1, WAIT).await;
+    // The retry is due a second later, and needs a claim: an update that sets the lease.
+    let (install, remove) = if on_postgres() {
+        (
+            "create function refuse_claims() returns trigger language plpgsql as $$
+             begin raise exception 'claims refused by the test'; end $$;
+             create trigger refuse_claims before update of lease_until on deliveries for each row
+             when (new.lease_until is not null) execute function refuse_claims();",
+            "drop trigger refuse_claims on deliveries; drop function refuse_claims();",
+        )
+    } else {
+        (
+            "create trigger refuse_claims before update of lease_until on deliveries
+             when new.lease_until is not null begin select raise(abort, 'claims refused by the test'); end;",
+            "drop trigger refuse_claims;",
+        )
+    };
+    db.run(install).await;
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    assert_eq!(receiver.received().len(), 1, "nothing goes out without a lease");
+    db.run(remove).await;
+    db.close().await;
+
+    let items = wait_deliveries(&api, id, all_final).await;
+    assert_eq!((items[0]["state"].as_str(), items[0]["attempts"].as_i64()), (Some("succeeded"), Some(2)));
+    assert_eq!(receiver.received().len(), 2);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn client_errors_fail_at_once() {
     let receiver = Receiver::start().await;

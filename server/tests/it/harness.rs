@@ -479,6 +479,15 @@ impl RawDb {
         }
     }
 
+    /// Runs `sql` (one or more statements, no results), e.g. to install a fault for a test.
+    pub async fn run(&mut self, sql: &str) {
+        match self {
+            RawDb::Sqlite(conn) => sqlx::raw_sql(sql).execute(&mut *conn).await.map(drop),
+            RawDb::Postgres(conn) => sqlx::raw_sql(sql).execute(&mut *conn).await.map(drop),
+        }
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    }
+
     pub async fn close(self) {
         use sqlx::Connection;
         let _ = match self {
