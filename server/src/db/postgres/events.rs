@@ -98,11 +98,15 @@ type IntakeRow = (i32, i64, i64, bool, Option<String>, Option<i64>);
 /// - **Deliveries** (`$14`–`$18`): per delivery its event's ordinal, its webhook and uid; only the
 ///   deliveries of events stored now are inserted, each webhook's first ones leased (`$17`, `$18`).
 /// - **NOTIFY** (`$19`, `$20`): only when some delivery is left for a claim.
+/// - **The webhooks' change counter** (`$21`): when given, the statement stores nothing unless
+///   the counter still has this value, i.e. the deliveries were matched against the current list
+///   of webhooks. It then answers no rows at all (see `write_events`).
 const INTAKE: &str = "with input as materialized (
         select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                              $8::text[], $9::bigint[])
             with ordinality as t(client_id, type, payload, feature_name, project, environment, created_by, source,
                                  created_at, ord)
+        where $21::bigint is null or $21 = (select value from change_counters where name = 'webhooks')
     ),
     numbered as materialized (
         select input.*, coalesce(client_id, nextval(pg_get_serial_sequence('events', 'id'))) as id from input
@@ -166,6 +170,33 @@ async fn prepare_intake(tx: &mut PgConnection, locked: &[i64], highest_given: Op
     .fetch_one(&mut *tx)
     .await?;
     Ok(counter)
+}
+
+/// `begin`, with what `prepare_intake` does besides reading the change counter (the advisory
+/// locks, the id sequence), as one simple query: when the intake's list of webhooks is cached,
+/// `INTAKE` checks the counter itself, and the transaction saves the round trip of
+/// `prepare_intake`. Only integers are written into the text.
+fn intake_begin(locked: &[i64], highest_given: Option<i64>) -> String {
+    use std::fmt::Write;
+    debug_assert!(locked.is_sorted());
+    let mut sql = String::from("begin");
+    if !locked.is_empty() {
+        let ids: Vec<String> = locked.iter().map(i64::to_string).collect();
+        let _ = write!(
+            sql,
+            "; select count(pg_advisory_xact_lock({}, w::int)) from unnest('{{{}}}'::bigint[]) as w",
+            super::deliveries::WEBHOOK_LOCKS,
+            ids.join(",")
+        );
+    }
+    if let Some(highest) = highest_given {
+        let _ = write!(
+            sql,
+            "; select setval(pg_get_serial_sequence('events', 'id'), {highest})
+             where {highest} > (select last_value from events_id_seq)"
+        );
+    }
+    sql
 }
 
 /// The arrays of one `INTAKE` statement: the events at `pending` (indexes into the request's
@@ -236,9 +267,10 @@ impl PgDb {
         answer.await.map_err(|_| StoreError::WriterCrashed)?
     }
 
-    /// One transaction for `events` (one request's, or several requests' together), in four round
-    /// trips whatever the batch: `begin`, `prepare_intake` (what to lock and count first), one
-    /// statement that stores the events and their deliveries (`INTAKE`), `commit`. The queue's
+    /// One transaction for `events` (one request's, or several requests' together), in three round
+    /// trips whatever the batch: `begin` with what to lock first (`intake_begin`), one statement
+    /// that stores the events and their deliveries (`INTAKE`), `commit`; one more (`prepare_intake`)
+    /// when the list of webhooks has to be read first. The queue's
     /// own transactions do not wait for the disk (`queue_transaction`); this one does, so each
     /// round trip it saves is one less in every request's answer.
     async fn write_events(&self, events: &[NewEvent]) -> Result<Vec<StoredEvent>, StoreError> {
@@ -251,9 +283,20 @@ impl PgDb {
         let locked: Vec<i64> = reservation.iter().flat_map(|r| r.granted().keys().copied()).collect();
         let highest_given = events.iter().filter_map(|new| new.id).max();
 
-        let mut tx = self.pool.begin().await?;
-        let counter = prepare_intake(&mut tx, &locked, highest_given).await?;
-        let webhooks = self.intake_webhooks(&mut tx, counter).await?;
+        // With the list cached, three round trips: `begin` with the locks, `INTAKE` checking that
+        // the list is still current, `commit`. Without it, or when it is stale, the list is read
+        // in the transaction first.
+        let (mut tx, mut expected, mut webhooks) = match cached {
+            Some((counter, list)) => {
+                (self.pool.begin_with(intake_begin(&locked, highest_given)).await?, Some(counter), list)
+            }
+            None => {
+                let mut tx = self.pool.begin().await?;
+                let counter = prepare_intake(&mut tx, &locked, highest_given).await?;
+                let list = self.intake_webhooks(&mut tx, counter).await?;
+                (tx, None, list)
+            }
+        };
 
         let mut stored: Vec<Option<StoredEvent>> = vec![None; events.len()];
         let mut leased = Vec::new();
@@ -286,8 +329,17 @@ impl PgDb {
                 .bind(&*self.instance)
                 .bind(DELIVERIES_CHANNEL)
                 .bind(self.notify)
+                .bind(expected)
                 .fetch_all(&mut *tx)
                 .await?;
+            if expected.is_some() && rows.is_empty() {
+                // The webhooks changed since the cached list was read (nothing was stored): read
+                // them in this transaction (its locks are held already) and match again.
+                let counter = prepare_intake(&mut tx, &[], None).await?;
+                webhooks = self.intake_webhooks(&mut tx, counter).await?;
+                expected = None;
+                continue;
+            }
             let mut retry = Vec::new();
             for (kind, a, id, flag, uid, event_id) in rows {
                 match kind {
@@ -426,6 +478,45 @@ mod tests {
 
     use crate::db::handoff::Fake;
     use crate::db::testing;
+
+    /// The intake matches events against its cached list of webhooks only while the list is
+    /// current: after a change (here made through the same handle; another instance's changes
+    /// move the same counter), the next intake stores nothing from the stale list, reads the
+    /// webhooks again in its transaction, and matches against them.
+    #[tokio::test]
+    async fn postgres_the_intake_matches_against_the_webhooks_as_they_are_now() {
+        let db = super::super::admins::tests::open().await;
+        let spec = testing::spec(&["feature-created"]);
+        let first = db.insert_webhook(&spec, "whsec_test", &testing::audit()).await.expect("insert").id;
+        let fake = Arc::new(Fake { room: 5, ..Fake::default() });
+        db.handoff.set(Some(fake.clone()));
+        let publish = |name: &'static str| {
+            let db = db.clone();
+            async move {
+                let stored = db.write_events(&[testing::event(None, "feature-created", name)]).await.expect("insert");
+                let webhooks: Vec<i64> =
+                    sqlx::query_scalar("select webhook_id from deliveries where event_id = $1 order by webhook_id")
+                        .bind(stored[0].id)
+                        .fetch_all(&db.pool)
+                        .await
+                        .expect("deliveries");
+                (stored[0].deliveries, webhooks)
+            }
+        };
+        assert_eq!(publish("a").await, (1, vec![first]));
+        assert!(db.cached_intake_webhooks().is_some(), "the list is cached now");
+
+        let second = db.insert_webhook(&spec, "whsec_test", &testing::audit()).await.expect("insert").id;
+        db.set_webhook_enabled(first, false, &testing::audit()).await.expect("disable");
+        assert_eq!(publish("b").await, (1, vec![second]), "matched against the new list, not the cached one");
+        assert_eq!(publish("c").await, (1, vec![second]), "and from then on");
+        // Room is asked for from the cached list, before the transaction: none for "a" (nothing
+        // cached yet), for the disabled webhook for "b" (so its delivery is left for a claim),
+        // and for the right one for "c", whose delivery was leased.
+        let handed = fake.handed.lock().expect("lock").len();
+        assert_eq!(handed, 1);
+        db.close().await;
+    }
 
     /// The intake leases new deliveries to the dispatcher within its grant and within what the
     /// webhook's limit leaves over every instance's leases, and none of a paused webhook; the
