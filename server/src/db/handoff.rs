@@ -36,6 +36,9 @@ pub trait Handoff: Send + Sync {
     fn hand_over(&self, leased: Vec<DueDelivery>, granted: &BTreeMap<i64, usize>);
     /// Asks the dispatcher to read the queue: the intake left deliveries there for a claim.
     fn wake(&self);
+    /// This process's deliveries whose request has ended but whose attempt record has not
+    /// committed yet: still leased in the database, no longer in flight at the receiver.
+    fn landed(&self) -> Vec<i64>;
 }
 
 /// Where the intake finds the dispatcher: set while one runs, shared by every clone of a handle.
@@ -52,6 +55,21 @@ impl HandoffSlot {
         if let Some(handoff) = self.get() {
             handoff.wake();
         }
+    }
+
+    /// See `Handoff::landed`; none without a dispatcher.
+    ///
+    /// PostgreSQL counts a webhook's concurrency from every instance's leases, and a lease lasts
+    /// until the attempt's record commits, a few milliseconds after the request ended (records
+    /// are gathered, see the dispatcher's `RECORD_WINDOW`). Leaving this instance's landed ones out
+    /// of the count keeps the limit about requests in flight, which is what it promises the
+    /// receiver, instead of also holding slots for finished ones: at 32 per webhook that bounded
+    /// one webhook to about 3,000 deliveries a second. Another instance's landed leases still
+    /// count (it alone knows them), which errs on the safe side. The dispatcher names at most a
+    /// webhook's limit of them, so records that fall behind still hold the sending back, and an
+    /// instance killed sends again at most twice the limit per webhook.
+    pub fn landed(&self) -> Vec<i64> {
+        self.get().map(|handoff| handoff.landed()).unwrap_or_default()
     }
 
     fn get(&self) -> Option<Arc<dyn Handoff>> {
@@ -163,6 +181,7 @@ pub(crate) struct Fake {
     pub room: usize,
     pub out: std::sync::Mutex<HashMap<i64, usize>>,
     pub handed: std::sync::Mutex<Vec<i64>>,
+    pub landed: std::sync::Mutex<Vec<i64>>,
 }
 
 #[cfg(test)]
@@ -194,6 +213,9 @@ impl Handoff for Fake {
         self.handed.lock().expect("lock").extend(leased.iter().map(|d| d.id));
     }
     fn wake(&self) {}
+    fn landed(&self) -> Vec<i64> {
+        self.landed.lock().expect("lock").clone()
+    }
 }
 
 #[cfg(test)]

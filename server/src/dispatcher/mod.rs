@@ -88,6 +88,12 @@ struct Inner {
 }
 
 impl Flight {
+    /// Marks a delivery as no longer in flight.
+    fn land(&mut self, delivery_id: i64, webhook_id: i64) {
+        self.ids.remove(&delivery_id);
+        self.free_slots(webhook_id, 1);
+    }
+
     /// Frees `count` of `webhook`'s slots (landed deliveries, or room the intake did not use).
     fn free_slots(&mut self, webhook: i64, count: usize) {
         if let Some(busy) = self.per_webhook.get_mut(&webhook) {
@@ -121,6 +127,8 @@ struct Flight {
     per_webhook: HashMap<i64, usize>,
     /// Room granted to intake transactions and not yet used or given back (see `db::handoff`).
     reserved: usize,
+    /// Attempts finished and not yet recorded: their rows are still leased (`Handoff::landed`).
+    landed: HashSet<i64>,
 }
 
 impl Dispatcher {
@@ -377,9 +385,7 @@ impl Inner {
 
     /// Marks a delivery as no longer in flight.
     fn land(&self, delivery_id: i64, webhook_id: i64) {
-        let mut flight = relock(&self.flight);
-        flight.ids.remove(&delivery_id);
-        flight.free_slots(webhook_id, 1);
+        relock(&self.flight).land(delivery_id, webhook_id);
     }
 
     async fn launch(self: &Arc<Self>, due: DueDelivery, records: mpsc::Sender<AttemptRecord>, tasks: &mut JoinSet<()>) {
@@ -419,11 +425,17 @@ impl Inner {
             // The receiver is done with this request, so its slot is free now rather than once
             // the writer has stored the result: the row stays leased until then, so no round
             // can claim it again in between, and the next delivery does not wait for a commit.
-            inner.land(due.id, due.webhook_id);
+            // Landed, it no longer counts against its webhook's limit on PostgreSQL either.
+            {
+                let mut flight = relock(&inner.flight);
+                flight.land(due.id, due.webhook_id);
+                flight.landed.insert(due.id);
+            }
             if inner.starved.load(Ordering::Relaxed) {
                 inner.wake.notify_one();
             }
             if records.send(record).await.is_err() {
+                relock(&inner.flight).landed.remove(&due.id);
                 tracing::warn!(delivery = due.id, "writer gone; the lease will make this delivery due again");
             }
         });
@@ -481,6 +493,13 @@ impl Inner {
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(5));
                     }
+                }
+            }
+            // Recorded (or given up on, when the lease expires): no longer landed.
+            {
+                let mut flight = relock(&self.flight);
+                for record in &batch {
+                    flight.landed.remove(&record.delivery_id);
                 }
             }
             batch.clear();
@@ -571,6 +590,14 @@ impl Handoff for Inner {
 
     fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// At most a webhook's limit of them: leaving every one out would let records that fall
+    /// behind (a slow database) pile up leased rows without bound, where counting them throttles
+    /// the sending until the records catch up, and an instance killed would send them all again.
+    /// So a webhook holds at most twice its limit in leases from this instance.
+    fn landed(&self) -> Vec<i64> {
+        relock(&self.flight).landed.iter().copied().take(self.settings.per_webhook_concurrency).collect()
     }
 
     fn hand_over(&self, leased: Vec<DueDelivery>, granted: &BTreeMap<i64, usize>) {

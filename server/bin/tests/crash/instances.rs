@@ -158,8 +158,13 @@ async fn postgres_three_instances_share_the_work_and_survive_a_kill() {
     );
     assert_eq!(lost, 0, "every accepted (event, webhook) pair arrives");
     assert_eq!(ids.len(), expected, "one webhook-id per pair");
-    // Only what the killed instance had in flight may come twice.
-    assert!(duplicates <= 2 * PER_WEBHOOK, "{duplicates} duplicates: more than the killed instance had in flight");
+    // Only what the killed instance held leased may come twice: its requests in flight (the limit
+    // per webhook) and attempts it had finished but not recorded yet, which it leaves out of the
+    // count of leases for at most the limit of them (`Handoff::landed`).
+    assert!(
+        duplicates <= 2 * PER_WEBHOOK + PER_WEBHOOK,
+        "{duplicates} duplicates: more than the killed instance held leased"
+    );
     // The limit is per webhook over all instances: two webhooks, so at most twice the limit at once.
     assert!(
         receiver.max_in_flight() <= hooks.len() * PER_WEBHOOK,

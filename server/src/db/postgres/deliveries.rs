@@ -201,8 +201,9 @@ impl PgDb {
         lock_webhooks(&mut tx, &webhooks).await?;
         // Read under the webhooks' advisory locks (a statement after the one that took them, so
         // its snapshot sees every claim committed before), so every instance takes the same
-        // decision: each webhook's leases, counted up to its limit (more cannot change the
-        // decision), and its controls. The circuit breaker: a paused webhook gets nothing; one
+        // decision: each webhook's leases (but this instance's landed ones, see
+        // `HandoffSlot::landed`), counted up to its limit (more cannot change the decision), and
+        // its controls. The circuit breaker: a paused webhook gets nothing; one
         // whose pause has passed (half-open) gets one delivery, the probe, and its pause moves to
         // the probe's lease (below). Then the rate limits and the ordering (`ClaimGate`).
         // (webhook, leases, paused_until, rate_limit, rate_next_us, ordered)
@@ -210,7 +211,8 @@ impl PgDb {
         let controlled: Vec<ControlRow> = sqlx::query_as(
             "select w.id,
                     (select count(*) from (
-                        select 1 from deliveries d where d.webhook_id = w.id and d.lease_until >= $2
+                        select 1 from deliveries d
+                        where d.webhook_id = w.id and d.lease_until >= $2 and d.id <> all($4)
                         order by d.lease_until limit $3) l),
                     w.paused_until, w.rate_limit, w.rate_next_us, w.ordered
              from webhooks w where w.id = any($1)",
@@ -218,6 +220,7 @@ impl PgDb {
         .bind(&webhooks)
         .bind(now)
         .bind(self.webhook_concurrency)
+        .bind(self.handoff.landed())
         .fetch_all(&mut *tx)
         .await?;
         // Each webhook's free slots: its limit less the leases every instance holds.

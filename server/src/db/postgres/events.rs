@@ -90,8 +90,9 @@ type IntakeRow = (i32, i64, i64, bool, Option<String>, Option<i64>);
 /// one statement (one round trip):
 /// - **Events** (`$1`–`$10`): a client's id is kept, the others take the next from the sequence;
 ///   one whose id is taken already is not stored again (`on conflict do nothing`).
-/// - **Room** (`$11`–`$13`): per webhook granted by the dispatcher, at most what its concurrency
-///   limit leaves over every instance's leases, and none for a webhook that is disabled, paused,
+/// - **Room** (`$11`–`$13`, `$22`): per webhook granted by the dispatcher, at most what its
+///   concurrency limit leaves over every instance's leases (but this instance's landed ones, see
+///   `HandoffSlot::landed`), and none for a webhook that is disabled, paused,
 ///   rate-limited or ordered (those wait for a claim, which applies the controls). Counted under
 ///   the webhooks' advisory locks, taken by `prepare_intake` in an earlier statement of the
 ///   transaction, so this statement's snapshot sees every claim committed before.
@@ -121,7 +122,7 @@ const INTAKE: &str = "with input as materialized (
     ),
     room as (
         select g.id as webhook_id, least(g.room, $13 - (select count(*) from (
-                select 1 from deliveries d where d.webhook_id = g.id and d.lease_until >= $10
+                select 1 from deliveries d where d.webhook_id = g.id and d.lease_until >= $10 and d.id <> all($22)
                 order by d.lease_until limit $13) l)) as room
         from unnest($11::bigint[], $12::bigint[]) as g(id, room)
         join webhooks w on w.id = g.id
@@ -304,6 +305,7 @@ impl PgDb {
         let mut pending: Vec<usize> = (0..events.len()).collect();
         let mut grants = reservation.as_ref().map(|r| r.granted().clone()).unwrap_or_default();
         let lease_until = reservation.as_ref().map(|r| r.lease_until(now));
+        let landed = if reservation.is_some() { self.handoff.landed() } else { Vec::new() };
         // Once, unless an assigned id collided with a client's (instances racing), when the events
         // it left out go again with the next ids.
         while !pending.is_empty() {
@@ -330,6 +332,7 @@ impl PgDb {
                 .bind(DELIVERIES_CHANNEL)
                 .bind(self.notify)
                 .bind(expected)
+                .bind(&landed)
                 .fetch_all(&mut *tx)
                 .await?;
             if expected.is_some() && rows.is_empty() {
@@ -492,6 +495,55 @@ mod tests {
 
     use crate::db::handoff::Fake;
     use crate::db::testing;
+
+    /// A lease of this instance whose request has ended (its record not committed yet) does not
+    /// count against the webhook's limit, in the intake's room or in a claim; every other lease
+    /// does.
+    #[tokio::test]
+    async fn postgres_landed_leases_of_this_instance_leave_room() {
+        let db = super::super::admins::tests::open().await;
+        let spec = testing::spec(&["feature-created"]);
+        let webhook = db.insert_webhook(&spec, "whsec_test", &testing::audit()).await.expect("insert").id;
+        let publish = |n: usize| {
+            let db = db.clone();
+            async move {
+                let events: Vec<_> =
+                    (0..n).map(|k| testing::event(None, "feature-created", &format!("f{k}"))).collect();
+                db.write_events(&events).await.expect("insert")
+            }
+        };
+        // Thirty leases of this instance, ten of them landed.
+        publish(30).await;
+        let held: Vec<i64> = sqlx::query_scalar(
+            "update deliveries set claimed_by = $1, lease_until = $2 where webhook_id = $3 returning id",
+        )
+        .bind(&*db.instance)
+        .bind(db.clock.now_ms() + 60_000)
+        .bind(webhook)
+        .fetch_all(&db.pool)
+        .await
+        .expect("lease");
+        let fake = Arc::new(Fake { room: 20, ..Fake::default() });
+        *fake.landed.lock().expect("lock") = held[..10].to_vec();
+        db.handoff.set(Some(fake.clone()));
+
+        publish(20).await;
+        assert_eq!(fake.handed.lock().expect("lock").len(), 32 - 20, "the limit less the leases still in flight");
+        // The eight left for a claim: the 20 still in flight and the 12 handed over fill the 32,
+        // until the twelve land too.
+        let due: Vec<i64> = sqlx::query_scalar("select id from deliveries where claimed_by is null order by id")
+            .fetch_all(&db.pool)
+            .await
+            .expect("due");
+        assert_eq!(due.len(), 8);
+        let now = db.clock.now_ms();
+        let claimed = db.claim_deliveries(&due, now, now + 60_000).await.expect("claim");
+        assert_eq!(claimed.len(), 0, "20 in flight + 12 handed over fill the 32");
+        fake.landed.lock().expect("lock").extend(fake.handed.lock().expect("lock").iter().copied());
+        let claimed = db.claim_deliveries(&due, now, now + 60_000).await.expect("claim");
+        assert_eq!(claimed, due, "with those twelve landed too, there is room for all eight");
+        db.close().await;
+    }
 
     /// The intake matches events against its cached list of webhooks only while the list is
     /// current: after a change (here made through the same handle; another instance's changes
