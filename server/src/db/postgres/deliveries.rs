@@ -281,6 +281,10 @@ impl PgDb {
             .map(|(id, _, _)| id)
             .collect();
         if chosen.is_empty() {
+            // Ended now, not when the dropped transaction's rollback gets sent: until then its
+            // row locks hide these deliveries from every claim (`skip locked`) and its advisory
+            // locks hold up the webhooks' claims and intakes.
+            tx.rollback().await?;
             return Ok(Vec::new());
         }
         let claimed: Vec<i64> = sqlx::query_scalar(

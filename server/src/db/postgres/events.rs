@@ -94,8 +94,9 @@ type IntakeRow = (i32, i64, i64, bool, Option<String>, Option<i64>);
 ///   concurrency limit leaves over every instance's leases (but this instance's landed ones, see
 ///   `HandoffSlot::landed`), and none for a webhook that is disabled, paused,
 ///   rate-limited or ordered (those wait for a claim, which applies the controls). Counted under
-///   the webhooks' advisory locks, taken by `prepare_intake` in an earlier statement of the
-///   transaction, so this statement's snapshot sees every claim committed before.
+///   the webhooks' advisory locks, taken in an earlier statement of the transaction (with `begin`,
+///   see `intake_begin`, or by `prepare_intake`), so this statement's snapshot sees every claim
+///   committed before.
 /// - **Deliveries** (`$14`–`$18`): per delivery its event's ordinal, its webhook and uid; only the
 ///   deliveries of events stored now are inserted, each webhook's first ones leased (`$17`, `$18`).
 /// - **NOTIFY** (`$19`, `$20`): only when some delivery is left for a claim.
@@ -540,7 +541,8 @@ mod tests {
         let claimed = db.claim_deliveries(&due, now, now + 60_000).await.expect("claim");
         assert_eq!(claimed.len(), 0, "20 in flight + 12 handed over fill the 32");
         fake.landed.lock().expect("lock").extend(fake.handed.lock().expect("lock").iter().copied());
-        let claimed = db.claim_deliveries(&due, now, now + 60_000).await.expect("claim");
+        let mut claimed = db.claim_deliveries(&due, now, now + 60_000).await.expect("claim");
+        claimed.sort_unstable();
         assert_eq!(claimed, due, "with those twelve landed too, there is room for all eight");
         db.close().await;
     }
