@@ -5,6 +5,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::db::tokens::TokenRow;
 
 pub const TOKEN_PREFIX: &str = "hl_";
 
@@ -49,21 +54,24 @@ mod tests {
 /// tokens that exist are kept, so the cache holds at most one entry per live token.
 #[derive(Default)]
 pub struct TokenCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (crate::db::tokens::TokenRow, std::time::Instant)>>,
+    entries: Mutex<Entries>,
 }
 
+/// Per token hash: the token, and when it was read from the database.
+type Entries = HashMap<String, (TokenRow, Instant)>;
+
 impl TokenCache {
-    pub const TTL: std::time::Duration = std::time::Duration::from_secs(1);
+    pub const TTL: Duration = Duration::from_secs(1);
 
     /// The token with this hash, if verified less than `TTL` before `now`.
-    pub fn get(&self, hash: &str, now: std::time::Instant) -> Option<crate::db::tokens::TokenRow> {
+    pub fn get(&self, hash: &str, now: Instant) -> Option<TokenRow> {
         let entries = self.lock();
         let (row, verified) = entries.get(hash)?;
         (now.saturating_duration_since(*verified) < Self::TTL).then(|| row.clone())
     }
 
     /// Remembers a token just read from the database (dropping the expired ones now and then).
-    pub fn put(&self, hash: String, row: crate::db::tokens::TokenRow, now: std::time::Instant) {
+    pub fn put(&self, hash: String, row: TokenRow, now: Instant) {
         let mut entries = self.lock();
         if entries.len() >= 64 {
             entries.retain(|_, (_, verified)| now.saturating_duration_since(*verified) < Self::TTL);
@@ -76,21 +84,17 @@ impl TokenCache {
         self.lock().clear();
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (crate::db::tokens::TokenRow, std::time::Instant)>>
-    {
-        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 #[cfg(test)]
 mod cache_tests {
     use super::*;
-    use std::time::{Duration, Instant};
 
-    fn row(id: i64) -> crate::db::tokens::TokenRow {
-        crate::db::tokens::TokenRow {
+    fn row(id: i64) -> TokenRow {
+        TokenRow {
             id,
             name: "t".into(),
             prefix: "hl_".into(),

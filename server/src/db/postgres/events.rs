@@ -94,9 +94,8 @@ type IntakeRow = (i32, i64, i64, bool, Option<String>, Option<i64>);
 ///   concurrency limit leaves over every instance's leases (but this instance's landed ones, see
 ///   `HandoffSlot::landed`), and none for a webhook that is disabled, paused,
 ///   rate-limited or ordered (those wait for a claim, which applies the controls). Counted under
-///   the webhooks' advisory locks, taken in an earlier statement of the transaction (with `begin`,
-///   see `intake_begin`, or by `prepare_intake`), so this statement's snapshot sees every claim
-///   committed before.
+///   the webhooks' advisory locks, taken with `begin` (`intake_begin`), so this statement's
+///   snapshot sees every claim committed before.
 /// - **Deliveries** (`$14`–`$18`): per delivery its event's ordinal, its webhook and uid; only the
 ///   deliveries of events stored now are inserted, each webhook's first ones leased (`$17`, `$18`).
 /// - **NOTIFY** (`$19`, `$20`): only when some delivery is left for a claim.
@@ -153,31 +152,16 @@ const INTAKE: &str = "with input as materialized (
     union all
     select 2, 0, 0, true, null, null from notified";
 
-/// What must come before `INTAKE` in its transaction, in one round trip: reads the `webhooks`
-/// change counter (is the intake's list of webhooks still current?), takes the advisory locks
-/// of the webhooks the dispatcher granted room for (see `deliveries::lock_webhooks`: in id order,
-/// the same locks the claims count under), and moves the event id sequence past the highest
-/// client id, so ids assigned in this round stay above the clients' as on SQLite.
-async fn prepare_intake(tx: &mut PgConnection, locked: &[i64], highest_given: Option<i64>) -> Result<i64, sqlx::Error> {
-    debug_assert!(locked.is_sorted());
-    let (counter, _, _): (i64, i64, Option<i64>) = sqlx::query_as(
-        "select (select value from change_counters where name = 'webhooks'),
-                (select count(pg_advisory_xact_lock($1, w::int)) from unnest($2::bigint[]) as w),
-                (select setval(pg_get_serial_sequence('events', 'id'), $3)
-                 where $3 > (select last_value from events_id_seq))",
-    )
-    .bind(super::deliveries::WEBHOOK_LOCKS)
-    .bind(locked)
-    .bind(highest_given)
-    .fetch_one(&mut *tx)
-    .await?;
-    Ok(counter)
+/// The `webhooks` change counter as `tx` sees it: is the intake's cached list still current?
+async fn webhooks_counter(tx: &mut PgConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select value from change_counters where name = 'webhooks'").fetch_one(&mut *tx).await
 }
 
-/// `begin`, with what `prepare_intake` does besides reading the change counter (the advisory
-/// locks, the id sequence), as one simple query: when the intake's list of webhooks is cached,
-/// `INTAKE` checks the counter itself, and the transaction saves the round trip of
-/// `prepare_intake`. Only integers are written into the text.
+/// `begin`, with what must come before `INTAKE` in its transaction, as one simple query (no
+/// round trip of its own): the advisory locks of the webhooks the dispatcher granted room for
+/// (see `deliveries::lock_webhooks`: in id order, the same locks the claims count under), and the
+/// event id sequence moved past the highest client id, so ids assigned in this round stay above
+/// the clients' as on SQLite. Only integers are written into the text.
 fn intake_begin(locked: &[i64], highest_given: Option<i64>) -> String {
     use std::fmt::Write;
     debug_assert!(locked.is_sorted());
@@ -271,8 +255,8 @@ impl PgDb {
 
     /// One transaction for `events` (one request's, or several requests' together), in three round
     /// trips whatever the batch: `begin` with what to lock first (`intake_begin`), one statement
-    /// that stores the events and their deliveries (`INTAKE`), `commit`; one more (`prepare_intake`)
-    /// when the list of webhooks has to be read first. The queue's
+    /// that stores the events and their deliveries (`INTAKE`), `commit`; two more when the list of
+    /// webhooks has to be read first (its change counter, then the list). The queue's
     /// own transactions do not wait for the disk (`queue_transaction`); this one does, so each
     /// round trip it saves is one less in every request's answer.
     async fn write_events(&self, events: &[NewEvent]) -> Result<Vec<StoredEvent>, StoreError> {
@@ -288,15 +272,12 @@ impl PgDb {
         // With the list cached, three round trips: `begin` with the locks, `INTAKE` checking that
         // the list is still current, `commit`. Without it, or when it is stale, the list is read
         // in the transaction first.
-        let (mut tx, mut expected, mut webhooks) = match cached {
-            Some((counter, list)) => {
-                (self.pool.begin_with(intake_begin(&locked, highest_given)).await?, Some(counter), list)
-            }
+        let mut tx = self.pool.begin_with(intake_begin(&locked, highest_given)).await?;
+        let (mut expected, mut webhooks) = match cached {
+            Some((counter, list)) => (Some(counter), list),
             None => {
-                let mut tx = self.pool.begin().await?;
-                let counter = prepare_intake(&mut tx, &locked, highest_given).await?;
-                let list = self.intake_webhooks(&mut tx, counter).await?;
-                (tx, None, list)
+                let counter = webhooks_counter(&mut tx).await?;
+                (None, self.intake_webhooks(&mut tx, counter).await?)
             }
         };
 
@@ -339,7 +320,7 @@ impl PgDb {
             if expected.is_some() && rows.is_empty() {
                 // The webhooks changed since the cached list was read (nothing was stored): read
                 // them in this transaction (its locks are held already) and match again.
-                let counter = prepare_intake(&mut tx, &[], None).await?;
+                let counter = webhooks_counter(&mut tx).await?;
                 webhooks = self.intake_webhooks(&mut tx, counter).await?;
                 expected = None;
                 continue;
@@ -495,7 +476,20 @@ mod tests {
     use std::sync::Arc;
 
     use crate::db::handoff::Fake;
+    use crate::db::postgres::PgDb;
     use crate::db::testing;
+
+    /// A webhook for `feature-created`.
+    async fn webhook(db: &PgDb) -> i64 {
+        let spec = testing::spec(&["feature-created"]);
+        db.insert_webhook(&spec, "whsec_test", &testing::audit()).await.expect("insert").id
+    }
+
+    /// `n` new `feature-created` events, in one intake transaction.
+    async fn publish(db: &PgDb, n: usize) -> Vec<crate::db::events::StoredEvent> {
+        let events: Vec<_> = (0..n).map(|k| testing::event(None, "feature-created", &format!("f{k}"))).collect();
+        db.write_events(&events).await.expect("insert")
+    }
 
     /// A lease of this instance whose request has ended (its record not committed yet) does not
     /// count against the webhook's limit, in the intake's room or in a claim; every other lease
@@ -503,18 +497,9 @@ mod tests {
     #[tokio::test]
     async fn postgres_landed_leases_of_this_instance_leave_room() {
         let db = super::super::admins::tests::open().await;
-        let spec = testing::spec(&["feature-created"]);
-        let webhook = db.insert_webhook(&spec, "whsec_test", &testing::audit()).await.expect("insert").id;
-        let publish = |n: usize| {
-            let db = db.clone();
-            async move {
-                let events: Vec<_> =
-                    (0..n).map(|k| testing::event(None, "feature-created", &format!("f{k}"))).collect();
-                db.write_events(&events).await.expect("insert")
-            }
-        };
+        let webhook = webhook(&db).await;
         // Thirty leases of this instance, ten of them landed.
-        publish(30).await;
+        publish(&db, 30).await;
         let held: Vec<i64> = sqlx::query_scalar(
             "update deliveries set claimed_by = $1, lease_until = $2 where webhook_id = $3 returning id",
         )
@@ -528,7 +513,7 @@ mod tests {
         *fake.landed.lock().expect("lock") = held[..10].to_vec();
         db.handoff.set(Some(fake.clone()));
 
-        publish(20).await;
+        publish(&db, 20).await;
         assert_eq!(fake.handed.lock().expect("lock").len(), 32 - 20, "the limit less the leases still in flight");
         // The eight left for a claim: the 20 still in flight and the 12 handed over fill the 32,
         // until the twelve land too.
@@ -554,8 +539,7 @@ mod tests {
     #[tokio::test]
     async fn postgres_the_intake_matches_against_the_webhooks_as_they_are_now() {
         let db = super::super::admins::tests::open().await;
-        let spec = testing::spec(&["feature-created"]);
-        let first = db.insert_webhook(&spec, "whsec_test", &testing::audit()).await.expect("insert").id;
+        let first = webhook(&db).await;
         let fake = Arc::new(Fake { room: 5, ..Fake::default() });
         db.handoff.set(Some(fake.clone()));
         let publish = |name: &'static str| {
@@ -574,7 +558,7 @@ mod tests {
         assert_eq!(publish("a").await, (1, vec![first]));
         assert!(db.cached_intake_webhooks().is_some(), "the list is cached now");
 
-        let second = db.insert_webhook(&spec, "whsec_test", &testing::audit()).await.expect("insert").id;
+        let second = webhook(&db).await;
         db.set_webhook_enabled(first, false, &testing::audit()).await.expect("disable");
         assert_eq!(publish("b").await, (1, vec![second]), "matched against the new list, not the cached one");
         assert_eq!(publish("c").await, (1, vec![second]), "and from then on");
@@ -592,22 +576,13 @@ mod tests {
     #[tokio::test]
     async fn postgres_intake_leases_fresh_deliveries_within_the_room_left() {
         let db = super::super::admins::tests::open().await;
-        let spec = testing::spec(&["feature-created"]);
-        let plain = db.insert_webhook(&spec, "whsec_test", &testing::audit()).await.expect("insert").id;
-        let paused = db.insert_webhook(&spec, "whsec_test", &testing::audit()).await.expect("insert").id;
+        let plain = webhook(&db).await;
+        let paused = webhook(&db).await;
         sqlx::query("update webhooks set paused_until = 1 where id = $1")
             .bind(paused)
             .execute(&db.pool)
             .await
             .expect("pause");
-        let publish = |n: usize| {
-            let db = db.clone();
-            async move {
-                let events: Vec<_> =
-                    (0..n).map(|k| testing::event(None, "feature-created", &format!("f{k}"))).collect();
-                db.write_events(&events).await.expect("insert")
-            }
-        };
         let leased = |webhook: i64| {
             let pool = db.pool.clone();
             async move {
@@ -622,7 +597,7 @@ mod tests {
         };
 
         // Another instance holds all but two of the plain webhook's 32 slots.
-        publish(30).await;
+        publish(&db, 30).await;
         sqlx::query("update deliveries set claimed_by = 'other', lease_until = $1 where webhook_id = $2")
             .bind(db.clock.now_ms() + 60_000)
             .bind(plain)
@@ -632,7 +607,7 @@ mod tests {
 
         let fake = Arc::new(Fake { room: 5, ..Fake::default() });
         db.handoff.set(Some(fake.clone()));
-        publish(4).await;
+        publish(&db, 4).await;
         let handed = fake.handed.lock().expect("lock").clone();
         assert_eq!(handed.len(), 2, "the limit over every instance leaves two: {handed:?}");
         let mine: Vec<i64> =
@@ -657,7 +632,7 @@ mod tests {
         );
 
         db.handoff.set(None);
-        publish(1).await;
+        publish(&db, 1).await;
         assert_eq!(fake.handed.lock().expect("lock").len(), 2, "no dispatcher, no leases");
         db.close().await;
     }
