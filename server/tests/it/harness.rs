@@ -71,6 +71,29 @@ pub async fn use_test_database(config: &mut Config, dir: &Path) {
     config.encryption_key = Some(std::fs::read_to_string(&key_file).expect("read key"));
 }
 
+/// Names a file to write the servers' tracing to (`RUST_LOG` filters it, `debug` for our crates by
+/// default). Each test runs its server on the test's own thread, and every line names its thread,
+/// so when a test hangs, its lines say which request was left unanswered and where it stopped.
+pub const TRACE_SETTING: &str = "HOOKLINE_TEST_LOG";
+
+fn trace_to_file_if_asked() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    let Some(path) = std::env::var_os(TRACE_SETTING) else { return };
+    ONCE.call_once(|| {
+        use tracing_subscriber::fmt::format::FmtSpan;
+        let file = std::fs::File::create(&path).expect("create the trace file");
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("hookline_server=debug,tower_http=debug,app=debug"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_thread_names(true)
+            .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+            .try_init();
+    });
+}
+
 fn uuid_like() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
@@ -105,6 +128,7 @@ impl TestServer {
 
     /// A server on an existing data folder (e.g. after `stop`), to test restarts.
     pub async fn start_in(data: DataDir, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        trace_to_file_if_asked();
         let mut config = Config::defaults();
         use_test_database(&mut config, data.path()).await;
         adjust(&mut config);
