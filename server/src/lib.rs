@@ -232,9 +232,14 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(idle))
         .with_signed(state.cookie_key.clone());
 
+    // The pages, each render hedged against one that never finishes (see `routes::render`).
+    let pages = Router::new()
+        .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || shell(options.clone()))
+        .route_layer(axum::middleware::from_fn_with_state(routes::render::Hedge::default(), routes::render::hedge));
+
     Router::new()
         .merge(routes::api_router())
-        .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || shell(options.clone()))
+        .merge(pages)
         .fallback(fallback)
         // Server functions' errors answer with their AppError's status (404, 422, ...).
         .layer(axum::middleware::from_fn(app::api::server_fn_error_status))

@@ -8,6 +8,7 @@ pub mod health;
 pub mod live;
 pub mod openapi;
 pub mod preview;
+pub mod render;
 pub mod webhooks;
 
 use axum::routing::get;
