@@ -235,7 +235,10 @@ pub fn router(state: AppState) -> Router {
     // The pages, each render hedged against one that never finishes (see `routes::render`).
     let pages = Router::new()
         .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || shell(options.clone()))
-        .route_layer(axum::middleware::from_fn_with_state(routes::render::Hedge::default(), routes::render::hedge));
+        .route_layer(axum::middleware::from_fn_with_state(
+            routes::render::Hedge::counted(state.metrics.page_render_counters()),
+            routes::render::hedge,
+        ));
 
     Router::new()
         .merge(routes::api_router())

@@ -44,6 +44,16 @@ pub struct Metrics {
     unleash_poll_errors: Counter,
     unleash_caught_up: Counter,
     unleash_last_success: FloatGauge,
+    page_renders: PageRenderCounters,
+}
+
+/// What the page renders' hedge did (see `routes::render`): shared with it, counted as it happens.
+#[derive(Debug, Clone, Default)]
+pub struct PageRenderCounters {
+    /// Renders that had not answered in time and got a second render beside them.
+    pub hedged: Counter,
+    /// Pages that answered 503 because neither render answered.
+    pub abandoned: Counter,
 }
 
 /// Queue figures read from the database at scrape time.
@@ -91,6 +101,7 @@ impl Metrics {
             unleash_poll_errors: Counter::default(),
             unleash_caught_up: Counter::default(),
             unleash_last_success: FloatGauge::default(),
+            page_renders: PageRenderCounters::default(),
         };
         let r = &mut metrics.registry;
         r.register(
@@ -165,7 +176,22 @@ impl Metrics {
             "When the catch-up poller last polled Unleash successfully (Unix time; 0: not yet)",
             metrics.unleash_last_success.clone(),
         );
+        r.register(
+            "hookline_page_renders_hedged",
+            "Page renders with no answer after 0.5 s, given a second render beside them (a stalled render of the UI library)",
+            metrics.page_renders.hedged.clone(),
+        );
+        r.register(
+            "hookline_page_renders_abandoned",
+            "Pages that answered 503 because no render answered within 30 s",
+            metrics.page_renders.abandoned.clone(),
+        );
         metrics
+    }
+
+    /// The counters the page renders' hedge increments.
+    pub fn page_render_counters(&self) -> PageRenderCounters {
+        self.page_renders.clone()
     }
 }
 

@@ -22,19 +22,24 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::metrics::PageRenderCounters;
+
 /// When a page render gets a second attempt beside it, and when it gives up.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Hedge {
     /// A hundred times a normal render (a few milliseconds; a slow one still gets to finish, see
     /// `hedge`), and short enough that a user barely notices the stall.
     pub again_after: Duration,
     /// The most a page may take, both renders together.
     pub give_up_after: Duration,
+    /// `/metrics`' account of both (`hookline_page_renders_hedged`, `_abandoned`).
+    pub counters: PageRenderCounters,
 }
 
-impl Default for Hedge {
-    fn default() -> Self {
-        Hedge { again_after: Duration::from_millis(500), give_up_after: Duration::from_secs(30) }
+impl Hedge {
+    /// The server's hedge, counted in `counters`.
+    pub fn counted(counters: PageRenderCounters) -> Self {
+        Hedge { again_after: Duration::from_millis(500), give_up_after: Duration::from_secs(30), counters }
     }
 }
 
@@ -55,6 +60,7 @@ pub async fn hedge(State(hedge): State<Hedge>, request: Request, next: Next) -> 
             () = tokio::time::sleep(hedge.again_after) => {}
         }
         tracing::warn!(%path, after = ?hedge.again_after, "page render not finished; rendering it again beside it");
+        hedge.counters.hedged.inc();
         let second = next.run(again);
         tokio::pin!(second);
         tokio::select! {
@@ -69,6 +75,7 @@ pub async fn hedge(State(hedge): State<Hedge>, request: Request, next: Next) -> 
         Ok(response) => response,
         Err(_) => {
             tracing::error!(%path, limit = ?hedge.give_up_after, "page render gave no answer; answering 503");
+            hedge.counters.abandoned.inc();
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(axum::http::header::RETRY_AFTER, "1")],
@@ -91,11 +98,12 @@ mod tests {
 
     use super::*;
 
-    const FAST: Hedge = Hedge { again_after: Duration::from_millis(100), give_up_after: Duration::from_millis(600) };
+    const AGAIN_AFTER: Duration = Duration::from_millis(100);
+    const GIVE_UP_AFTER: Duration = Duration::from_millis(600);
 
     /// A page whose `n`-th render (from 0, GET or POST) behaves as `render(n)` says: `None`
     /// never answers.
-    fn page(render: fn(usize) -> Option<Duration>) -> (Router, Arc<AtomicUsize>) {
+    fn page(render: fn(usize) -> Option<Duration>) -> (Router, Arc<AtomicUsize>, PageRenderCounters) {
         let renders = Arc::new(AtomicUsize::new(0));
         let counter = renders.clone();
         let handler = move || {
@@ -110,13 +118,15 @@ mod tests {
                 }
             }
         };
+        let counters = PageRenderCounters::default();
+        let fast = Hedge { again_after: AGAIN_AFTER, give_up_after: GIVE_UP_AFTER, counters: counters.clone() };
         let router = Router::new()
             .route("/page", get(handler.clone()).post(handler))
-            .route_layer(axum::middleware::from_fn_with_state(FAST, hedge));
-        (router, renders)
+            .route_layer(axum::middleware::from_fn_with_state(fast, hedge));
+        (router, renders, counters)
     }
 
-    /// The answer, within a limit well past `FAST.give_up_after` (a test must fail, not hang).
+    /// The answer, within a limit well past `GIVE_UP_AFTER` (a test must fail, not hang).
     async fn call(router: Router, method: Method) -> (StatusCode, String) {
         let request = Request::builder().method(method).uri("/page").body(Body::empty()).expect("request");
         let response = tokio::time::timeout(Duration::from_secs(5), router.oneshot(request))
@@ -130,26 +140,28 @@ mod tests {
 
     #[tokio::test]
     async fn a_normal_render_runs_once() {
-        let (router, renders) = page(|_| Some(Duration::ZERO));
+        let (router, renders, counters) = page(|_| Some(Duration::ZERO));
         assert_eq!(call(router, Method::GET).await, (StatusCode::OK, "render 0".into()));
-        tokio::time::sleep(FAST.again_after * 2).await;
+        tokio::time::sleep(AGAIN_AFTER * 2).await;
         assert_eq!(renders.load(Ordering::SeqCst), 1, "no second render for a page that answered");
+        assert_eq!((counters.hedged.get(), counters.abandoned.get()), (0, 0));
     }
 
     #[tokio::test]
     async fn a_render_that_never_answers_is_overtaken_by_a_second() {
-        let (router, renders) = page(|n| if n == 0 { None } else { Some(Duration::ZERO) });
+        let (router, renders, counters) = page(|n| if n == 0 { None } else { Some(Duration::ZERO) });
         let started = tokio::time::Instant::now();
         assert_eq!(call(router, Method::GET).await, (StatusCode::OK, "render 1".into()));
-        assert!(started.elapsed() >= FAST.again_after);
-        assert!(started.elapsed() < FAST.give_up_after);
+        assert!(started.elapsed() >= AGAIN_AFTER);
+        assert!(started.elapsed() < GIVE_UP_AFTER);
         assert_eq!(renders.load(Ordering::SeqCst), 2);
+        assert_eq!((counters.hedged.get(), counters.abandoned.get()), (1, 0), "counted for /metrics");
     }
 
     #[tokio::test]
     async fn a_slow_render_keeps_its_progress() {
         // The first render needs a little longer than the hedge; the second would need far longer.
-        let (router, renders) =
+        let (router, renders, _) =
             page(|n| Some(if n == 0 { Duration::from_millis(150) } else { Duration::from_secs(5) }));
         assert_eq!(call(router, Method::GET).await, (StatusCode::OK, "render 0".into()));
         assert_eq!(renders.load(Ordering::SeqCst), 2);
@@ -157,21 +169,23 @@ mod tests {
 
     #[tokio::test]
     async fn renders_that_never_answer_end_in_503() {
-        let (router, renders) = page(|_| None);
+        let (router, renders, counters) = page(|_| None);
         let started = tokio::time::Instant::now();
         let (status, body) = call(router, Method::GET).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(body.contains("reload"), "{body}");
-        assert!(started.elapsed() >= FAST.give_up_after);
+        assert!(started.elapsed() >= GIVE_UP_AFTER);
         assert_eq!(renders.load(Ordering::SeqCst), 2, "one second render, not one per interval");
+        assert_eq!((counters.hedged.get(), counters.abandoned.get()), (1, 1), "counted for /metrics");
     }
 
     #[tokio::test]
     async fn a_post_is_never_sent_twice() {
         // Slower than the hedge: a GET would be rendered again by now. A POST may change
         // something, so it runs once, however long it takes.
-        let (router, renders) = page(|_| Some(FAST.again_after * 3));
+        let (router, renders, counters) = page(|_| Some(AGAIN_AFTER * 3));
         assert_eq!(call(router, Method::POST).await, (StatusCode::OK, "render 0".into()));
         assert_eq!(renders.load(Ordering::SeqCst), 1);
+        assert_eq!(counters.hedged.get(), 0);
     }
 }

@@ -124,3 +124,16 @@ async fn sqlite_session_key_is_generated_once_and_kept_private() {
     assert_eq!(std::fs::read(&key_path).expect("still there"), first, "restarts reuse the key");
     again.stop().await;
 }
+
+/// Page renders go through the hedge (`routes::render`), and `/metrics` shows what it did: how
+/// many renders needed a second one, and how many pages gave up. (Counts, not zeros: on a loaded
+/// machine a render may legitimately take longer than the hedge's half second.)
+#[tokio::test]
+async fn the_page_render_hedge_is_on_metrics() {
+    let (server, browser) = TestServer::start_signed_in().await;
+    browser.get(&server.url("/settings"), StatusCode::OK).await;
+    for name in ["hookline_page_renders_hedged_total", "hookline_page_renders_abandoned_total"] {
+        assert!(browser.metric(&server, name).await >= 0.0, "{name}");
+    }
+    server.stop().await;
+}
