@@ -94,6 +94,13 @@ impl Flight {
         self.free_slots(webhook_id, 1);
     }
 
+    /// Marks a delivery as no longer in flight, its attempt not recorded yet: its row stays
+    /// leased until the record commits (see `Handoff::landed`).
+    fn land_unrecorded(&mut self, delivery_id: i64, webhook_id: i64) {
+        self.land(delivery_id, webhook_id);
+        self.landed.insert(delivery_id);
+    }
+
     /// Frees `count` of `webhook`'s slots (landed deliveries, or room the intake did not use).
     fn free_slots(&mut self, webhook: i64, count: usize) {
         if let Some(busy) = self.per_webhook.get_mut(&webhook) {
@@ -426,11 +433,7 @@ impl Inner {
             // the writer has stored the result: the row stays leased until then, so no round
             // can claim it again in between, and the next delivery does not wait for a commit.
             // Landed, it no longer counts against its webhook's limit on PostgreSQL either.
-            {
-                let mut flight = relock(&inner.flight);
-                flight.land(due.id, due.webhook_id);
-                flight.landed.insert(due.id);
-            }
+            relock(&inner.flight).land_unrecorded(due.id, due.webhook_id);
             if inner.starved.load(Ordering::Relaxed) {
                 inner.wake.notify_one();
             }

@@ -491,6 +491,17 @@ mod tests {
         db.write_events(&events).await.expect("insert")
     }
 
+    /// Leases every delivery of `webhook` to `instance` for a minute; their ids.
+    async fn lease_all(db: &PgDb, webhook: i64, instance: &str) -> Vec<i64> {
+        sqlx::query_scalar("update deliveries set claimed_by = $1, lease_until = $2 where webhook_id = $3 returning id")
+            .bind(instance)
+            .bind(db.clock.now_ms() + 60_000)
+            .bind(webhook)
+            .fetch_all(&db.pool)
+            .await
+            .expect("lease")
+    }
+
     /// A lease of this instance whose request has ended (its record not committed yet) does not
     /// count against the webhook's limit, in the intake's room or in a claim; every other lease
     /// does.
@@ -500,15 +511,7 @@ mod tests {
         let webhook = webhook(&db).await;
         // Thirty leases of this instance, ten of them landed.
         publish(&db, 30).await;
-        let held: Vec<i64> = sqlx::query_scalar(
-            "update deliveries set claimed_by = $1, lease_until = $2 where webhook_id = $3 returning id",
-        )
-        .bind(&*db.instance)
-        .bind(db.clock.now_ms() + 60_000)
-        .bind(webhook)
-        .fetch_all(&db.pool)
-        .await
-        .expect("lease");
+        let held = lease_all(&db, webhook, &db.instance).await;
         let fake = Arc::new(Fake { room: 20, ..Fake::default() });
         *fake.landed.lock().expect("lock") = held[..10].to_vec();
         db.handoff.set(Some(fake.clone()));
@@ -598,12 +601,7 @@ mod tests {
 
         // Another instance holds all but two of the plain webhook's 32 slots.
         publish(&db, 30).await;
-        sqlx::query("update deliveries set claimed_by = 'other', lease_until = $1 where webhook_id = $2")
-            .bind(db.clock.now_ms() + 60_000)
-            .bind(plain)
-            .execute(&db.pool)
-            .await
-            .expect("lease elsewhere");
+        lease_all(&db, plain, "other").await;
 
         let fake = Arc::new(Fake { room: 5, ..Fake::default() });
         db.handoff.set(Some(fake.clone()));
